@@ -1,0 +1,56 @@
+"""Errors of the accelerator core, each carrying the protocol status it maps to.
+
+    AccelError
+    ├── InvalidInput        bad tensor name, shape, datatype or byte count   INVALID_ARGUMENT
+    ├── ModelNotFound       unknown model or version                        NOT_FOUND
+    ├── ModelNotReady       known model that cannot serve now               UNAVAILABLE
+    ├── QueueFull           the model's batch queue is at its limit         RESOURCE_EXHAUSTED
+    ├── DeadlineExpired     the request's deadline passed before compute    DEADLINE_EXCEEDED
+    ├── ModelConfigError    a model directory or config.json is unusable    FAILED_PRECONDITION
+    └── BackendFailure      the runtime failed while computing              ABORTED
+
+The gRPC layer (accel/grpc/status.py) turns `status` into a gRPC code; the core never imports grpc.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+
+class AccelError(Exception):
+    """Base of every accelerator error."""
+
+    status: ClassVar[str] = "ABORTED"
+    """The Open Inference Protocol / gRPC status name this error is answered with."""
+    retriable: ClassVar[bool] = False
+    """Whether the same request may succeed if sent again later."""
+
+
+class InvalidInput(AccelError):
+    status = "INVALID_ARGUMENT"
+
+
+class ModelNotFound(AccelError):
+    status = "NOT_FOUND"
+
+
+class ModelNotReady(AccelError):
+    status = "UNAVAILABLE"
+    retriable = True
+
+
+class QueueFull(AccelError):
+    status = "RESOURCE_EXHAUSTED"
+    retriable = True
+
+
+class DeadlineExpired(AccelError):
+    status = "DEADLINE_EXCEEDED"
+
+
+class ModelConfigError(AccelError):
+    status = "FAILED_PRECONDITION"
+
+
+class BackendFailure(AccelError):
+    status = "ABORTED"

@@ -1,0 +1,1 @@
+"""The gRPC transport of the accelerator: servicer, protobuf converters and status mapping."""

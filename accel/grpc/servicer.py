@@ -1,0 +1,132 @@
+"""The GRPCInferenceService servicer: protocol messages in, repository and batchers underneath."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import grpc
+from opentelemetry import trace
+
+from accel import __name__ as _pkg
+from accel.errors import AccelError, InvalidInput, ModelNotFound
+from accel.grpc.convert import request_from_proto, response_to_proto
+from accel.grpc.status import translate_errors
+from accel.model import InferenceResponse
+from accel.protocol import grpc_predict_v2_pb2 as pb
+from accel.protocol import grpc_predict_v2_pb2_grpc as pb_grpc
+from accel.repository import ModelRepository
+from edge import __version__
+from edge.telemetry import grpc_metadata_context
+
+log = logging.getLogger(__name__)
+_tracer = trace.get_tracer(_pkg)
+
+SERVER_NAME = "sovereign-edge-accel"
+# Protocol extensions this server implements, as ServerMetadata lists them.
+EXTENSIONS = ["binary_tensor_data"]
+
+
+@dataclass(frozen=True)
+class SiteIdentity:
+    """The region and site a server declares, e.g. `SiteIdentity("kr-seoul", "SEL-GN-0042")`.
+
+    They travel as ServerMetadata extensions `region=<region>` and `site_id=<site>` so that any
+    Open Inference Protocol client can verify the server is inside its region.
+    """
+
+    region: str
+    site_id: str
+
+    def extensions(self) -> list[str]:
+        return [f"region={self.region}", f"site_id={self.site_id}"]
+
+
+def declared_identity(extensions: list[str]) -> dict[str, str]:
+    """Read `key=value` entries (region, site_id) back out of a ServerMetadata extension list."""
+    return dict(e.split("=", 1) for e in extensions if "=" in e)
+
+
+class InferenceServicer(pb_grpc.GRPCInferenceServiceServicer):
+    """Answers every protocol RPC from the model repository."""
+
+    def __init__(self, repository: ModelRepository, identity: SiteIdentity) -> None:
+        self._repository = repository
+        self._identity = identity
+        self.ready = False
+
+    async def ServerLive(self, request: pb.ServerLiveRequest, context: grpc.aio.ServicerContext) -> pb.ServerLiveResponse:
+        return pb.ServerLiveResponse(live=True)
+
+    async def ServerReady(self, request: pb.ServerReadyRequest, context: grpc.aio.ServicerContext) -> pb.ServerReadyResponse:
+        return pb.ServerReadyResponse(ready=self.ready)
+
+    async def ModelReady(self, request: pb.ModelReadyRequest, context: grpc.aio.ServicerContext) -> pb.ModelReadyResponse:
+        try:
+            self._repository.resolve(request.name, request.version)
+        except ModelNotFound:
+            return pb.ModelReadyResponse(ready=False)
+        return pb.ModelReadyResponse(ready=self.ready)
+
+    async def ServerMetadata(
+        self, request: pb.ServerMetadataRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ServerMetadataResponse:
+        return pb.ServerMetadataResponse(
+            name=SERVER_NAME, version=__version__, extensions=EXTENSIONS + self._identity.extensions()
+        )
+
+    @translate_errors
+    async def ModelMetadata(
+        self, request: pb.ModelMetadataRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ModelMetadataResponse:
+        served = self._repository.resolve(request.name, request.version)
+        message = pb.ModelMetadataResponse(
+            name=served.name, versions=self._repository.versions(served.name), platform=served.config.platform
+        )
+        for spec in served.inputs:
+            message.inputs.add(name=spec.name, datatype=spec.datatype, shape=spec.shape)
+        for spec in served.outputs:
+            message.outputs.add(name=spec.name, datatype=spec.datatype, shape=spec.shape)
+        return message
+
+    @translate_errors
+    async def ModelInfer(self, request: pb.ModelInferRequest, context: grpc.aio.ServicerContext) -> pb.ModelInferResponse:
+        parent = grpc_metadata_context(context.invocation_metadata())
+        with _tracer.start_as_current_span(
+            "accel.ModelInfer", context=parent, kind=trace.SpanKind.SERVER,
+            attributes={"model.name": request.model_name, "model.version": request.model_version},
+        ):
+            return await self._infer(request, context)
+
+    async def _infer(self, request: pb.ModelInferRequest, context: grpc.aio.ServicerContext) -> pb.ModelInferResponse:
+        served = self._repository.resolve(request.model_name, request.model_version)
+        decoded = request_from_proto(request)
+        if decoded.requested_outputs is not None:
+            known = {spec.name for spec in served.outputs}
+            unknown = [n for n in decoded.requested_outputs if n not in known]
+            if unknown:
+                raise InvalidInput(
+                    f"requested output(s) {unknown} not produced by {served.name}; outputs are {sorted(known)}"
+                )
+        remaining = context.time_remaining()
+        deadline = None
+        if remaining is not None:
+            deadline = asyncio.get_running_loop().time() + remaining
+        outputs = await served.batcher.infer(decoded.inputs, deadline)
+        response = InferenceResponse(served.name, served.version, outputs, decoded.request_id)
+        return response_to_proto(response, decoded.requested_outputs)
+
+    async def ModelStreamInfer(
+        self, request_iterator: AsyncIterator[pb.ModelInferRequest], context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[pb.ModelStreamInferResponse]:
+        async for request in request_iterator:
+            try:
+                response = await self._infer(request, context)
+            except AccelError as exc:
+                yield pb.ModelStreamInferResponse(
+                    error_message=str(exc), infer_response=pb.ModelInferResponse(id=request.id)
+                )
+                continue
+            yield pb.ModelStreamInferResponse(infer_response=response)

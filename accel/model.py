@@ -1,0 +1,42 @@
+"""The accelerator's domain types: tensor specs, inference requests and responses.
+Nothing here knows about protobuf; accel/grpc/convert.py translates at the edge."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+Tensor = npt.NDArray[np.generic]
+
+
+@dataclass(frozen=True)
+class TensorSpec:
+    """One model input or output, e.g. `TensorSpec("features", "FP32", (-1, 22))` (-1: any size)."""
+
+    name: str
+    datatype: str
+    shape: tuple[int, ...]
+
+
+@dataclass
+class InferenceRequest:
+    """A decoded ModelInfer request."""
+
+    model_name: str
+    model_version: str
+    inputs: dict[str, Tensor]
+    request_id: str = ""
+    requested_outputs: list[str] | None = None
+    parameters: dict[str, bool | int | float | str] = field(default_factory=dict)
+
+
+@dataclass
+class InferenceResponse:
+    """The outputs of one request, in the model's output order."""
+
+    model_name: str
+    model_version: str
+    outputs: dict[str, Tensor]
+    request_id: str = ""

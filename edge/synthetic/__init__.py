@@ -1,0 +1,1 @@
+"""Synthetic telco traffic with labelled ground truth, for the demo, the tests and model training."""

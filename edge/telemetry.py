@@ -1,0 +1,71 @@
+"""OpenTelemetry set-up and W3C trace-context propagation through Kafka record headers and gRPC
+metadata, so one trace follows an event from its topic through the accelerator to its result."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Iterable, Sequence
+
+from opentelemetry import trace
+from opentelemetry.context import Context
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SpanExporter
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+from edge.settings import EdgeSettings
+
+log = logging.getLogger(__name__)
+_PROPAGATOR = TraceContextTextMapPropagator()
+KafkaHeaders = Sequence[tuple[str, bytes]]
+
+
+def configure_tracing(settings: EdgeSettings, service_name: str) -> TracerProvider | None:
+    """Install a tracer provider for this process as the settings ask; None when tracing is off."""
+    if settings.otel_exporter == "none":
+        return None
+    exporter: SpanExporter
+    if settings.otel_exporter == "console":
+        exporter = ConsoleSpanExporter(out=sys.stderr)
+    else:
+        try:
+            from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+        except ImportError as exc:
+            raise SystemExit(
+                "EDGE_OTEL_EXPORTER=otlp needs the exporter: pip install 'sovereign-edge[otlp]'"
+            ) from exc
+        exporter = OTLPSpanExporter(endpoint=settings.otel_endpoint) if settings.otel_endpoint else OTLPSpanExporter()
+    resource = Resource.create(
+        {"service.name": service_name, "edge.region": settings.region, "edge.site_id": settings.site_id}
+    )
+    provider = TracerProvider(resource=resource)
+    provider.add_span_processor(BatchSpanProcessor(exporter))
+    trace.set_tracer_provider(provider)
+    return provider
+
+
+def kafka_headers_context(headers: KafkaHeaders | None) -> Context:
+    """The trace context a Kafka record carries (an empty context when it carries none)."""
+    carrier = {k: v.decode("latin-1") for k, v in headers or () if k in _PROPAGATOR.fields}
+    return _PROPAGATOR.extract(carrier)
+
+
+def context_kafka_headers(context: Context | None = None) -> list[tuple[str, bytes]]:
+    """Headers that carry the given (or current) trace context on a produced record."""
+    carrier: dict[str, str] = {}
+    _PROPAGATOR.inject(carrier, context=context)
+    return [(k, v.encode("latin-1")) for k, v in carrier.items()]
+
+
+def grpc_metadata_context(metadata: Iterable[tuple[str, str | bytes]] | None) -> Context:
+    """The trace context a gRPC call's metadata carries."""
+    carrier = {k: v if isinstance(v, str) else v.decode("latin-1") for k, v in metadata or () if k in _PROPAGATOR.fields}
+    return _PROPAGATOR.extract(carrier)
+
+
+def context_grpc_metadata(context: Context | None = None) -> list[tuple[str, str]]:
+    """gRPC metadata that carries the given (or current) trace context."""
+    carrier: dict[str, str] = {}
+    _PROPAGATOR.inject(carrier, context=context)
+    return list(carrier.items())

@@ -1,0 +1,41 @@
+"""Topic names: `{region}.{domain}.{stream}`, the region always first so that ACLs and
+replication allow-lists can match by prefix."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class SiteTopics:
+    """The topics of one region, e.g. `SiteTopics("kr-seoul").kpi == "kr-seoul.ran.kpi"`."""
+
+    region: str
+
+    def name(self, domain: str, stream: str) -> str:
+        """The topic `{region}.{domain}.{stream}`."""
+        return f"{self.region}.{domain}.{stream}"
+
+    @property
+    def kpi(self) -> str:
+        return self.name("ran", "kpi")
+
+    @property
+    def kpi_scores(self) -> str:
+        return self.name("ran", "kpi-scores")
+
+    @property
+    def anomalies(self) -> str:
+        return self.name("ran", "anomalies")
+
+    @property
+    def dlq(self) -> str:
+        return f"{self.region}.dlq"
+
+    @property
+    def audit(self) -> str:
+        return f"{self.region}.audit"
+
+    def all(self) -> list[str]:
+        """Every topic the embedded dev stack creates for this region."""
+        return [self.kpi, self.kpi_scores, self.anomalies, self.dlq, self.audit]

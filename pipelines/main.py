@@ -1,0 +1,53 @@
+"""`edge pipeline run NAME`: one pipeline replica until SIGTERM, draining within the grace period."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from edge.lifecycle import install_stop_signals
+from edge.settings import EdgeSettings
+from edge.telemetry import configure_tracing
+from pipelines.accel_client import AcceleratorClient
+from pipelines.health import HealthServer
+from pipelines.registry import build_pipeline
+from pipelines.runtime import PipelineRuntime
+from pipelines.settings import PipelineSettings
+
+log = logging.getLogger(__name__)
+
+
+async def run_until_stopped(runtime: PipelineRuntime, stop: asyncio.Event, grace_period_s: float) -> None:
+    """Run the loop; once `stop` is set, let the batch in flight finish within the grace period."""
+    loop_task = asyncio.create_task(runtime.run(), name=f"{runtime.pipeline.name}-loop")
+    stop_task = asyncio.create_task(stop.wait(), name="stop-signal")
+    try:
+        await asyncio.wait({loop_task, stop_task}, return_when=asyncio.FIRST_COMPLETED)
+        runtime.request_stop()
+        try:
+            await asyncio.wait_for(asyncio.shield(loop_task), grace_period_s)
+        except TimeoutError:
+            log.warning("grace period of %.1f s over: abandoning the batch in flight", grace_period_s)
+            loop_task.cancel()
+    finally:
+        stop_task.cancel()
+        await asyncio.gather(loop_task, stop_task, return_exceptions=True)
+    if loop_task.done() and not loop_task.cancelled() and loop_task.exception() is not None:
+        raise loop_task.exception()  # type: ignore[misc]
+
+
+async def run_pipeline(name: str, edge: EdgeSettings, settings: PipelineSettings) -> None:
+    """Start the accelerator client, the runtime and the health endpoint; run until a signal."""
+    provider = configure_tracing(edge, f"sovereign-edge-{name}")
+    stop = asyncio.Event()
+    install_stop_signals(stop)
+    try:
+        async with AcceleratorClient(edge, timeout_s=settings.infer_timeout_s, attempts=settings.infer_attempts) as accel:
+            pipeline = build_pipeline(name, edge, accel)
+            async with PipelineRuntime(pipeline, edge, settings) as runtime, HealthServer(runtime, settings.health_port):
+                log.info("pipeline %s running in group %s", name, runtime.group_id)
+                await run_until_stopped(runtime, stop, settings.grace_period_s)
+                log.info("pipeline %s stopping: %s", name, runtime.stats.summary())
+    finally:
+        if provider is not None:
+            provider.shutdown()

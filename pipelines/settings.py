@@ -1,0 +1,34 @@
+"""Settings of a pipeline process, read from `PIPELINE_*` environment variables."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class PipelineSettings(BaseSettings):
+    """Batching, time limits and Kafka consumer tuning for one pipeline replica."""
+
+    model_config = SettingsConfigDict(env_prefix="PIPELINE_", extra="ignore", use_attribute_docstrings=True)
+
+    consumer_group: str | None = None
+    """Kafka consumer group; defaults to `{region}.{pipeline}` so replicas share the work."""
+    max_batch_records: int = Field(1000, ge=1, le=100_000)
+    """Most records taken from Kafka per batch (one inference request per batch)."""
+    fetch_max_wait_ms: int = Field(10, ge=0, le=10_000)
+    """How long the broker may hold a fetch waiting for data; short keeps latency low."""
+    poll_timeout_ms: int = Field(200, ge=1)
+    """How long one poll waits for a batch before the loop checks for shutdown."""
+    session_timeout_ms: int = Field(10_000, ge=1000)
+    """Consumer group session timeout."""
+    heartbeat_interval_ms: int = Field(1000, ge=100)
+    """Consumer heartbeat interval."""
+    infer_timeout_s: float = Field(5.0, gt=0)
+    """Deadline of one inference call."""
+    infer_attempts: int = Field(3, ge=1, le=20)
+    """Tries of an inference call that fails with a retriable status before the batch's events go
+    to the DLQ with reason `inference`."""
+    grace_period_s: float = Field(10.0, ge=0)
+    """On SIGTERM, how long the in-flight batch may take to finish before it is abandoned."""
+    health_port: int = Field(8081, ge=0, le=65535)
+    """HTTP port of `/livez` and `/readyz` (0: off)."""

@@ -1,0 +1,23 @@
+"""Running counters of a pipeline replica, read by the demo's progress line and the health endpoint."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass
+class PipelineStats:
+    """What one replica has done since it started."""
+
+    events_in: int = 0
+    results_out: int = 0
+    anomalies: int = 0
+    dlq: int = 0
+    batches: int = 0
+    abandoned_batches: int = 0
+
+    def summary(self) -> str:
+        return (
+            f"events_in={self.events_in} scores_out={self.results_out} anomalies={self.anomalies} "
+            f"dlq={self.dlq} batches={self.batches}"
+        )
