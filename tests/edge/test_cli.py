@@ -1,0 +1,81 @@
+"""The `edge` command as operators script it: help lists settings, bad settings name the variable,
+and the demo prints a summary line of key=value pairs."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+EDGE = [sys.executable, "-m", "edge"]
+
+
+def _run(*args: str, env: dict[str, str] | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*EDGE, *args], capture_output=True, text=True, timeout=timeout, env=env, check=False)
+
+
+def test_help_lists_every_command() -> None:
+    result = _run("--help")
+    assert result.returncode == 0
+    for command in ("demo", "broker", "accel", "pipeline", "generate"):
+        assert command in result.stdout
+
+
+def test_pipeline_help_lists_the_environment_settings() -> None:
+    result = _run("pipeline", "run", "--help")
+    assert result.returncode == 0
+    for name in ("EDGE_REGION", "EDGE_KAFKA_BOOTSTRAP_SERVERS", "EDGE_ACCEL_TARGETS", "PIPELINE_MAX_BATCH_RECORDS"):
+        assert name in result.stdout
+
+
+def test_a_missing_region_names_the_variable() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EDGE_")}
+    result = _run("pipeline", "run", "kpi-anomaly", env=env)
+    assert result.returncode != 0
+    assert "EDGE_REGION" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_an_unknown_pipeline_lists_the_available_ones() -> None:
+    result = _run("pipeline", "run", "fiber-sensing", env=os.environ | {"EDGE_REGION": "kr-seoul", "EDGE_SITE_ID": "S1"})
+    assert result.returncode != 0
+    assert "planned" in result.stderr and "kpi-anomaly" in result.stderr
+
+
+@pytest.mark.integration
+def test_demo_runs_the_whole_site_and_prints_a_summary_line() -> None:
+    result = _run("demo", "--seconds", "6", "--rate", "500", "--cells", "50", timeout=120)
+    assert result.returncode == 0, result.stderr
+    summary = result.stdout.strip().splitlines()[-1]
+    values = dict(pair.split("=") for pair in summary.removeprefix("summary: ").split())
+    events_in, scores, dlq = int(values["events_in"]), int(values["scores_out"]), int(values["dlq"])
+    assert events_in >= 2000
+    assert events_in == int(values["produced"]), "the demo drains what it produced"
+    assert scores + dlq == events_in
+    assert dlq >= 1, "the demo's deliberately broken records reach the DLQ"
+    assert int(values["anomalies"]) >= 1
+    assert re.search(r"events_in=\d+ scores_out=\d+", result.stderr), "a progress line was shown"
+
+
+@pytest.mark.integration
+def test_accel_serve_stops_cleanly_on_sigterm(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    ready = tmp_path / "port"
+    env = os.environ | {"EDGE_REGION": "kr-seoul", "EDGE_SITE_ID": "S1", "ACCEL_PORT": "0", "ACCEL_GRACE_PERIOD_S": "2"}
+    with subprocess.Popen([*EDGE, "accel", "serve", "--ready-file", str(ready)], env=env,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as process:
+        try:
+            until = time.monotonic() + 60
+            while not ready.exists() and time.monotonic() < until and process.poll() is None:
+                time.sleep(0.05)
+            assert ready.exists(), "accelerator did not start"
+            process.send_signal(signal.SIGTERM)
+            assert process.wait(15) == 0
+        finally:
+            if process.poll() is None:
+                process.kill()
+        output, _ = process.communicate()
+    assert "stopped" in output

@@ -1,0 +1,124 @@
+"""End to end against the real broker and a real accelerator process: every KPI event gets exactly
+one score, anomalies are flagged, and bad records land in the DLQ while their neighbours are scored."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+
+import orjson
+import pytest
+
+from edge.broker import create_topics
+from edge.settings import EdgeSettings
+from edge.synthetic.cell_kpi import CellKpiGenerator
+from edge.topics import SiteTopics
+from edge.traffic import LABEL_HEADER, encode
+from pipelines.accel_client import AcceleratorClient
+from pipelines.kpi_anomaly.pipeline import KpiAnomalyPipeline
+from pipelines.kpi_anomaly.results import result_id
+from pipelines.main import run_until_stopped
+from pipelines.runtime import PipelineRuntime
+from pipelines.settings import PipelineSettings
+
+from .kafka_io import committed, produce, read_topic
+
+pytestmark = pytest.mark.integration
+TOPICS = SiteTopics("kr-seoul")
+# Detection on a cold start: each cell's first samples have no history to deviate from.
+DETECTION_FLOOR = 0.8
+
+
+async def _run_pipeline_until(edge: EdgeSettings, total: int, timeout_s: float = 90.0) -> PipelineRuntime:
+    settings = PipelineSettings(session_timeout_ms=6000, health_port=0, max_batch_records=500)
+    async with AcceleratorClient(edge, timeout_s=5, attempts=3) as accel:
+        runtime = PipelineRuntime(KpiAnomalyPipeline(edge.region, edge.site_id, accel), edge, settings)
+        async with runtime:
+            stop = asyncio.Event()
+            task = asyncio.create_task(run_until_stopped(runtime, stop, grace_period_s=10))
+            loop = asyncio.get_running_loop()
+            until = loop.time() + timeout_s
+            while runtime.stats.events_in < total and loop.time() < until and not task.done():
+                await asyncio.sleep(0.1)
+            stop.set()
+            await task
+    return runtime
+
+
+async def test_events_are_scored_once_each_and_bad_records_go_to_the_dlq(edge_settings: EdgeSettings) -> None:
+    bootstrap = edge_settings.kafka_bootstrap_servers
+    await create_topics(bootstrap, TOPICS.all(), partitions=6)
+    generator = CellKpiGenerator("kr-seoul", "SEL-GN-0042", cells=60, seed=77, anomaly_rate=0.02)
+    good = [e for _ in range(25) for e in generator.next_round()]
+    records = []
+    bad: dict[str, str] = {}  # marker -> expected reason
+    for i, labelled in enumerate(good):
+        records.append(encode(labelled))
+        if i % 50 == 7:
+            marker = f"bad-{i}"
+            kind = ("malformed", "schema", "residency")[(i // 50) % 3]
+            if kind == "malformed":
+                value = b'{"schema": "ran.cell_kpi.v1", "event_id": "' + marker.encode() + b'"'  # truncated JSON
+            elif kind == "schema":
+                value = orjson.dumps(dict(labelled.event, event_id=marker, cell_id=None))
+            else:
+                value = orjson.dumps(dict(labelled.event, event_id=marker, region="jp-tokyo"))
+            records.append((labelled.event["cell_id"].encode(), value, [("marker", marker.encode())]))
+            bad[marker] = kind
+    await produce(bootstrap, TOPICS.kpi, records)
+
+    runtime = await _run_pipeline_until(edge_settings, len(records))
+    assert runtime.stats.events_in == len(records)
+
+    scores = [orjson.loads(r.value) for r in await read_topic(bootstrap, TOPICS.kpi_scores)]
+    by_event = {s["event_id"]: s for s in scores}
+    assert len(scores) == len(good), "exactly one score per good event"
+    assert set(by_event) == {e.event["event_id"] for e in good}
+    for labelled in good:
+        score = by_event[labelled.event["event_id"]]
+        assert score["result_id"] == result_id("kpi-anomaly", labelled.event["event_id"], "score")
+        assert (score["cell_id"], score["ts"], score["region"], score["site_id"]) == (
+            labelled.event["cell_id"], labelled.event["ts"], "kr-seoul", "SEL-GN-0042")
+        assert score["schema"] == "ran.cell_score.v1" and score["model"] == {"name": "kpi-anomaly", "version": "1"}
+        assert isinstance(score["score"], float) and isinstance(score["top_counters"], list)
+
+    dlq = [orjson.loads(r.value) for r in await read_topic(bootstrap, TOPICS.dlq)]
+    reasons = {}
+    for entry in dlq:
+        headers = dict((k, base64.b64decode(v)) for k, v in entry["original_headers"])
+        reasons[headers["marker"].decode()] = entry["reason"]
+        assert entry["source"]["topic"] == TOPICS.kpi and entry["pipeline"] == "kpi-anomaly"
+        assert base64.b64decode(entry["original_value_b64"])  # the original bytes travel with it
+        assert entry["detail"]
+    assert reasons == bad
+
+    audit = [orjson.loads(r.value) for r in await read_topic(bootstrap, TOPICS.audit)]
+    assert len(audit) == sum(1 for k in bad.values() if k == "residency")
+    assert all(a["action"] == "refused-event" and "jp-tokyo" in a["reason"] for a in audit)
+    assert all("counters" not in a and "original_value_b64" not in a for a in audit), "audit carries no payload"
+
+    labelled_anomalies = [e for e in good if e.anomaly]
+    assert len(labelled_anomalies) > 50
+    detected = sum(by_event[e.event["event_id"]]["is_anomaly"] for e in labelled_anomalies)
+    assert detected / len(labelled_anomalies) >= DETECTION_FLOOR
+
+    alerts = [orjson.loads(r.value) for r in await read_topic(bootstrap, TOPICS.anomalies)]
+    assert {a["event_id"] for a in alerts} == {s["event_id"] for s in scores if s["is_anomaly"]}
+    assert all(a["schema"] == "ran.cell_anomaly.v1" and a["top_counters"] for a in alerts)
+
+    offsets = await committed(bootstrap, runtime.group_id, TOPICS.kpi)
+    assert sum(offsets.values()) == len(records), "every consumed offset is committed after its outputs"
+
+
+async def test_the_pipeline_refuses_to_start_when_it_would_write_outside_its_region(
+    edge_settings: EdgeSettings,
+) -> None:
+    from pipelines.errors import StartupRefused
+
+    async with AcceleratorClient(edge_settings, timeout_s=5, attempts=2) as accel:
+        pipeline = KpiAnomalyPipeline("kr-seoul", "SEL-GN-0042", accel)
+        pipeline.output_topics = [*pipeline.output_topics, "jp-tokyo.ran.anomalies"]
+        runtime = PipelineRuntime(pipeline, edge_settings, PipelineSettings(health_port=0))
+        with pytest.raises(StartupRefused, match="jp-tokyo.ran.anomalies"):
+            await runtime.start()
+        await runtime.stop()
