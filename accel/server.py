@@ -9,6 +9,7 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from accel.grpc.security import BearerTokenCheck, server_credentials
 from accel.grpc.servicer import InferenceServicer, SiteIdentity
 from accel.protocol import grpc_predict_v2_pb2 as pb
 from accel.protocol import grpc_predict_v2_pb2_grpc as pb_grpc
@@ -30,16 +31,21 @@ class AccelServer:
         self._servicer = InferenceServicer(self.repository, identity)
         self._health = health.aio.HealthServicer()
         self._server: grpc.aio.Server | None = None
+        self._health_server: grpc.aio.Server | None = None
         self.port = 0
+        self.health_port = 0
 
     @property
     def address(self) -> str:
         return f"{self.settings.host}:{self.port}"
 
     async def start(self) -> None:
+        credentials = server_credentials(self.settings)
         await self.repository.load_all()
         limit = self.settings.max_message_bytes
+        token = self.settings.auth_token
         server = grpc.aio.server(
+            interceptors=[BearerTokenCheck(token.get_secret_value())] if token else None,
             options=[
                 ("grpc.max_receive_message_length", limit),
                 ("grpc.max_send_message_length", limit),
@@ -52,11 +58,16 @@ class AccelServer:
             [INFERENCE_SERVICE, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME],
             server,
         )
-        self.port = server.add_insecure_port(f"{self.settings.host}:{self.settings.port}")
+        address = f"{self.settings.host}:{self.settings.port}"
+        self.port = (
+            server.add_secure_port(address, credentials) if credentials else server.add_insecure_port(address)
+        )
         if self.port == 0:
-            raise OSError(f"cannot listen on {self.settings.host}:{self.settings.port}")
+            raise OSError(f"cannot listen on {address}")
         await server.start()
         self._server = server
+        if self.settings.health_port:
+            await self._start_health_port()
         self._servicer.ready = True
         for service in ("", INFERENCE_SERVICE):
             await self._health.set(service, health_pb2.HealthCheckResponse.SERVING)
@@ -64,6 +75,18 @@ class AccelServer:
             "accelerator serving on %s (region %s, site %s), models %s",
             self.address, self.identity.region, self.identity.site_id, self.repository.names(),
         )
+
+    async def _start_health_port(self) -> None:
+        """A plaintext port with health checking only, for probes that cannot present a client
+        certificate."""
+        health_server = grpc.aio.server()
+        health_pb2_grpc.add_HealthServicer_to_server(self._health, health_server)
+        address = f"{self.settings.host}:{self.settings.health_port}"
+        self.health_port = health_server.add_insecure_port(address)
+        if self.health_port == 0:
+            raise OSError(f"cannot listen on {address}")
+        await health_server.start()
+        self._health_server = health_server
 
     async def stop(self, grace_s: float | None = None) -> None:
         """Refuse new work, let in-flight requests finish within the grace period, then stop.
@@ -74,6 +97,9 @@ class AccelServer:
         self._servicer.ready = False
         await self._health.enter_graceful_shutdown()
         await server.stop(self.settings.grace_period_s if grace_s is None else grace_s)
+        health_server, self._health_server = self._health_server, None
+        if health_server is not None:
+            await health_server.stop(0)
         await self.repository.close()
         log.info("accelerator on %s stopped", self.address)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_MODEL_REPOSITORY = Path(__file__).resolve().parent / "model_repository"
@@ -26,3 +26,15 @@ class AccelSettings(BaseSettings):
     """On SIGTERM, how long in-flight requests may finish before the server stops."""
     max_message_bytes: int = Field(64 * 1024 * 1024, ge=1024)
     """Largest request or response message accepted; larger ones get RESOURCE_EXHAUSTED."""
+    health_port: int = Field(0, ge=0, le=65535)
+    """Extra plaintext port that serves only `grpc.health.v1` (0: off), for kubelet probes when
+    the main port requires mutual TLS."""
+    tls_cert_file: Path | None = None
+    """Server certificate (PEM); with ACCEL_TLS_KEY_FILE it turns TLS on."""
+    tls_key_file: Path | None = None
+    """Private key of the server certificate (PEM)."""
+    tls_client_ca_file: Path | None = None
+    """CA that signs client certificates; setting it requires mutual TLS."""
+    auth_token: SecretStr | None = None
+    """Bearer token every inference call must carry (`authorization: Bearer <token>`); health
+    checks need none."""

@@ -139,9 +139,15 @@ def _accel_serve(args: argparse.Namespace) -> None:
 
     overrides = {k: v for k, v in {"port": args.port, "host": args.host, "model_repository": args.models}.items() if v is not None}
     settings = AccelSettings(**overrides)
+    from accel.errors import ModelConfigError
+    from accel.grpc.security import TlsConfigError
+
     edge = EdgeSettings()  # type: ignore[call-arg]  # region and site come from the environment
     _configure_logging(edge.log_level)
-    asyncio.run(serve(settings, edge, args.ready_file))
+    try:
+        asyncio.run(serve(settings, edge, args.ready_file))
+    except (TlsConfigError, ModelConfigError) as exc:
+        raise SystemExit(f"edge accel serve: {exc}") from None
 
 
 def _pipeline_run(args: argparse.Namespace) -> None:
@@ -151,10 +157,15 @@ def _pipeline_run(args: argparse.Namespace) -> None:
     if args.name not in PIPELINES:
         planned = f" ({args.name} is planned, not yet shipped)" if args.name in PLANNED else ""
         raise SystemExit(f"unknown pipeline {args.name!r}{planned}; available: {', '.join(sorted(PIPELINES))}")
+    from pipelines.errors import StartupRefused
+
     edge = EdgeSettings()  # type: ignore[call-arg]
     settings = PipelineSettings()
     _configure_logging(edge.log_level)
-    asyncio.run(run_pipeline(args.name, edge, settings))
+    try:
+        asyncio.run(run_pipeline(args.name, edge, settings))
+    except StartupRefused as exc:
+        raise SystemExit(f"edge pipeline run {args.name}: refusing to start: {exc}") from None
 
 
 def _generate(args: argparse.Namespace) -> None:

@@ -79,3 +79,24 @@ def test_accel_serve_stops_cleanly_on_sigterm(tmp_path) -> None:  # type: ignore
                 process.kill()
         output, _ = process.communicate()
     assert "stopped" in output
+
+
+def test_a_pipeline_pointed_at_a_dead_accelerator_refuses_to_start_with_the_address() -> None:
+    from edge.broker import free_port
+
+    port = free_port()
+    env = os.environ | {"EDGE_REGION": "kr-seoul", "EDGE_SITE_ID": "S1", "EDGE_ACCEL_TARGETS": f"127.0.0.1:{port}",
+                        "PIPELINE_INFER_TIMEOUT_S": "0.5", "PIPELINE_HEALTH_PORT": "0"}
+    result = _run("pipeline", "run", "kpi-anomaly", env=env)
+    assert result.returncode != 0
+    assert f"127.0.0.1:{port} did not answer ServerMetadata" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_an_accelerator_with_half_a_tls_configuration_exits_with_the_setting_named(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    cert = tmp_path / "server.crt"
+    cert.write_text("not used")
+    env = os.environ | {"EDGE_REGION": "kr-seoul", "EDGE_SITE_ID": "S1", "ACCEL_PORT": "0", "ACCEL_TLS_CERT_FILE": str(cert)}
+    result = _run("accel", "serve", env=env)
+    assert result.returncode != 0
+    assert "ACCEL_TLS_KEY_FILE" in result.stderr and "Traceback" not in result.stderr
