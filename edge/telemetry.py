@@ -51,6 +51,11 @@ def kafka_headers_context(headers: KafkaHeaders | None) -> Context:
     return _PROPAGATOR.extract(carrier)
 
 
+def trace_headers(headers: KafkaHeaders | None) -> list[tuple[str, bytes]]:
+    """Only the trace-context headers of a record, to carry an event's trace onto its results."""
+    return [(k, v) for k, v in headers or () if k in _PROPAGATOR.fields]
+
+
 def context_kafka_headers(context: Context | None = None) -> list[tuple[str, bytes]]:
     """Headers that carry the given (or current) trace context on a produced record."""
     carrier: dict[str, str] = {}

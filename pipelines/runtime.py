@@ -129,12 +129,13 @@ class PipelineRuntime:
             f"{self.pipeline.name} batch", links=links, attributes={"messaging.batch.message_count": len(records)}
         ):
             outcome = await self.pipeline.process(records, self._stopping)
-            trace_headers = context_kafka_headers()
-            outputs = (
-                [OutboundRecord(o.topic, o.key, o.value, o.headers + trace_headers) for o in outcome.outputs]
-                if trace_headers
-                else outcome.outputs
-            )
+            # Results of an event that carried a trace continue it; the rest join the batch's trace.
+            batch_headers = context_kafka_headers()
+            outputs = [
+                o if any(k == "traceparent" for k, _ in o.headers) or not batch_headers
+                else OutboundRecord(o.topic, o.key, o.value, o.headers + batch_headers)
+                for o in outcome.outputs
+            ]
             assert self._publisher is not None
             await self._publisher.publish(outputs)
         self.stats.batches += 1

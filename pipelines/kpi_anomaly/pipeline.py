@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from edge.residency import ResidencyPolicy
+from edge.telemetry import trace_headers
 from edge.topics import SiteTopics
 from pipelines.accel_client import AcceleratorClient, InferResult
 from pipelines.base import BatchOutcome
@@ -135,8 +136,9 @@ class KpiAnomalyPipeline:
         scores = np.asarray(result.outputs["score"], dtype=np.float64)
         flags = np.asarray(result.outputs["is_anomaly"], dtype=bool)
         tops = contributing_counters(np.asarray(result.outputs["contributions"]))
-        for i, (_, event) in enumerate(accepted):
+        for i, (record, event) in enumerate(accepted):
             key = event["cell_id"].encode()
+            headers = trace_headers(record.headers)
             score = float(scores[i])
             flagged = bool(flags[i])
             outcome.outputs.append(
@@ -148,6 +150,7 @@ class KpiAnomalyPipeline:
                         model_name=result.model_name, model_version=result.model_version,
                         window_samples=int(history[i]), window_full=int(history[i]) >= WINDOW,
                     ),
+                    headers,
                 )
             )
             outcome.results += 1
@@ -160,6 +163,7 @@ class KpiAnomalyPipeline:
                             pipeline=NAME, event=event, score=score, top_counters=tops[i],
                             model_name=result.model_name, model_version=result.model_version,
                         ),
+                        headers,
                     )
                 )
                 outcome.anomalies += 1

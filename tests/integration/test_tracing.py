@@ -1,0 +1,80 @@
+"""Trace context flows from an event's Kafka headers through the batch span and the gRPC call to
+the accelerator, and onto the result's headers."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from accel.grpc.servicer import SiteIdentity
+from accel.server import AccelServer
+from accel.settings import AccelSettings
+from edge.broker import create_topics
+from edge.settings import EdgeSettings
+from edge.synthetic.cell_kpi import CellKpiGenerator
+from edge.telemetry import context_kafka_headers, kafka_headers_context
+from edge.topics import SiteTopics
+from edge.traffic import encode
+from pipelines.accel_client import AcceleratorClient
+from pipelines.kpi_anomaly.pipeline import KpiAnomalyPipeline
+from pipelines.main import run_until_stopped
+from pipelines.runtime import PipelineRuntime
+from pipelines.settings import PipelineSettings
+
+from .kafka_io import produce, read_topic
+
+pytestmark = pytest.mark.integration
+EXPORTER = InMemorySpanExporter()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def tracer_provider() -> None:
+    """One in-memory tracer provider for this process (OpenTelemetry allows setting it once)."""
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(EXPORTER))
+    trace.set_tracer_provider(provider)
+
+
+async def test_an_events_trace_continues_through_inference_onto_its_score(broker: str) -> None:
+    topics = SiteTopics("kr-seoul")
+    await create_topics(broker, topics.all(), partitions=1)
+    traced, untraced = CellKpiGenerator("kr-seoul", "SEL-GN-0042", cells=2, seed=5).next_round()
+    with trace.get_tracer("test").start_as_current_span("collector publish") as producer_span:
+        headers = context_kafka_headers()
+    key, value, _ = encode(traced)
+    key2, value2, _ = encode(untraced)
+    await produce(broker, topics.kpi, [(key, value, headers), (key2, value2, [])])
+
+    async with AccelServer(AccelSettings(port=0), SiteIdentity("kr-seoul", "SEL-GN-0042")) as server:
+        edge = EdgeSettings(region="kr-seoul", site_id="SEL-GN-0042", kafka_bootstrap_servers=broker,
+                            kafka_enable_idempotence=False, accel_targets=server.address)
+        async with AcceleratorClient(edge, timeout_s=5, attempts=2) as accel:
+            runtime = PipelineRuntime(KpiAnomalyPipeline("kr-seoul", "SEL-GN-0042", accel), edge,
+                                      PipelineSettings(session_timeout_ms=6000, health_port=0))
+            async with runtime:
+                stop = asyncio.Event()
+                task = asyncio.create_task(run_until_stopped(runtime, stop, 5))
+                for _ in range(300):
+                    if runtime.stats.events_in >= 2:
+                        break
+                    await asyncio.sleep(0.1)
+                stop.set()
+                await task
+
+    spans = EXPORTER.get_finished_spans()
+    batch = next(s for s in spans if s.name == "kpi-anomaly batch")
+    infer = next(s for s in spans if s.name == "accel.ModelInfer")
+    assert infer.parent is not None and infer.parent.span_id == batch.context.span_id, "gRPC call continues the batch"
+    linked = {link.context.trace_id for link in batch.links}
+    assert producer_span.get_span_context().trace_id in linked, "the batch links the event's trace"
+
+    scores = {r.key: r for r in await read_topic(broker, topics.kpi_scores)}
+    traced_ctx = trace.get_current_span(kafka_headers_context(scores[key].headers)).get_span_context()
+    assert traced_ctx.trace_id == producer_span.get_span_context().trace_id, "the score continues the event's trace"
+    untraced_ctx = trace.get_current_span(kafka_headers_context(scores[key2].headers)).get_span_context()
+    assert untraced_ctx.trace_id == batch.context.trace_id, "an untraced event's score joins the batch trace"
