@@ -17,6 +17,7 @@ from edge.settings_help import settings_help
 from pipelines.settings import PipelineSettings
 
 GENERATORS = ("kpi",)
+BENCHES = ("pipeline",)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -68,6 +69,14 @@ def _parser() -> argparse.ArgumentParser:
     generate.add_argument("--cells", type=int, default=200, help="cells at the synthetic site (default 200)")
     generate.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     generate.add_argument("--anomaly-rate", type=float, default=0.004, help="incident start chance per cell-period")
+    bench = commands.add_parser(
+        "bench", help="benchmarks that print figures", formatter_class=raw,
+        epilog="pipeline: the KPI anomaly pipeline against a real accelerator, beside the raw aiokafka ceiling.",
+    )
+    bench.add_argument("target", choices=BENCHES, help="what to measure")
+    bench.add_argument("--events", type=int, default=50_000, help="pipeline: backlog size (default 50000)")
+    bench.add_argument("--latency-seconds", type=float, default=10.0, help="pipeline: paced phase length (default 10)")
+    bench.add_argument("--json", type=Path, default=None, help="also write the figures as JSON to this file")
     return parser
 
 
@@ -98,6 +107,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             _pipeline_run(args)
         elif args.command == "generate":
             _generate(args)
+        elif args.command == "bench":
+            _bench(args)
     except ValidationError as exc:
         raise _settings_error(exc) from None
     except KeyboardInterrupt:
@@ -201,3 +212,16 @@ def _generate(args: argparse.Namespace) -> None:
 
     sent = asyncio.run(produce())
     print(f"generated={sent} topic={SiteTopics(edge.region).kpi}", flush=True)
+
+
+def _bench(args: argparse.Namespace) -> None:
+    _configure_logging("WARNING")
+    if args.target == "pipeline":
+        from edge.bench.pipeline import PipelineBenchOptions, as_json, format_report, run_pipeline_bench
+
+        if args.events < 1000:
+            raise SystemExit(f"--events must be >= 1000, got {args.events}")
+        result = asyncio.run(run_pipeline_bench(PipelineBenchOptions(events=args.events, latency_s=args.latency_seconds)))
+        print(format_report(result))
+        if args.json is not None:
+            args.json.write_text(as_json(result) + "\n")

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from aiokafka import AIOKafkaProducer
 
+from edge.accel_process import AccelProcess
 from edge.broker import EmbeddedBroker, create_topics, free_port
 from edge.kafka import producer_options
 from edge.lifecycle import install_stop_signals
@@ -43,40 +44,6 @@ class DemoOptions:
     site_id: str = "SEL-GN-0042"
     accel_start_timeout_s: float = 60.0
     drain_timeout_s: float = 15.0
-
-
-class _AccelProcess:
-    """The accelerator as its own process, as on a real site."""
-
-    def __init__(self, env: dict[str, str], workdir: Path) -> None:
-        self._env = env
-        self._ready_file = workdir / "accel.port"
-        self._log = workdir / "accel.log"
-        self._process: asyncio.subprocess.Process | None = None
-
-    async def start(self, timeout_s: float) -> None:
-        with open(self._log, "wb") as out:
-            self._process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "edge", "accel", "serve", "--ready-file", str(self._ready_file),
-                env=self._env, stdin=asyncio.subprocess.DEVNULL, stdout=out, stderr=asyncio.subprocess.STDOUT,
-            )
-        loop = asyncio.get_running_loop()
-        until = loop.time() + timeout_s
-        while not self._ready_file.exists():
-            if self._process.returncode is not None or loop.time() > until:
-                raise RuntimeError(f"accelerator did not start; its log:\n{self._log.read_text()[-3000:]}")
-            await asyncio.sleep(0.1)
-
-    async def stop(self) -> None:
-        process, self._process = self._process, None
-        if process is None or process.returncode is not None:
-            return
-        process.terminate()
-        try:
-            await asyncio.wait_for(process.wait(), 15)
-        except TimeoutError:
-            process.kill()
-            await process.wait()
 
 
 class _Progress:
@@ -135,7 +102,7 @@ async def run_demo(options: DemoOptions) -> str:
                 kafka_enable_idempotence=False,
                 accel_targets=f"127.0.0.1:{accel_port}",
             )
-            accel_process = _AccelProcess(env, workdir)
+            accel_process = AccelProcess(env, workdir)
             sys.stderr.write(f"broker on {broker.bootstrap_servers}; starting accelerator on 127.0.0.1:{accel_port} ...\n")
             await accel_process.start(options.accel_start_timeout_s)
             try:

@@ -33,11 +33,17 @@ class ResultPublisher:
         return partitions
 
     async def publish(self, records: Sequence[OutboundRecord]) -> int:
-        """Produce every record, keeping per-key order; return how many were acknowledged.
+        """Produce every record and wait for every acknowledgement; return how many.
 
         Raises:
             aiokafka.errors.KafkaError: when any record is not acknowledged (nothing is committed then).
         """
+        await asyncio.gather(*await self.send(records))
+        return len(records)
+
+    async def send(self, records: Sequence[OutboundRecord]) -> list[asyncio.Future[object]]:
+        """Hand every record to the producer, keeping per-key order, and return the delivery
+        futures without waiting for them (later batches of a partition go out after earlier ones)."""
         groups: dict[tuple[str, int], list[OutboundRecord]] = defaultdict(list)
         for record in records:
             partitions = await self._partitions_of(record.topic)
@@ -57,5 +63,4 @@ class ResultPublisher:
                         raise ValueError(f"a record for {topic} is larger than the producer's batch size")
             if batch.record_count():
                 deliveries.append(await self._producer.send_batch(batch, topic, partition=partition))
-        await asyncio.gather(*deliveries)
-        return len(records)
+        return deliveries

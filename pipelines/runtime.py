@@ -1,11 +1,13 @@
 """The pipeline runtime: consume a batch, process it, produce every output, and only then commit
-the batch's offsets (at-least-once). One batch in flight at a time per replica."""
+the batch's offsets (at-least-once). While one batch waits for its acknowledgements the next is
+already being processed; at most `max_in_flight_batches` wait, then fetching waits too."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from opentelemetry import trace
@@ -14,7 +16,7 @@ from edge.kafka import client_options, producer_options
 from edge.residency import ResidencyPolicy, ResidencyViolation
 from edge.settings import EdgeSettings
 from edge.telemetry import context_kafka_headers, kafka_headers_context
-from pipelines.base import StreamPipeline
+from pipelines.base import BatchOutcome, StreamPipeline
 from pipelines.errors import BatchAbandoned, StartupRefused
 from pipelines.publish import ResultPublisher
 from pipelines.records import InboundRecord, OutboundRecord
@@ -26,19 +28,33 @@ _tracer = trace.get_tracer(__name__)
 _MAX_SPAN_LINKS = 32
 
 
-class _ForgetRevoked(ConsumerRebalanceListener):  # type: ignore[misc]
-    def __init__(self, pipeline: StreamPipeline) -> None:
-        self._pipeline = pipeline
+class _RebalanceHandler(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Before partitions move: commit the batches in flight, then drop those partitions' state."""
+
+    def __init__(self, runtime: PipelineRuntime) -> None:
+        self._runtime = runtime
 
     async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
-        self._pipeline.forget_keys([(tp.topic, tp.partition) for tp in revoked])
+        await self._runtime.drain()
+        self._runtime.pipeline.forget_keys([(tp.topic, tp.partition) for tp in revoked])
+        if revoked:
+            log.info("revoked %s", sorted(f"{tp.topic}[{tp.partition}]" for tp in revoked))
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
         log.info("assigned %s", sorted(f"{tp.topic}[{tp.partition}]" for tp in assigned))
 
 
+@dataclass
+class _InFlight:
+    """A processed batch whose outputs are on their way; its offsets wait for every ack."""
+
+    deliveries: list[asyncio.Future[object]]
+    offsets: dict[TopicPartition, int]
+    outcome: BatchOutcome
+
+
 class PipelineRuntime:
-    """Runs one pipeline against Kafka until `stop()`.
+    """Runs one pipeline against Kafka until `request_stop()`.
 
     `async with PipelineRuntime(pipeline, edge, settings) as runtime: await runtime.run()`
     """
@@ -53,6 +69,7 @@ class PipelineRuntime:
         self._consumer: AIOKafkaConsumer | None = None
         self._producer: AIOKafkaProducer | None = None
         self._publisher: ResultPublisher | None = None
+        self._in_flight: asyncio.Queue[_InFlight] = asyncio.Queue(maxsize=settings.max_in_flight_batches)
 
     @property
     def group_id(self) -> str:
@@ -83,11 +100,11 @@ class PipelineRuntime:
             session_timeout_ms=self.settings.session_timeout_ms,
             heartbeat_interval_ms=self.settings.heartbeat_interval_ms,
         )
-        self._consumer.subscribe(self.pipeline.input_topics, listener=_ForgetRevoked(self.pipeline))
+        self._consumer.subscribe(self.pipeline.input_topics, listener=_RebalanceHandler(self))
         await self._consumer.start()
 
     def request_stop(self) -> None:
-        """Ask the loop to stop after (or abandon) the batch in flight."""
+        """Ask the loop to stop; batches in flight are committed, one stuck in inference is abandoned."""
         self._stopping.set()
 
     @property
@@ -95,31 +112,62 @@ class PipelineRuntime:
         return self._stopping.is_set()
 
     async def run(self) -> None:
-        """Process batches until a stop is requested."""
+        """Process batches until a stop is requested. Batches in flight are committed before it
+        returns; a batch whose inference is interrupted by the stop is abandoned uncommitted."""
         assert self._consumer is not None, "start() first"
         consumer = self._consumer
-        while not self._stopping.is_set():
-            fetched = await consumer.getmany(
-                timeout_ms=self.settings.poll_timeout_ms, max_records=self.settings.max_batch_records
-            )
-            if consumer.assignment():
-                self.assigned.set()
-            if not fetched:
-                continue
-            records = [
-                InboundRecord(r.topic, r.partition, r.offset, r.key, r.value, list(r.headers), r.timestamp)
-                for tp in sorted(fetched, key=lambda t: (t.topic, t.partition))
-                for r in fetched[tp]
-            ]
+        async with asyncio.TaskGroup() as tasks:
+            committer = tasks.create_task(self._commit_in_order(), name=f"{self.pipeline.name}-committer")
             try:
-                await self._process_batch(records)
-            except BatchAbandoned as exc:
-                self.stats.abandoned_batches += 1
-                log.warning("batch of %d records abandoned, not committed: %s", len(records), exc)
-                return
-            await consumer.commit({tp: recs[-1].offset + 1 for tp, recs in fetched.items()})
+                while not self._stopping.is_set():
+                    fetched = await consumer.getmany(
+                        timeout_ms=self.settings.poll_timeout_ms, max_records=self.settings.max_batch_records
+                    )
+                    if consumer.assignment():
+                        self.assigned.set()
+                    if not fetched:
+                        continue
+                    self.stats.fetched += sum(len(recs) for recs in fetched.values())
+                    records = [
+                        InboundRecord(r.topic, r.partition, r.offset, r.key, r.value, list(r.headers), r.timestamp)
+                        for tp in sorted(fetched, key=lambda t: (t.topic, t.partition))
+                        for r in fetched[tp]
+                    ]
+                    try:
+                        deliveries, outcome = await self._process_batch(records)
+                    except BatchAbandoned as exc:
+                        self.stats.abandoned_batches += 1
+                        log.warning("batch of %d records abandoned, not committed: %s", len(records), exc)
+                        break
+                    offsets = {tp: recs[-1].offset + 1 for tp, recs in fetched.items()}
+                    await self._in_flight.put(_InFlight(deliveries, offsets, outcome))
+                await self.drain()
+            finally:
+                committer.cancel()
 
-    async def _process_batch(self, records: Sequence[InboundRecord]) -> None:
+    async def drain(self) -> None:
+        """Wait until every batch in flight is acknowledged and committed."""
+        await self._in_flight.join()
+
+    async def _commit_in_order(self) -> None:
+        assert self._consumer is not None
+        while True:
+            batch = await self._in_flight.get()
+            try:
+                await asyncio.gather(*batch.deliveries)
+                await self._consumer.commit(batch.offsets)
+            finally:
+                self._in_flight.task_done()
+            outcome = batch.outcome
+            self.stats.batches += 1
+            self.stats.events_in += outcome.events_in
+            self.stats.results_out += outcome.results
+            self.stats.anomalies += outcome.anomalies
+            self.stats.dlq += outcome.dlq
+
+    async def _process_batch(
+        self, records: Sequence[InboundRecord]
+    ) -> tuple[list[asyncio.Future[object]], BatchOutcome]:
         links = [
             trace.Link(ctx)
             for r in records[:_MAX_SPAN_LINKS]
@@ -137,12 +185,7 @@ class PipelineRuntime:
                 for o in outcome.outputs
             ]
             assert self._publisher is not None
-            await self._publisher.publish(outputs)
-        self.stats.batches += 1
-        self.stats.events_in += outcome.events_in
-        self.stats.results_out += outcome.results
-        self.stats.anomalies += outcome.anomalies
-        self.stats.dlq += outcome.dlq
+            return await self._publisher.send(outputs), outcome
 
     async def stop(self) -> None:
         """Leave the consumer group and flush the producer. Safe to call twice."""

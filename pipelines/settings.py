@@ -15,6 +15,9 @@ class PipelineSettings(BaseSettings):
     """Kafka consumer group; defaults to `{region}.{pipeline}` so replicas share the work."""
     max_batch_records: int = Field(1000, ge=1, le=100_000)
     """Most records taken from Kafka per batch (one inference request per batch)."""
+    max_in_flight_batches: int = Field(4, ge=1, le=64)
+    """Batches processed but not yet acknowledged and committed; when reached, fetching waits
+    (backpressure instead of unbounded buffering)."""
     fetch_max_wait_ms: int = Field(10, ge=0, le=10_000)
     """How long the broker may hold a fetch waiting for data; short keeps latency low."""
     poll_timeout_ms: int = Field(200, ge=1)

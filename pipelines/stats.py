@@ -9,7 +9,10 @@ from dataclasses import dataclass
 class PipelineStats:
     """What one replica has done since it started."""
 
+    fetched: int = 0
+    """Records taken from Kafka, committed or not."""
     events_in: int = 0
+    """Records whose batch is fully acknowledged and committed."""
     results_out: int = 0
     anomalies: int = 0
     dlq: int = 0

@@ -1,0 +1,248 @@
+"""`edge bench pipeline`: the KPI anomaly pipeline against the embedded broker and a real
+accelerator process, beside the raw aiokafka ceiling measured in the same run.
+
+Phases, one after another so they do not share the CPU:
+1. pre-fill `{region}.ran.kpi` with N synthetic events;
+2. raw ceiling: consume the backlog and produce each record once (send per record), no processing;
+3. pipeline: consume the same backlog through decode, windows, features, gRPC inference, score
+   and alert outputs, offsets committed after every ack;
+4. latency: produce paced at half the pipeline's sustained rate and measure each event's time from
+   produce to its score record (record timestamps, milliseconds).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import orjson
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from edge.accel_process import AccelProcess
+from edge.broker import EmbeddedBroker, create_topics, free_port
+from edge.kafka import producer_options
+from edge.settings import EdgeSettings
+from edge.synthetic.cell_kpi import CellKpiGenerator
+from edge.topics import SiteTopics
+from pipelines.accel_client import AcceleratorClient
+from pipelines.kpi_anomaly.pipeline import KpiAnomalyPipeline
+from pipelines.main import run_until_stopped
+from pipelines.runtime import PipelineRuntime
+from pipelines.settings import PipelineSettings
+
+REGION, SITE = "kr-seoul", "BENCH-0001"
+
+
+@dataclass(frozen=True)
+class PipelineBenchOptions:
+    """Sizes of one run, e.g. `PipelineBenchOptions(events=50_000, latency_s=10)`."""
+
+    events: int = 50_000
+    partitions: int = 6
+    cells: int = 500
+    latency_s: float = 10.0
+    phase_timeout_s: float = 180.0
+
+
+def _progress(text: str) -> None:
+    sys.stderr.write(text + "\n")
+    sys.stderr.flush()
+
+
+async def _prefill(bootstrap: str, topic: str, partitions: int, events: list[bytes], keys: list[bytes]) -> float:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", max_batch_size=512 * 1024)
+    await producer.start()
+    started = time.monotonic()
+    try:
+        for p in range(partitions):
+            batch = producer.create_batch()
+            futures = []
+            for i in range(p, len(events), partitions):
+                if batch.append(key=keys[i], value=events[i], timestamp=None) is None:
+                    futures.append(await producer.send_batch(batch, topic, partition=p))
+                    batch = producer.create_batch()
+                    batch.append(key=keys[i], value=events[i], timestamp=None)
+            futures.append(await producer.send_batch(batch, topic, partition=p))
+            await asyncio.gather(*futures)
+    finally:
+        await producer.stop()
+    return time.monotonic() - started
+
+
+async def _raw_ceiling(bootstrap: str, source: str, sink: str, total: int, timeout_s: float) -> float:
+    """Consume and produce each record with no processing: the per-record ceiling."""
+    consumer = AIOKafkaConsumer(
+        source, bootstrap_servers=bootstrap, group_id="bench-raw", enable_auto_commit=False,
+        auto_offset_reset="earliest", fetch_max_wait_ms=10, session_timeout_ms=6000, max_poll_records=1000,
+    )
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    await consumer.start()
+    await producer.start()
+    try:
+        seen = 0
+        started: float | None = None
+        until = time.monotonic() + timeout_s
+        while seen < total and time.monotonic() < until:
+            fetched = await consumer.getmany(timeout_ms=200, max_records=1000)
+            if not fetched:
+                continue
+            started = started or time.monotonic()
+            futures = [await producer.send(sink, key=r.key, value=r.value) for rs in fetched.values() for r in rs]
+            await asyncio.gather(*futures)
+            await consumer.commit()
+            seen += len(futures)
+        assert started is not None, "raw ceiling consumed nothing"
+        return seen / (time.monotonic() - started)
+    finally:
+        await consumer.stop()
+        await producer.stop()
+
+
+async def _pipeline_phase(edge: EdgeSettings, settings: PipelineSettings, until_events: int, timeout_s: float,
+                          feed: Any = None) -> tuple[float, PipelineRuntime]:
+    async with AcceleratorClient(edge, timeout_s=settings.infer_timeout_s, attempts=settings.infer_attempts) as accel:
+        runtime = PipelineRuntime(KpiAnomalyPipeline(REGION, SITE, accel), edge, settings)
+        async with runtime:
+            stop = asyncio.Event()
+            async with asyncio.TaskGroup() as tasks:
+                tasks.create_task(run_until_stopped(runtime, stop, settings.grace_period_s))
+                if feed is not None:
+                    tasks.create_task(feed)
+                deadline = time.monotonic() + timeout_s
+                while runtime.stats.fetched == 0 and time.monotonic() < deadline:
+                    await asyncio.sleep(0.005)
+                started = time.monotonic()
+                while runtime.stats.events_in < until_events and time.monotonic() < deadline:
+                    await asyncio.sleep(0.005)
+                elapsed = time.monotonic() - started
+                stop.set()
+    return runtime.stats.events_in / max(elapsed, 1e-9), runtime
+
+
+async def _paced_feed(bootstrap: str, topic: str, generator: CellKpiGenerator, rate: float, seconds: float,
+                      sent_at_ms: dict[str, int]) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=0)
+    await producer.start()
+    try:
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        total = int(rate * seconds)
+        pending: list[Any] = []
+        sent = 0
+        while sent < total:
+            if not pending:
+                pending = generator.next_round()
+            labelled = pending.pop()
+            now_ms = int(time.time() * 1000)
+            event = labelled.event
+            sent_at_ms[event["event_id"]] = now_ms
+            await producer.send(topic, key=event["cell_id"].encode(), value=orjson.dumps(event), timestamp_ms=now_ms)
+            sent += 1
+            ahead = started + sent / rate - loop.time()
+            if ahead > 0.002:
+                await asyncio.sleep(ahead)
+        await producer.flush()
+    finally:
+        await producer.stop()
+
+
+async def _latencies(bootstrap: str, topic: str, sent_at_ms: dict[str, int]) -> np.ndarray:
+    from aiokafka import TopicPartition
+
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, fetch_max_wait_ms=10)
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        end = await consumer.end_offsets(partitions)
+        out: list[int] = []
+        while [tp for tp in partitions if await consumer.position(tp) < end[tp]]:
+            for records in (await consumer.getmany(timeout_ms=200)).values():
+                for r in records:
+                    sent = sent_at_ms.get(orjson.loads(r.value)["event_id"])
+                    if sent is not None:
+                        out.append(r.timestamp - sent)
+        return np.array(out, dtype=np.float64)
+    finally:
+        await consumer.stop()
+
+
+async def run_pipeline_bench(options: PipelineBenchOptions) -> dict[str, Any]:
+    """Run every phase; return the figures."""
+    topics = SiteTopics(REGION)
+    raw_sink = topics.name("bench", "raw")
+    with tempfile.TemporaryDirectory(prefix="edge-bench-") as tmp:
+        async with EmbeddedBroker(log_file=Path(tmp) / "broker.log") as broker:
+            bootstrap = broker.bootstrap_servers
+            await create_topics(bootstrap, [*topics.all(), raw_sink], options.partitions)
+            port = free_port()
+            accel = AccelProcess(os.environ | {"EDGE_REGION": REGION, "EDGE_SITE_ID": SITE, "ACCEL_PORT": str(port)}, Path(tmp))
+            await accel.start(60)
+            try:
+                generator = CellKpiGenerator(REGION, SITE, cells=options.cells, seed=1)
+                labelled = []
+                while len(labelled) < options.events:
+                    labelled.extend(generator.next_round())
+                labelled = labelled[: options.events]
+                values = [orjson.dumps(e.event) for e in labelled]
+                keys = [e.event["cell_id"].encode() for e in labelled]
+                prefill_s = await _prefill(bootstrap, topics.kpi, options.partitions, values, keys)
+                _progress(f"pre-filled {options.events} events ({np.mean([len(v) for v in values]):.0f} bytes each) in {prefill_s:.1f} s")
+
+                raw = await _raw_ceiling(bootstrap, topics.kpi, raw_sink, options.events, options.phase_timeout_s)
+                _progress(f"raw ceiling: {raw:,.0f} events/s")
+
+                edge = EdgeSettings(region=REGION, site_id=SITE, kafka_bootstrap_servers=bootstrap,
+                                    kafka_enable_idempotence=False, accel_targets=f"127.0.0.1:{port}")
+                settings = PipelineSettings(session_timeout_ms=6000, health_port=0, consumer_group="bench-pipeline")
+                rate, runtime = await _pipeline_phase(edge, settings, options.events, options.phase_timeout_s)
+                _progress(f"pipeline: {rate:,.0f} events/s ({runtime.stats.summary()})")
+
+                paced = max(rate / 2, 1.0)
+                sent_at: dict[str, int] = {}
+                feed = _paced_feed(bootstrap, topics.kpi, generator, paced, options.latency_s, sent_at)
+                # The same group resumes after the committed backlog: it sees only the paced events.
+                await _pipeline_phase(edge, settings, int(paced * options.latency_s), options.latency_s + 30, feed)
+                latency = await _latencies(bootstrap, topics.kpi_scores, sent_at)
+                _progress(f"latency at {paced:,.0f} events/s: {len(latency)} events measured")
+            finally:
+                await accel.stop()
+    return {
+        "events": options.events,
+        "partitions": options.partitions,
+        "raw_ceiling_events_per_s": round(raw),
+        "pipeline_events_per_s": round(rate),
+        "pipeline_vs_raw": round(rate / raw, 3),
+        "latency_rate_events_per_s": round(paced),
+        "latency_events": int(len(latency)),
+        "latency_p50_ms": float(np.percentile(latency, 50)) if len(latency) else None,
+        "latency_p99_ms": float(np.percentile(latency, 99)) if len(latency) else None,
+    }
+
+
+def format_report(result: dict[str, Any]) -> str:
+    """The figures as a small table."""
+    rows = [
+        ("raw aiokafka consume+produce per record", f"{result['raw_ceiling_events_per_s']:,} events/s"),
+        ("kpi-anomaly pipeline (gRPC accelerator)", f"{result['pipeline_events_per_s']:,} events/s"),
+        ("pipeline / raw ceiling", f"{result['pipeline_vs_raw']:.2f}x"),
+        (f"end-to-end latency at {result['latency_rate_events_per_s']:,} events/s",
+         f"p50 {result['latency_p50_ms']:.0f} ms, p99 {result['latency_p99_ms']:.0f} ms" if result["latency_events"] else "n/a"),
+    ]
+    width = max(len(r[0]) for r in rows)
+    return "\n".join(f"{name:<{width}}  {value}" for name, value in rows)
+
+
+def as_json(result: dict[str, Any]) -> str:
+    return orjson.dumps(result, option=orjson.OPT_INDENT_2).decode()
+
+
+__all__ = ["PipelineBenchOptions", "run_pipeline_bench", "format_report", "as_json", "asdict"]

@@ -1,0 +1,26 @@
+"""`edge bench pipeline` runs every phase on a small backlog and reports every figure."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+@pytest.mark.integration
+def test_pipeline_bench_reports_throughput_ceiling_and_latency(tmp_path: Path) -> None:
+    out = tmp_path / "bench.json"
+    result = subprocess.run(
+        [sys.executable, "-m", "edge", "bench", "pipeline", "--events", "3000", "--latency-seconds", "2",
+         "--json", str(out)],
+        capture_output=True, text=True, timeout=240, check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    figures = json.loads(out.read_text())
+    assert figures["events"] == 3000
+    assert figures["raw_ceiling_events_per_s"] > 0 and figures["pipeline_events_per_s"] > 0
+    assert figures["latency_events"] > 0 and figures["latency_p99_ms"] >= figures["latency_p50_ms"] >= 0
+    assert "events/s" in result.stdout and "p99" in result.stdout
