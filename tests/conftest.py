@@ -7,7 +7,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -63,9 +63,9 @@ def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def start_accel_process(tmp: Path, region: str = REGION, site_id: str = SITE_ID, **env: str) -> tuple[subprocess.Popen[bytes], int]:
     """`edge accel serve` in its own process, as on a site; returns the process and its port."""
     ready = tmp / f"accel-{time.monotonic_ns()}.port"
-    port = free_port()
+    port = int(env.pop("ACCEL_PORT", 0)) or free_port()
     environment = os.environ | {"EDGE_REGION": region, "EDGE_SITE_ID": site_id, "ACCEL_PORT": str(port)} | env
-    log = open(tmp / f"accel-{port}.log", "wb")  # noqa: SIM115
+    log = open(tmp / f"accel-{port}.log", "ab")  # noqa: SIM115
     process = subprocess.Popen(
         [sys.executable, "-m", "edge", "accel", "serve", "--ready-file", str(ready)],
         env=environment, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
@@ -87,6 +87,21 @@ def accel_port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
     try:
         yield port
     finally:
+        _stop(process)
+
+
+@pytest.fixture
+def start_accel(tmp_path: Path) -> Iterator[Callable[..., tuple[subprocess.Popen[bytes], int]]]:
+    """Starts accelerator processes on demand (`start_accel(ACCEL_PORT="8001")`); stops them after."""
+    started: list[subprocess.Popen[bytes]] = []
+
+    def start(**env: str) -> tuple[subprocess.Popen[bytes], int]:
+        process, port = start_accel_process(tmp_path, **env)
+        started.append(process)
+        return process, port
+
+    yield start
+    for process in started:
         _stop(process)
 
 

@@ -1,0 +1,230 @@
+"""Pipeline processes under faults, against the real broker and real accelerator processes:
+SIGKILL at random moments, SIGTERM mid-stream, an accelerator dying under load, and floods of
+bad records. Nothing is lost; duplicates come only from uncommitted batches."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import orjson
+import pytest
+from aiokafka import AIOKafkaProducer
+
+from edge.broker import create_topics
+from edge.synthetic.cell_kpi import CellKpiGenerator
+from edge.topics import SiteTopics
+
+from .kafka_io import committed, read_topic
+
+pytestmark = pytest.mark.integration
+REGION, SITE_ID = "kr-seoul", "SEL-GN-0042"
+TOPICS = SiteTopics(REGION)
+GROUP = f"{REGION}.kpi-anomaly"
+MAX_BATCH = 500
+IN_FLIGHT = 2
+
+
+def _pipeline_env(broker: str, targets: str, **extra: str) -> dict[str, str]:
+    return os.environ | {
+        "EDGE_REGION": REGION, "EDGE_SITE_ID": SITE_ID, "EDGE_KAFKA_BOOTSTRAP_SERVERS": broker,
+        "EDGE_KAFKA_ENABLE_IDEMPOTENCE": "false", "EDGE_ACCEL_TARGETS": targets,
+        "PIPELINE_SESSION_TIMEOUT_MS": "3000", "PIPELINE_HEARTBEAT_INTERVAL_MS": "500",
+        "PIPELINE_MAX_BATCH_RECORDS": str(MAX_BATCH), "PIPELINE_MAX_IN_FLIGHT_BATCHES": str(IN_FLIGHT),
+        "PIPELINE_HEALTH_PORT": "0", "EDGE_LOG_LEVEL": "WARNING",
+    } | extra
+
+
+def _start_pipeline(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    with open(log, "ab") as out:
+        return subprocess.Popen([sys.executable, "-m", "edge", "pipeline", "run", "kpi-anomaly"], env=env,
+                                stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+
+
+async def _prefill(broker: str, events: list[dict[str, object]], partitions: int = 6) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=broker, acks="all", max_batch_size=512 * 1024)
+    await producer.start()
+    try:
+        futures = []
+        for p in range(partitions):
+            batch = producer.create_batch()
+            for event in events[p::partitions]:
+                value = orjson.dumps(event)
+                if batch.append(key=str(event["cell_id"]).encode(), value=value, timestamp=None) is None:
+                    futures.append(await producer.send_batch(batch, TOPICS.kpi, partition=p))
+                    batch = producer.create_batch()
+                    batch.append(key=str(event["cell_id"]).encode(), value=value, timestamp=None)
+            futures.append(await producer.send_batch(batch, TOPICS.kpi, partition=p))
+        await asyncio.gather(*futures)
+    finally:
+        await producer.stop()
+
+
+async def _wait_committed(broker: str, total: int, timeout_s: float) -> int:
+    until = time.monotonic() + timeout_s
+    done = 0
+    while time.monotonic() < until:
+        done = sum((await committed(broker, GROUP, TOPICS.kpi)).values())
+        if done >= total:
+            return done
+        await asyncio.sleep(0.5)
+    return done
+
+
+def _generate(count: int, seed: int) -> list[dict[str, object]]:
+    generator = CellKpiGenerator(REGION, SITE_ID, cells=250, seed=seed, anomaly_rate=0.004)
+    events: list[dict[str, object]] = []
+    while len(events) < count:
+        events.extend(e.event for e in generator.next_round())
+    return events[:count]
+
+
+async def test_sigkill_ten_times_loses_nothing_and_duplicates_only_uncommitted_batches(
+    broker: str, accel_port: int, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    await create_topics(broker, TOPICS.all(), partitions=6)
+    events = _generate(100_000, seed=31)
+    await _prefill(broker, events)
+    env = _pipeline_env(broker, f"127.0.0.1:{accel_port}")
+    rng = random.Random(5)
+    log = tmp_path / "pipeline.log"
+    kills = 0
+    for _ in range(10):
+        process = _start_pipeline(env, log)
+        await asyncio.sleep(rng.uniform(2.0, 5.0))
+        process.send_signal(signal.SIGKILL)
+        process.wait(10)
+        kills += 1
+    process = _start_pipeline(env, log)
+    try:
+        done = await _wait_committed(broker, len(events), timeout_s=240)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(30)
+    assert done == len(events), log.read_text()[-3000:]
+
+    scores = [orjson.loads(r.value)["event_id"] for r in await read_topic(broker, TOPICS.kpi_scores, timeout_s=120)]
+    assert set(scores) == {e["event_id"] for e in events}, "every event has its score"
+    duplicates = len(scores) - len(set(scores))
+    # Each kill can repeat at most the batches that were processed but not yet committed.
+    assert duplicates <= kills * (IN_FLIGHT + 1) * MAX_BATCH
+    with capsys.disabled():
+        print(f"\n[sigkill x{kills}] {len(events)} events, {len(scores)} scores, {duplicates} duplicates")
+
+
+async def test_sigterm_mid_stream_exits_within_the_grace_period_and_redoes_at_most_the_batches_in_flight(
+    broker: str, accel_port: int, tmp_path: Path
+) -> None:
+    await create_topics(broker, TOPICS.all(), partitions=6)
+    events = _generate(40_000, seed=32)
+    await _prefill(broker, events)
+    env = _pipeline_env(broker, f"127.0.0.1:{accel_port}", PIPELINE_GRACE_PERIOD_S="5")
+    log = tmp_path / "pipeline.log"
+    process = _start_pipeline(env, log)
+    until = time.monotonic() + 60
+    while sum((await committed(broker, GROUP, TOPICS.kpi)).values()) == 0 and time.monotonic() < until:
+        await asyncio.sleep(0.2)
+    process.send_signal(signal.SIGTERM)
+    stopped_at = time.monotonic()
+    assert process.wait(20) == 0, log.read_text()[-3000:]
+    assert time.monotonic() - stopped_at < 5 + 5, "exited within the grace period (plus leaving the group)"
+    committed_at_stop = sum((await committed(broker, GROUP, TOPICS.kpi)).values())
+    scored_at_stop = len(await read_topic(broker, TOPICS.kpi_scores))
+    assert scored_at_stop - committed_at_stop <= (IN_FLIGHT + 1) * MAX_BATCH, "only in-flight work is redone"
+
+    process = _start_pipeline(env, log)
+    try:
+        assert await _wait_committed(broker, len(events), timeout_s=120) == len(events)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(30)
+    scores = [orjson.loads(r.value)["event_id"] for r in await read_topic(broker, TOPICS.kpi_scores)]
+    assert set(scores) == {e["event_id"] for e in events}
+    assert len(scores) - len(set(scores)) <= (IN_FLIGHT + 1) * MAX_BATCH
+
+
+async def test_a_dead_accelerator_loses_nothing_and_is_used_again_when_it_returns(
+    broker: str, tmp_path: Path, start_accel: Callable[..., tuple[subprocess.Popen[bytes], int]]
+) -> None:
+    await create_topics(broker, TOPICS.all(), partitions=6)
+    first, first_port = start_accel()
+    second, second_port = start_accel()
+    env = _pipeline_env(broker, f"127.0.0.1:{first_port},127.0.0.1:{second_port}")
+    log = tmp_path / "pipeline.log"
+    pipeline = _start_pipeline(env, log)
+    try:
+        wave = _generate(60_000, seed=33)
+        await _prefill(broker, wave[:20_000])
+        assert await _wait_committed(broker, 5_000, timeout_s=60) >= 5_000
+        first.send_signal(signal.SIGKILL)  # under load
+        first.wait(10)
+        assert await _wait_committed(broker, 20_000, timeout_s=120) == 20_000, log.read_text()[-3000:]
+
+        first, _ = start_accel(ACCEL_PORT=str(first_port))
+        await asyncio.sleep(3)  # the channel's health check sees it serving again
+        second.send_signal(signal.SIGKILL)  # now only the returned server can answer
+        second.wait(10)
+        await _prefill(broker, wave[20_000:])
+        assert await _wait_committed(broker, 60_000, timeout_s=120) == 60_000, log.read_text()[-3000:]
+    finally:
+        for process in (pipeline, first, second):
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+                process.wait(30)
+    scores = {orjson.loads(r.value)["event_id"] for r in await read_topic(broker, TOPICS.kpi_scores)}
+    assert scores == {e["event_id"] for e in wave}
+    assert await read_topic(broker, TOPICS.dlq) == [], "an accelerator failure never sends events to the DLQ"
+
+
+async def test_ten_thousand_bad_records_among_good_ones_all_land_in_the_dlq_with_their_reason(
+    broker: str, accel_port: int, tmp_path: Path
+) -> None:
+    await create_topics(broker, TOPICS.all(), partitions=6)
+    good = _generate(10_000, seed=34)
+    mixed: list[dict[str, object] | bytes] = []
+    expected: dict[str, str] = {}
+    for i, event in enumerate(good):
+        mixed.append(event)
+        marker = f"bad-{i}"
+        if i % 2:
+            mixed.append(b'{"event_id": "' + marker.encode() + b'", "broken":')
+            expected[marker] = "malformed"
+        else:
+            mixed.append(dict(event, event_id=marker, region="jp-tokyo"))
+            expected[marker] = "residency"
+    producer = AIOKafkaProducer(bootstrap_servers=broker, acks="all")
+    await producer.start()
+    try:
+        futures = [
+            await producer.send(TOPICS.kpi, value=item if isinstance(item, bytes) else orjson.dumps(item), key=b"cell")
+            for item in mixed
+        ]
+        await asyncio.gather(*futures)
+    finally:
+        await producer.stop()
+    process = _start_pipeline(_pipeline_env(broker, f"127.0.0.1:{accel_port}"), tmp_path / "pipeline.log")
+    try:
+        assert await _wait_committed(broker, len(mixed), timeout_s=120) == len(mixed)
+        assert process.poll() is None, "the pipeline is still running"
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(30)
+    dlq = [orjson.loads(r.value) for r in await read_topic(broker, TOPICS.dlq)]
+    import base64
+
+    got = {}
+    for entry in dlq:
+        original = base64.b64decode(entry["original_value_b64"])
+        marker = original.split(b'"event_id": "')[1].split(b'"')[0].decode() if b'"event_id": "' in original else orjson.loads(original)["event_id"]
+        got[marker] = entry["reason"]
+    assert got == expected
+    scores = {orjson.loads(r.value)["event_id"] for r in await read_topic(broker, TOPICS.kpi_scores)}
+    assert scores == {e["event_id"] for e in good}
+    assert len(await read_topic(broker, TOPICS.audit)) == 5_000
