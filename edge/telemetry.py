@@ -1,4 +1,4 @@
-"""OpenTelemetry set-up and W3C trace-context propagation through Kafka record headers and gRPC
+"""OpenTelemetry set-up (traces and metrics) and W3C trace-context propagation through Kafka record headers and gRPC
 metadata, so one trace follows an event from its topic through the accelerator to its result."""
 
 from __future__ import annotations
@@ -7,8 +7,10 @@ import logging
 import sys
 from collections.abc import Iterable, Sequence
 
-from opentelemetry import trace
+from opentelemetry import metrics, trace
 from opentelemetry.context import Context
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import MetricReader, PeriodicExportingMetricReader
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SpanExporter
@@ -42,6 +44,33 @@ def configure_tracing(settings: EdgeSettings, service_name: str) -> TracerProvid
     provider = TracerProvider(resource=resource)
     provider.add_span_processor(BatchSpanProcessor(exporter))
     trace.set_tracer_provider(provider)
+    return provider
+
+
+def configure_metrics(settings: EdgeSettings, service_name: str, prometheus_port: int) -> MeterProvider | None:
+    """Install a meter provider: Prometheus `/metrics` on `prometheus_port` (0: off) and OTLP
+    when the settings send telemetry to a collector. None when both are off."""
+    readers: list[MetricReader] = []
+    if prometheus_port:
+        from opentelemetry.exporter.prometheus import PrometheusMetricReader
+        from prometheus_client import start_http_server
+
+        start_http_server(prometheus_port, addr="0.0.0.0")  # noqa: S104 (scraped from inside the cluster)
+        readers.append(PrometheusMetricReader())
+    if settings.otel_exporter == "otlp":
+        try:
+            from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
+        except ImportError as exc:
+            raise SystemExit("EDGE_OTEL_EXPORTER=otlp needs the exporter: pip install 'sovereign-edge[otlp]'") from exc
+        exporter = OTLPMetricExporter(endpoint=settings.otel_endpoint) if settings.otel_endpoint else OTLPMetricExporter()
+        readers.append(PeriodicExportingMetricReader(exporter))
+    if not readers:
+        return None
+    resource = Resource.create(
+        {"service.name": service_name, "edge.region": settings.region, "edge.site_id": settings.site_id}
+    )
+    provider = MeterProvider(resource=resource, metric_readers=readers)
+    metrics.set_meter_provider(provider)
     return provider
 
 

@@ -9,10 +9,12 @@ import ipaddress
 import json
 import logging
 import socket
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 import grpc
+from opentelemetry import metrics
 
 from accel.grpc.servicer import declared_identity
 from accel.model import Tensor
@@ -26,6 +28,9 @@ from edge.telemetry import context_grpc_metadata
 from pipelines.errors import AcceleratorUnavailable, InferenceRejected, StartupRefused
 
 log = logging.getLogger(__name__)
+_inference_latency = metrics.get_meter("sovereign_edge.pipelines").create_histogram(
+    "edge_pipeline_inference_latency", unit="s", description="One ModelInfer call, by model and outcome"
+)
 
 
 @dataclass(frozen=True)
@@ -192,15 +197,18 @@ class AcceleratorClient:
             request.raw_input_contents.append(raw)
         for name in outputs:
             request.outputs.add(name=name)
+        started = time.monotonic()
         try:
             response = await self._stub.ModelInfer(
                 request, timeout=self._timeout_s, metadata=self._metadata + context_grpc_metadata(), wait_for_ready=True
             )
         except grpc.aio.AioRpcError as exc:
+            _inference_latency.record(time.monotonic() - started, {"model": model, "outcome": exc.code().name})
             message = f"{model}: {exc.code().name}: {exc.details()}"
             if exc.code() in _RETRIABLE:
                 raise AcceleratorUnavailable(message) from exc
             raise InferenceRejected(message) from exc
+        _inference_latency.record(time.monotonic() - started, {"model": model, "outcome": "OK"})
         decoded = {
             tensor.name: array_from_raw(tensor.name, tensor.datatype, list(tensor.shape), raw)
             for tensor, raw in zip(response.outputs, response.raw_output_contents, strict=True)

@@ -19,6 +19,7 @@ class BatchOutcome:
     results: int = 0
     anomalies: int = 0
     dlq: int = 0
+    dlq_by_reason: dict[str, int] = field(default_factory=dict)
 
 
 class StreamPipeline(Protocol):

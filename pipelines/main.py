@@ -7,7 +7,7 @@ import logging
 
 from edge.lifecycle import install_stop_signals
 from edge.settings import EdgeSettings
-from edge.telemetry import configure_tracing
+from edge.telemetry import configure_metrics, configure_tracing
 from pipelines.accel_client import AcceleratorClient
 from pipelines.health import HealthServer
 from pipelines.registry import build_pipeline
@@ -39,6 +39,7 @@ async def run_until_stopped(runtime: PipelineRuntime, stop: asyncio.Event, grace
 async def run_pipeline(name: str, edge: EdgeSettings, settings: PipelineSettings) -> None:
     """Start the accelerator client, the runtime and the health endpoint; run until a signal."""
     provider = configure_tracing(edge, f"sovereign-edge-{name}")
+    meter_provider = configure_metrics(edge, f"sovereign-edge-{name}", settings.metrics_port)
     stop = asyncio.Event()
     install_stop_signals(stop)
     try:
@@ -51,3 +52,5 @@ async def run_pipeline(name: str, edge: EdgeSettings, settings: PipelineSettings
     finally:
         if provider is not None:
             provider.shutdown()
+        if meter_provider is not None:
+            meter_provider.shutdown()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -18,6 +19,7 @@ from edge.settings import EdgeSettings
 from edge.telemetry import context_kafka_headers, kafka_headers_context
 from pipelines.base import BatchOutcome, StreamPipeline
 from pipelines.errors import BatchAbandoned, StartupRefused
+from pipelines.metrics import PipelineMetrics
 from pipelines.publish import ResultPublisher
 from pipelines.records import InboundRecord, OutboundRecord
 from pipelines.settings import PipelineSettings
@@ -36,7 +38,9 @@ class _RebalanceHandler(ConsumerRebalanceListener):  # type: ignore[misc]
 
     async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
         await self._runtime.drain()
-        self._runtime.pipeline.forget_keys([(tp.topic, tp.partition) for tp in revoked])
+        moved = [(tp.topic, tp.partition) for tp in revoked]
+        self._runtime.pipeline.forget_keys(moved)
+        self._runtime.metrics.forget_partitions(moved)
         if revoked:
             log.info("revoked %s", sorted(f"{tp.topic}[{tp.partition}]" for tp in revoked))
 
@@ -51,6 +55,7 @@ class _InFlight:
     deliveries: list[asyncio.Future[object]]
     offsets: dict[TopicPartition, int]
     outcome: BatchOutcome
+    records: Sequence[InboundRecord]
 
 
 class PipelineRuntime:
@@ -64,6 +69,7 @@ class PipelineRuntime:
         self.edge = edge
         self.settings = settings
         self.stats = PipelineStats()
+        self.metrics = PipelineMetrics(pipeline.name)
         self.assigned = asyncio.Event()
         self._stopping = asyncio.Event()
         self._consumer: AIOKafkaConsumer | None = None
@@ -128,6 +134,10 @@ class PipelineRuntime:
                     if not fetched:
                         continue
                     self.stats.fetched += sum(len(recs) for recs in fetched.values())
+                    for tp, recs in fetched.items():
+                        highwater = consumer.highwater(tp)
+                        if highwater is not None:
+                            self.metrics.set_lag(tp.topic, tp.partition, highwater - recs[-1].offset - 1)
                     records = [
                         InboundRecord(r.topic, r.partition, r.offset, r.key, r.value, list(r.headers), r.timestamp)
                         for tp in sorted(fetched, key=lambda t: (t.topic, t.partition))
@@ -140,7 +150,7 @@ class PipelineRuntime:
                         log.warning("batch of %d records abandoned, not committed: %s", len(records), exc)
                         break
                     offsets = {tp: recs[-1].offset + 1 for tp, recs in fetched.items()}
-                    await self._in_flight.put(_InFlight(deliveries, offsets, outcome))
+                    await self._in_flight.put(_InFlight(deliveries, offsets, outcome, records))
                 await self.drain()
             finally:
                 committer.cancel()
@@ -164,6 +174,8 @@ class PipelineRuntime:
             self.stats.results_out += outcome.results
             self.stats.anomalies += outcome.anomalies
             self.stats.dlq += outcome.dlq
+            # Wall-clock on purpose: record timestamps are epoch milliseconds set by other processes.
+            self.metrics.batch_committed(batch.records, outcome, int(time.time() * 1000))
 
     async def _process_batch(
         self, records: Sequence[InboundRecord]

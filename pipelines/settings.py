@@ -33,5 +33,7 @@ class PipelineSettings(BaseSettings):
     to the DLQ with reason `inference`."""
     grace_period_s: float = Field(10.0, ge=0)
     """On SIGTERM, how long the in-flight batch may take to finish before it is abandoned."""
+    metrics_port: int = Field(9464, ge=0, le=65535)
+    """HTTP port of the Prometheus `/metrics` endpoint (0: off)."""
     health_port: int = Field(8081, ge=0, le=65535)
     """HTTP port of `/livez` and `/readyz` (0: off)."""

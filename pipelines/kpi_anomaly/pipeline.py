@@ -109,6 +109,7 @@ class KpiAnomalyPipeline:
     def _reject(self, outcome: BatchOutcome, record: InboundRecord, reason: str, detail: str) -> None:
         outcome.outputs.append(dlq_record(self.topics, self.site_id, NAME, reason, detail, record))
         outcome.dlq += 1
+        outcome.dlq_by_reason[reason] = outcome.dlq_by_reason.get(reason, 0) + 1
 
     async def _infer(self, features: np.ndarray, stopping: asyncio.Event) -> InferResult:
         """Call the accelerators until one answers; an outage delays the batch, it never drops it."""

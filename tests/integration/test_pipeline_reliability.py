@@ -18,7 +18,7 @@ import orjson
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from edge.broker import create_topics
+from edge.broker import create_topics, free_port
 from edge.synthetic.cell_kpi import CellKpiGenerator
 from edge.topics import SiteTopics
 
@@ -38,7 +38,7 @@ def _pipeline_env(broker: str, targets: str, **extra: str) -> dict[str, str]:
         "EDGE_KAFKA_ENABLE_IDEMPOTENCE": "false", "EDGE_ACCEL_TARGETS": targets,
         "PIPELINE_SESSION_TIMEOUT_MS": "3000", "PIPELINE_HEARTBEAT_INTERVAL_MS": "500",
         "PIPELINE_MAX_BATCH_RECORDS": str(MAX_BATCH), "PIPELINE_MAX_IN_FLIGHT_BATCHES": str(IN_FLIGHT),
-        "PIPELINE_HEALTH_PORT": "0", "EDGE_LOG_LEVEL": "WARNING",
+        "PIPELINE_HEALTH_PORT": "0", "PIPELINE_METRICS_PORT": "0", "EDGE_LOG_LEVEL": "WARNING",
     } | extra
 
 
@@ -209,10 +209,13 @@ async def test_ten_thousand_bad_records_among_good_ones_all_land_in_the_dlq_with
         await asyncio.gather(*futures)
     finally:
         await producer.stop()
-    process = _start_pipeline(_pipeline_env(broker, f"127.0.0.1:{accel_port}"), tmp_path / "pipeline.log")
+    metrics_port = free_port()
+    env = _pipeline_env(broker, f"127.0.0.1:{accel_port}", PIPELINE_METRICS_PORT=str(metrics_port))
+    process = _start_pipeline(env, tmp_path / "pipeline.log")
     try:
         assert await _wait_committed(broker, len(mixed), timeout_s=120) == len(mixed)
         assert process.poll() is None, "the pipeline is still running"
+        exposition = await _scrape(metrics_port, until_contains='reason="malformed"')
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(30)
@@ -228,3 +231,40 @@ async def test_ten_thousand_bad_records_among_good_ones_all_land_in_the_dlq_with
     scores = {orjson.loads(r.value)["event_id"] for r in await read_topic(broker, TOPICS.kpi_scores)}
     assert scores == {e["event_id"] for e in good}
     assert len(await read_topic(broker, TOPICS.audit)) == 5_000
+    assert _metric(exposition, "edge_pipeline_dlq", 'reason="malformed"') == 5_000
+    assert _metric(exposition, "edge_pipeline_dlq", 'reason="residency"') == 5_000
+    assert _metric(exposition, "edge_pipeline_events_in", 'partition=') == len(mixed)
+    assert _metric(exposition, "edge_pipeline_results_out", "") == 10_000
+    assert "edge_pipeline_consumer_lag" in exposition and "edge_pipeline_end_to_end_latency" in exposition
+    assert "edge_pipeline_inference_latency" in exposition
+
+
+async def _scrape(port: int, until_contains: str, timeout_s: float = 20) -> str:
+    """GET /metrics from a pipeline process until a line appears."""
+    until = time.monotonic() + timeout_s
+    text = ""
+    while time.monotonic() < until:
+        try:
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(b"GET /metrics HTTP/1.0\r\nHost: localhost\r\n\r\n")
+            await writer.drain()
+            text = (await reader.read()).decode()
+            writer.close()
+            await writer.wait_closed()
+        except OSError:
+            text = ""
+        if until_contains in text:
+            return text
+        await asyncio.sleep(0.5)
+    raise AssertionError(f"/metrics never showed {until_contains!r}:\n{text[-2000:]}")
+
+
+def _metric(exposition: str, name: str, label_filter: str) -> float:
+    """Sum of a counter's samples whose labels contain `label_filter`."""
+    total = 0.0
+    for line in exposition.splitlines():
+        if line.startswith(name) and not line.startswith("#") and label_filter in line:
+            sample_name = line.split("{")[0].split(" ")[0]
+            if sample_name in (name, f"{name}_total"):
+                total += float(line.rsplit(" ", 1)[1])
+    return total
