@@ -6,6 +6,8 @@ import asyncio
 import sys
 from pathlib import Path
 
+from edge.lifecycle import terminate_child
+
 
 class AccelProcess:
     """`edge accel serve` as its own process, as on a real site (the demo and the benchmarks)."""
@@ -31,11 +33,4 @@ class AccelProcess:
 
     async def stop(self) -> None:
         process, self._process = self._process, None
-        if process is None or process.returncode is not None:
-            return
-        process.terminate()
-        try:
-            await asyncio.wait_for(process.wait(), 15)
-        except TimeoutError:
-            process.kill()
-            await process.wait()
+        await terminate_child(process, 15)

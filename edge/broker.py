@@ -10,6 +10,8 @@ import shutil
 import socket
 from pathlib import Path
 
+from edge.lifecycle import terminate_child
+
 log = logging.getLogger(__name__)
 
 
@@ -88,14 +90,7 @@ class EmbeddedBroker:
     async def stop(self) -> None:
         """Terminate the broker (its in-memory data goes with it). Safe to call twice."""
         process, self._process = self._process, None
-        if process is None or process.returncode is not None:
-            return
-        process.terminate()
-        try:
-            await asyncio.wait_for(process.wait(), 5)
-        except TimeoutError:
-            process.kill()
-            await process.wait()
+        await terminate_child(process, 5)
 
     async def __aenter__(self) -> EmbeddedBroker:
         await self.start()

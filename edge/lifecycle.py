@@ -24,3 +24,15 @@ def install_stop_signals(stop: asyncio.Event) -> None:
 
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, on_signal, signum)
+
+
+async def terminate_child(process: asyncio.subprocess.Process | None, timeout_s: float) -> None:
+    """SIGTERM a child process, SIGKILL it if it has not exited within `timeout_s`; no-op if gone."""
+    if process is None or process.returncode is not None:
+        return
+    process.terminate()
+    try:
+        await asyncio.wait_for(process.wait(), timeout_s)
+    except TimeoutError:
+        process.kill()
+        await process.wait()
