@@ -17,7 +17,7 @@ from edge.settings_help import settings_help
 from pipelines.settings import PipelineSettings
 
 GENERATORS = ("kpi",)
-BENCHES = ("pipeline",)
+BENCHES = ("pipeline", "kernels")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -71,7 +71,8 @@ def _parser() -> argparse.ArgumentParser:
     generate.add_argument("--anomaly-rate", type=float, default=0.004, help="incident start chance per cell-period")
     bench = commands.add_parser(
         "bench", help="benchmarks that print figures", formatter_class=raw,
-        epilog="pipeline: the KPI anomaly pipeline against a real accelerator, beside the raw aiokafka ceiling.",
+        epilog="pipeline: the KPI anomaly pipeline against a real accelerator, beside the raw aiokafka ceiling.\n"
+        "kernels: each native kernel against its NumPy reference on realistic sizes.",
     )
     bench.add_argument("target", choices=BENCHES, help="what to measure")
     bench.add_argument("--events", type=int, default=50_000, help="pipeline: backlog size (default 50000)")
@@ -225,3 +226,12 @@ def _bench(args: argparse.Namespace) -> None:
         print(format_report(result))
         if args.json is not None:
             args.json.write_text(as_json(result) + "\n")
+    elif args.target == "kernels":
+        import orjson
+
+        from edge.bench.kernels import format_table, run_kernel_bench
+
+        results = run_kernel_bench()
+        print(format_table(results))
+        if args.json is not None:
+            args.json.write_bytes(orjson.dumps(results, option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY) + b"\n")

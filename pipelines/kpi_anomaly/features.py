@@ -12,6 +12,9 @@ from datetime import datetime
 import numpy as np
 import numpy.typing as npt
 
+from accel import kernels
+from accel.kernels import WindowFeaturesKernel
+
 # Derived KPIs (name, counters it comes from). Rates are successes / attempts.
 KPIS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("prb_dl_pct", ("RRU.PrbTotDl",)),
@@ -37,8 +40,10 @@ WINDOW = 12
 """Samples of history kept per cell."""
 MIN_HISTORY = 3
 """Samples needed before deviations from the window count."""
-_STD_FLOOR = np.array([0.02, 0.01, 0.05, 0.05, 0.05, 0.05, 0.01, 0.01, 0.015, 0.03])
+STD_FLOOR = np.array([0.02, 0.01, 0.05, 0.05, 0.05, 0.05, 0.01, 0.01, 0.015, 0.03])
 """Smallest spread a KPI's window may claim, so a flat history does not turn noise into alarms."""
+FEATURE_CLIP = 50.0
+"""Largest magnitude a feature may take, so one wild counter cannot dominate the model's input."""
 _LOCAL_UTC_OFFSET_H = 9
 
 
@@ -77,16 +82,33 @@ def hour_features(ts: datetime) -> tuple[float, float]:
     return math.sin(angle), math.cos(angle)
 
 
+def _batch_array(name: str, given: npt.ArrayLike, rows: int, width: int) -> npt.NDArray[np.float64]:
+    array = np.ascontiguousarray(given, dtype=np.float64)
+    if array.size == 0 and rows == 0:
+        return array.reshape(0, width)
+    if array.shape != (rows, width):
+        raise ValueError(
+            f"{name} must have shape ({rows}, {width}), one row per cell id, got {array.shape}"
+        )
+    return array
+
+
 class CellWindows:
     """A ring buffer of recent KPI vectors per cell.
 
     `features(cells, kpis, hours)` scores each sample against the history *before* it, then
-    appends it, so rows of one cell within a batch are handled in arrival order.
+    appends it, so rows of one cell within a batch are handled in arrival order. Python keeps the
+    cell -> slot map and grows the buffers; the per-row work is one call to `kernel` per batch
+    (by default the one `accel.kernels` selected).
     """
 
-    def __init__(self, window: int = WINDOW) -> None:
+    def __init__(self, window: int = WINDOW, kernel: WindowFeaturesKernel | None = None) -> None:
         self.window = window
+        self.kernel = kernels.window_features if kernel is None else kernel
         self._index: dict[str, int] = {}
+        # Slots of forgotten cells. New cells take these first: with cells forgotten,
+        # len(self._index) can name a slot that a live cell still holds.
+        self._free: list[int] = []
         self._values = np.full((64, window, N_KPIS), np.nan)
         self._counts = np.zeros(64, dtype=np.int64)
 
@@ -105,20 +127,25 @@ class CellWindows:
             if idx is not None:
                 self._values[idx] = np.nan
                 self._counts[idx] = 0
+                self._free.append(idx)
 
     def _slot(self, cell_id: str) -> int:
         idx = self._index.get(cell_id)
         if idx is None:
-            idx = len(self._index)
-            if idx >= len(self._counts):
-                grow = len(self._counts)
-                self._values = np.concatenate([self._values, np.full((grow, self.window, N_KPIS), np.nan)])
-                self._counts = np.concatenate([self._counts, np.zeros(grow, dtype=np.int64)])
+            if self._free:
+                idx = self._free.pop()
+            else:
+                idx = len(self._index)
+                if idx >= len(self._counts):
+                    grow = len(self._counts)
+                    empty = np.full((grow, self.window, N_KPIS), np.nan)
+                    self._values = np.concatenate([self._values, empty])
+                    self._counts = np.concatenate([self._counts, np.zeros(grow, dtype=np.int64)])
             self._index[cell_id] = idx
         return idx
 
     def features(
-        self, cell_ids: Sequence[str], kpis: npt.NDArray[np.float64], hours: npt.NDArray[np.float64]
+        self, cell_ids: Sequence[str], kpis: npt.ArrayLike, hours: npt.ArrayLike
     ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]:
         """Feature rows (float32, `N_FEATURES` wide) and each row's history length before it.
 
@@ -128,33 +155,19 @@ class CellWindows:
             hours: `[rows, 2]` from `hour_features`.
         """
         rows = len(cell_ids)
-        out = np.zeros((rows, N_FEATURES), dtype=np.float32)
-        history = np.zeros(rows, dtype=np.int64)
-        for row, cell_id in enumerate(cell_ids):
-            idx = self._slot(cell_id)
-            count = int(self._counts[idx])
-            held = min(count, self.window)
-            current = kpis[row]
-            if held:
-                past = self._values[idx, :held]
-                valid = ~np.isnan(past)
-                n = valid.sum(axis=0)
-                mean = np.where(n > 0, np.nansum(past, axis=0) / np.maximum(n, 1), np.nan)
-            else:
-                n = np.zeros(N_KPIS, dtype=np.int64)
-                mean = np.full(N_KPIS, np.nan)
-            filled = np.where(np.isnan(current), mean, current)
-            out[row, :N_KPIS] = np.nan_to_num(filled, nan=0.0)
-            enough = n >= MIN_HISTORY
-            if enough.any():
-                spread = np.sqrt(np.nansum((past - mean) ** 2, axis=0) / np.maximum(n - 1, 1))
-                dev = (current - mean) / np.maximum(spread, _STD_FLOOR)
-                out[row, N_KPIS : 2 * N_KPIS] = np.where(enough & ~np.isnan(current), dev, 0.0)
-            out[row, 2 * N_KPIS :] = hours[row]
-            history[row] = held
-            self._values[idx, count % self.window] = current
-            self._counts[idx] = count + 1
-        np.clip(out, -50.0, 50.0, out=out)
+        kpi_rows = _batch_array("kpis", kpis, rows, N_KPIS)
+        hour_rows = _batch_array("hours", hours, rows, 2)
+        index = self._index
+        try:
+            slots = [index[cell_id] for cell_id in cell_ids]
+        except KeyError:
+            slots = [self._slot(cell_id) for cell_id in cell_ids]
+        out = np.empty((rows, N_FEATURES), dtype=np.float32)
+        history = np.empty(rows, dtype=np.int64)
+        self.kernel(
+            self._values, self._counts, np.array(slots, dtype=np.int64), kpi_rows, hour_rows,
+            STD_FLOOR, MIN_HISTORY, FEATURE_CLIP, out, history,
+        )
         return out, history
 
 

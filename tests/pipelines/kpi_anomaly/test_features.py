@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pytest
 
 from pipelines.kpi_anomaly.features import (
     KPI_NAMES,
@@ -96,3 +97,16 @@ def test_contributing_counters_name_the_counters_of_the_worst_kpis() -> None:
     contributions[0, KPI_NAMES.index("power_log_w")] = 4.0
     top = contributing_counters(contributions, top=2)[0]
     assert top == ["MM.HoExeIntraSucc", "MM.HoExeIntraReq", "PEE.AvgPower"]
+
+
+def test_a_cell_arriving_after_another_was_forgotten_gets_a_window_of_its_own() -> None:
+    windows = CellWindows()
+    windows.features(["c1", "c2"], np.tile(kpi_vector(COUNTERS), (2, 1)), np.zeros((2, 2)))
+    windows.forget(["c1"])
+    windows.features(["c3"], kpi_vector(COUNTERS)[None], np.zeros((1, 2)))
+    assert windows.history("c2") == 1 and windows.history("c3") == 1
+
+
+def test_kpis_of_the_wrong_shape_are_refused_with_the_expected_shape() -> None:
+    with pytest.raises(ValueError, match=rf"kpis must have shape \(2, {N_KPIS}\)"):
+        CellWindows().features(["c1", "c2"], np.zeros((2, N_KPIS - 1)), np.zeros((2, 2)))

@@ -1,0 +1,17 @@
+"""Type stub for the C99 extension built from `_native.c`; the contract is in `accel.kernels`."""
+
+import numpy as np
+import numpy.typing as npt
+
+def window_features(
+    values: npt.NDArray[np.float64],
+    counts: npt.NDArray[np.int64],
+    slots: npt.NDArray[np.int64],
+    kpis: npt.NDArray[np.float64],
+    hours: npt.NDArray[np.float64],
+    std_floor: npt.NDArray[np.float64],
+    min_history: int,
+    clip: float,
+    out: npt.NDArray[np.float32],
+    history: npt.NDArray[np.int64],
+) -> None: ...
