@@ -7,6 +7,7 @@
     ├── QueueFull           the model's batch queue is at its limit         RESOURCE_EXHAUSTED
     ├── DeadlineExpired     the request's deadline passed before compute    DEADLINE_EXCEEDED
     ├── ModelConfigError    a model directory or config.json is unusable    FAILED_PRECONDITION
+    ├── Unsupported         a protocol option this server does not offer    UNIMPLEMENTED
     └── BackendFailure      the runtime failed while computing              ABORTED
 
 The gRPC layer (accel/grpc/status.py) turns `status` into a gRPC code; the core never imports grpc.
@@ -50,6 +51,10 @@ class DeadlineExpired(AccelError):
 
 class ModelConfigError(AccelError):
     status = "FAILED_PRECONDITION"
+
+
+class Unsupported(AccelError):
+    status = "UNIMPLEMENTED"
 
 
 class BackendFailure(AccelError):

@@ -30,6 +30,10 @@ class InferenceRequest:
     request_id: str = ""
     requested_outputs: list[str] | None = None
     parameters: dict[str, bool | int | float | str] = field(default_factory=dict)
+    priority: int = 0
+    """1 is the highest priority; 0 takes the model's default level."""
+    timeout_us: int | None = None
+    """How long the request may wait in the queue, in microseconds; None: the model's default."""
 
 
 @dataclass

@@ -1,19 +1,24 @@
 """The model repository: `<root>/<model>/config.json` plus `<root>/<model>/<version>/model.onnx`,
-loaded into serving batchers according to each model's version policy."""
+loaded into serving batchers according to each model's version policy, reloaded and unloaded
+without failing requests already in flight."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from accel.backends.onnx import OnnxBackend
 from accel.batching import BatchPolicy, DynamicBatcher
-from accel.errors import ModelConfigError, ModelNotFound
+from accel.errors import InvalidInput, ModelConfigError, ModelNotFound
 from accel.model import TensorSpec
+from accel.statistics import ModelStatistics
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +41,14 @@ class ModelConfig(BaseModel):
     """How long the batcher waits for more requests after the first, in microseconds."""
     max_queue_size: int = Field(1024, ge=1)
     """Requests allowed to wait; beyond it requests are refused with RESOURCE_EXHAUSTED."""
+    priority_levels: int = Field(1, ge=1)
+    """Priority levels requests may ask for with the `priority` parameter, 1 the highest;
+    1 means no priorities."""
+    default_priority_level: int = Field(1, ge=1)
+    """Level of requests that set no priority; at most `priority_levels`."""
+    default_timeout_us: int = Field(0, ge=0)
+    """How long a request that sets no `timeout` parameter may wait in the queue before it is
+    refused with DEADLINE_EXCEEDED, in microseconds (0: as long as its gRPC deadline allows)."""
     execution_providers: list[str] = ["CPUExecutionProvider"]
     """ONNX Runtime execution providers in preference order."""
     intra_op_threads: int = Field(1, ge=0)
@@ -43,8 +56,19 @@ class ModelConfig(BaseModel):
     latest_versions: int = Field(1, ge=1)
     """How many of the newest numeric versions to serve."""
 
+    @model_validator(mode="after")
+    def _default_priority_within_levels(self) -> ModelConfig:
+        if self.default_priority_level > self.priority_levels:
+            raise ValueError(
+                f"default_priority_level {self.default_priority_level} is above priority_levels {self.priority_levels}"
+            )
+        return self
+
     def batch_policy(self) -> BatchPolicy:
-        return BatchPolicy(self.max_batch_size, self.max_queue_delay_us, self.max_queue_size)
+        return BatchPolicy(
+            self.max_batch_size, self.max_queue_delay_us, self.max_queue_size,
+            self.priority_levels, self.default_priority_level, self.default_timeout_us,
+        )
 
 
 @dataclass
@@ -65,26 +89,77 @@ class ServedVersion:
         return self.batcher.backend.outputs
 
 
-class ModelRepository:
-    """Loads every model under `root` and resolves (name, version) to a serving batcher."""
+@dataclass(frozen=True)
+class ModelState:
+    """One entry of the repository index: a served version (`READY`), or a model directory that is
+    not served (`UNAVAILABLE`, version empty) with the reason."""
 
-    def __init__(self, root: Path) -> None:
+    name: str
+    version: str
+    state: Literal["READY", "UNAVAILABLE"]
+    reason: str = ""
+
+
+class ModelRepository:
+    """Loads every model under `root` and resolves (name, version) to a serving batcher.
+
+    Args:
+        root: the repository directory.
+        drain_s: on reload or unload, how long requests already queued on the replaced batchers
+            may take to be answered before they fail.
+    """
+
+    def __init__(self, root: Path, drain_s: float = 30.0) -> None:
         self.root = root
+        self.drain_s = drain_s
         self._models: dict[str, dict[str, ServedVersion]] = {}
+        self._statistics: dict[tuple[str, str], ModelStatistics] = {}
+        self._not_served: dict[str, str] = {}
+        self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
 
     async def load_all(self) -> None:
         """Load every model directory; a broken model is logged and skipped, never fatal."""
         if not self.root.is_dir():
             raise ModelConfigError(f"model repository {self.root} is not a directory")
-        for model_dir in sorted(p for p in self.root.iterdir() if p.is_dir()):
+        for model_dir in sorted(p for p in self.root.iterdir() if p.is_dir() and not p.name.startswith(".")):
             try:
                 await self.load(model_dir.name)
             except ModelConfigError as exc:
                 log.error("model %s not loaded: %s", model_dir.name, exc)
 
     async def load(self, name: str) -> None:
-        """Load (or reload) one model's versions per its version policy."""
-        model_dir = self.root / name
+        """Load (or reload) one model's versions per its version policy.
+
+        The new versions are loaded beside the served ones, swapped in at once, and the replaced
+        batchers drain: requests already queued on them are still answered. If loading fails,
+        the versions served before stay served.
+        """
+        model_dir = self._model_dir(name)
+        async with self._locks[name]:
+            try:
+                served = await self._load_versions(name, model_dir)
+            except ModelConfigError as exc:
+                if name not in self._models:
+                    self._not_served[name] = str(exc)
+                raise
+            old = self._models.get(name, {})
+            self._models[name] = served
+            self._not_served.pop(name, None)
+            log.info("model %s loaded, versions %s", name, sorted(served, key=int))
+            await self._drain(old.values())
+
+    async def unload(self, name: str) -> None:
+        """Stop serving a model; requests already queued on it are still answered."""
+        self._model_dir(name)
+        async with self._locks[name]:
+            old = self._models.pop(name, None)
+            if old is None:
+                raise ModelNotFound(f"model {name!r} is not served; served models: {self.names()}")
+            self._not_served[name] = "unloaded"
+            log.info("model %s unloading", name)
+            await self._drain(old.values())
+
+    async def _load_versions(self, name: str, model_dir: Path) -> dict[str, ServedVersion]:
         config = read_config(model_dir)
         versions = sorted(
             (int(p.name) for p in model_dir.iterdir() if p.is_dir() and p.name.isdigit()), reverse=True
@@ -92,17 +167,61 @@ class ModelRepository:
         if not versions:
             raise ModelConfigError(f"{model_dir}: no numeric version directory with {MODEL_FILE}")
         served: dict[str, ServedVersion] = {}
-        for version in versions:
-            path = model_dir / str(version) / MODEL_FILE
-            backend = OnnxBackend(path, config.execution_providers, config.intra_op_threads)
-            batcher = DynamicBatcher(backend, config.batch_policy(), label=f"{name}:{version}")
-            await batcher.start()
-            served[str(version)] = ServedVersion(name, str(version), config, batcher)
-        old = self._models.get(name, {})
-        self._models[name] = served
-        for previous in old.values():
-            await previous.batcher.stop()
-        log.info("model %s loaded, versions %s", name, sorted(served, key=int))
+        try:
+            for version in map(str, versions):
+                # Building a session can take seconds; keep the event loop serving meanwhile.
+                backend = await asyncio.to_thread(
+                    OnnxBackend, model_dir / version / MODEL_FILE, config.execution_providers, config.intra_op_threads
+                )
+                statistics = self._statistics.setdefault((name, version), ModelStatistics(name, version))
+                batcher = DynamicBatcher(backend, config.batch_policy(), f"{name}:{version}", statistics)
+                await batcher.start()
+                served[version] = ServedVersion(name, version, config, batcher)
+        except BaseException:
+            await self._drain(served.values(), drain_s=0)
+            raise
+        return served
+
+    async def _drain(self, versions: Iterable[ServedVersion], drain_s: float | None = None) -> None:
+        wait_s = self.drain_s if drain_s is None else drain_s
+        await asyncio.gather(*(v.batcher.stop(wait_s) for v in versions))
+
+    def _model_dir(self, name: str) -> Path:
+        """The directory of model `name`, refusing names that are not one plain directory name."""
+        if not name or name in (".", "..") or "/" in name or "\\" in name or name.startswith("."):
+            raise InvalidInput(f"model name {name!r} must be the name of a directory inside the repository")
+        model_dir = self.root / name
+        if not model_dir.is_dir():
+            on_disk = sorted(p.name for p in self.root.iterdir() if p.is_dir() and not p.name.startswith("."))
+            raise ModelNotFound(f"no model directory {name!r} in the repository; models there: {on_disk}")
+        return model_dir
+
+    def index(self, ready_only: bool = False) -> list[ModelState]:
+        """Every served version, then (unless `ready_only`) every model directory not served."""
+        states = [
+            ModelState(name, version, "READY")
+            for name in self.names()
+            for version in self.versions(name)
+        ]
+        if not ready_only:
+            for model_dir in sorted(p for p in self.root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+                if model_dir.name not in self._models:
+                    reason = self._not_served.get(model_dir.name, "not loaded")
+                    states.append(ModelState(model_dir.name, "", "UNAVAILABLE", reason))
+        return sorted(states, key=lambda s: (s.name, s.version))
+
+    def statistics(self, name: str = "", version: str = "") -> list[ModelStatistics]:
+        """Counters of every served version, of one model's versions, or of one version."""
+        if not name:
+            if version:
+                raise InvalidInput(f"statistics for version {version!r} need a model name")
+            return [v.batcher.statistics for n in self.names() for v in self._served(n)]
+        if version:
+            return [self.resolve(name, version).batcher.statistics]
+        return [v.batcher.statistics for v in self._served(name)]
+
+    def _served(self, name: str) -> list[ServedVersion]:
+        return [self._models[name][v] for v in self.versions(name)]
 
     def names(self) -> list[str]:
         return sorted(self._models)
@@ -124,11 +243,10 @@ class ModelRepository:
         return versions[version]
 
     async def close(self) -> None:
-        """Stop every batcher. Safe to call twice."""
+        """Stop every batcher, answering what is already queued within the drain period. Safe to
+        call twice."""
         models, self._models = self._models, {}
-        for versions in models.values():
-            for served in versions.values():
-                await served.batcher.stop()
+        await self._drain([served for versions in models.values() for served in versions.values()])
 
 
 def read_config(model_dir: Path) -> ModelConfig:

@@ -27,8 +27,8 @@ class AccelServer:
     def __init__(self, settings: AccelSettings, identity: SiteIdentity) -> None:
         self.settings = settings
         self.identity = identity
-        self.repository = ModelRepository(settings.model_repository)
-        self._servicer = InferenceServicer(self.repository, identity)
+        self.repository = ModelRepository(settings.model_repository, settings.model_drain_s)
+        self._servicer = InferenceServicer(self.repository, identity, settings.stream_max_in_flight)
         self._health = health.aio.HealthServicer()
         self._server: grpc.aio.Server | None = None
         self._health_server: grpc.aio.Server | None = None

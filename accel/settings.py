@@ -24,6 +24,12 @@ class AccelSettings(BaseSettings):
     models shipped with the package."""
     grace_period_s: float = Field(10.0, ge=0)
     """On SIGTERM, how long in-flight requests may finish before the server stops."""
+    model_drain_s: float = Field(30.0, ge=0)
+    """On a model reload or unload, how long requests already queued on the replaced version may
+    take to be answered before they fail with UNAVAILABLE."""
+    stream_max_in_flight: int = Field(64, ge=1)
+    """Requests one ModelStreamInfer stream may have in flight at once; beyond it the server
+    reads no further request of that stream until one is answered."""
     max_message_bytes: int = Field(64 * 1024 * 1024, ge=1024)
     """Largest request or response message accepted; larger ones get RESOURCE_EXHAUSTED."""
     health_port: int = Field(0, ge=0, le=65535)

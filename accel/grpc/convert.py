@@ -41,6 +41,21 @@ def parameters_dict(params: Mapping[str, pb.InferParameter]) -> dict[str, bool |
     return {key: parameter_value(value) for key, value in params.items()}
 
 
+def _non_negative_integer(parameters: Mapping[str, bool | int | float | str], key: str, meaning: str) -> int | None:
+    """A request parameter that must be a whole number >= 0 (int64_param or uint64_param)."""
+    if key not in parameters:
+        return None
+    value = parameters[key]
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidInput(
+            f"request parameter {key!r} ({meaning}) must be an integer in int64_param or uint64_param, "
+            f"got {type(value).__name__} {value!r}"
+        )
+    if value < 0:
+        raise InvalidInput(f"request parameter {key!r} ({meaning}) must be >= 0, got {value}")
+    return value
+
+
 def request_from_proto(request: pb.ModelInferRequest) -> InferenceRequest:
     """Decode a ModelInferRequest, refusing any mismatch between shapes, datatypes and contents."""
     raw = request.raw_input_contents
@@ -63,13 +78,18 @@ def request_from_proto(request: pb.ModelInferRequest) -> InferenceRequest:
             inputs[tensor.name] = array_from_raw(tensor.name, tensor.datatype, shape, raw[index])
         else:
             inputs[tensor.name] = _array_from_typed(tensor, shape)
+    parameters = parameters_dict(request.parameters)
+    timeout_us = _non_negative_integer(parameters, "timeout", "microseconds the request may wait")
     return InferenceRequest(
         model_name=request.model_name,
         model_version=request.model_version,
         inputs=inputs,
         request_id=request.id,
         requested_outputs=[o.name for o in request.outputs] or None,
-        parameters=parameters_dict(request.parameters),
+        parameters=parameters,
+        priority=_non_negative_integer(parameters, "priority", "1 is the highest") or 0,
+        # As in Triton, timeout 0 sets no timeout: the model's default applies.
+        timeout_us=timeout_us or None,
     )
 
 

@@ -13,7 +13,16 @@ from opentelemetry import trace
 from accel import __name__ as _pkg
 from accel.errors import AccelError, InvalidInput, ModelNotFound
 from accel.grpc.convert import request_from_proto, response_to_proto
+from accel.grpc.repository_convert import (
+    check_load_parameters,
+    check_repository_name,
+    check_unload_parameters,
+    config_to_proto,
+    index_to_proto,
+    statistics_to_proto,
+)
 from accel.grpc.status import translate_errors
+from accel.grpc.streaming import answer_concurrently
 from accel.model import InferenceResponse
 from accel.protocol import grpc_predict_v2_pb2 as pb
 from accel.protocol import grpc_predict_v2_pb2_grpc as pb_grpc
@@ -25,8 +34,10 @@ log = logging.getLogger(__name__)
 _tracer = trace.get_tracer(_pkg)
 
 SERVER_NAME = "sovereign-edge-accel"
-# Protocol extensions this server implements, as ServerMetadata lists them.
-EXTENSIONS = ["binary_tensor_data"]
+# Protocol extensions this server implements, as ServerMetadata lists them (Triton's names).
+EXTENSIONS = [
+    "binary_tensor_data", "model_repository", "model_configuration", "statistics", "schedule_policy", "parameters",
+]
 
 
 @dataclass(frozen=True)
@@ -52,9 +63,10 @@ def declared_identity(extensions: list[str]) -> dict[str, str]:
 class InferenceServicer(pb_grpc.GRPCInferenceServiceServicer):
     """Answers every protocol RPC from the model repository."""
 
-    def __init__(self, repository: ModelRepository, identity: SiteIdentity) -> None:
+    def __init__(self, repository: ModelRepository, identity: SiteIdentity, stream_max_in_flight: int = 64) -> None:
         self._repository = repository
         self._identity = identity
+        self._stream_max_in_flight = stream_max_in_flight
         self.ready = False
 
     async def ServerLive(self, request: pb.ServerLiveRequest, context: grpc.aio.ServicerContext) -> pb.ServerLiveResponse:
@@ -92,6 +104,43 @@ class InferenceServicer(pb_grpc.GRPCInferenceServiceServicer):
         return message
 
     @translate_errors
+    async def ModelConfig(self, request: pb.ModelConfigRequest, context: grpc.aio.ServicerContext) -> pb.ModelConfigResponse:
+        served = self._repository.resolve(request.name, request.version)
+        return pb.ModelConfigResponse(config=config_to_proto(served))
+
+    @translate_errors
+    async def ModelStatistics(
+        self, request: pb.ModelStatisticsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ModelStatisticsResponse:
+        statistics = self._repository.statistics(request.name, request.version)
+        return pb.ModelStatisticsResponse(model_stats=[statistics_to_proto(s) for s in statistics])
+
+    @translate_errors
+    async def RepositoryIndex(
+        self, request: pb.RepositoryIndexRequest, context: grpc.aio.ServicerContext
+    ) -> pb.RepositoryIndexResponse:
+        check_repository_name(request.repository_name)
+        return index_to_proto(self._repository.index(ready_only=request.ready))
+
+    @translate_errors
+    async def RepositoryModelLoad(
+        self, request: pb.RepositoryModelLoadRequest, context: grpc.aio.ServicerContext
+    ) -> pb.RepositoryModelLoadResponse:
+        check_repository_name(request.repository_name)
+        check_load_parameters(request.parameters)
+        await self._repository.load(request.model_name)
+        return pb.RepositoryModelLoadResponse()
+
+    @translate_errors
+    async def RepositoryModelUnload(
+        self, request: pb.RepositoryModelUnloadRequest, context: grpc.aio.ServicerContext
+    ) -> pb.RepositoryModelUnloadResponse:
+        check_repository_name(request.repository_name)
+        check_unload_parameters(request.parameters)
+        await self._repository.unload(request.model_name)
+        return pb.RepositoryModelUnloadResponse()
+
+    @translate_errors
     async def ModelInfer(self, request: pb.ModelInferRequest, context: grpc.aio.ServicerContext) -> pb.ModelInferResponse:
         parent = grpc_metadata_context(context.invocation_metadata())
         with _tracer.start_as_current_span(
@@ -114,19 +163,26 @@ class InferenceServicer(pb_grpc.GRPCInferenceServiceServicer):
         deadline = None
         if remaining is not None:
             deadline = asyncio.get_running_loop().time() + remaining
-        outputs = await served.batcher.infer(decoded.inputs, deadline)
+        outputs = await served.batcher.infer(decoded.inputs, deadline, decoded.priority, decoded.timeout_us)
         response = InferenceResponse(served.name, served.version, outputs, decoded.request_id)
         return response_to_proto(response, decoded.requested_outputs)
 
     async def ModelStreamInfer(
         self, request_iterator: AsyncIterator[pb.ModelInferRequest], context: grpc.aio.ServicerContext
     ) -> AsyncIterator[pb.ModelStreamInferResponse]:
-        async for request in request_iterator:
+        """Up to `stream_max_in_flight` requests of one stream are computed at once (and can share
+        a batch); responses come in completion order, each with its request's id, errors in band."""
+
+        async def answer(request: pb.ModelInferRequest) -> pb.ModelStreamInferResponse:
             try:
-                response = await self._infer(request, context)
+                return pb.ModelStreamInferResponse(infer_response=await self._infer(request, context))
             except AccelError as exc:
-                yield pb.ModelStreamInferResponse(
-                    error_message=str(exc), infer_response=pb.ModelInferResponse(id=request.id)
+                return pb.ModelStreamInferResponse(
+                    error_message=str(exc),
+                    infer_response=pb.ModelInferResponse(
+                        model_name=request.model_name, model_version=request.model_version, id=request.id
+                    ),
                 )
-                continue
-            yield pb.ModelStreamInferResponse(infer_response=response)
+
+        async for response in answer_concurrently(request_iterator, answer, self._stream_max_in_flight):
+            yield response

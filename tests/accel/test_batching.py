@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -108,3 +109,139 @@ async def test_a_stopped_batcher_refuses_work_as_not_ready(doubler_path: Path) -
 def test_batch_policy_refuses_nonsense_limits() -> None:
     with pytest.raises(ValueError, match="max_batch_size must be >= 1"):
         BatchPolicy(max_batch_size=0)
+
+
+async def test_stop_with_a_drain_answers_the_requests_already_queued(doubler_path: Path) -> None:
+    policy = BatchPolicy(max_batch_size=2, max_queue_delay_us=0)
+    batcher = DynamicBatcher(OnnxBackend(doubler_path, ["CPUExecutionProvider"]), policy)
+    await batcher.start()
+    calls = [asyncio.ensure_future(batcher.infer({"x": np.ones((2, 4), dtype=np.float32)})) for _ in range(6)]
+    await asyncio.sleep(0)  # all six are queued
+    await batcher.stop(drain_s=10)
+    results = await asyncio.gather(*calls)
+    assert all(r["y"].tolist() == [[2.0] * 4] * 2 for r in results)
+    with pytest.raises(ModelNotReady):
+        await batcher.infer({"x": np.ones((1, 4), dtype=np.float32)})
+
+
+async def test_stop_without_a_drain_fails_queued_requests_as_not_ready(doubler_path: Path) -> None:
+    batcher = DynamicBatcher(OnnxBackend(doubler_path, ["CPUExecutionProvider"]), BatchPolicy(max_batch_size=1))
+    await batcher.start()
+    calls = [asyncio.ensure_future(batcher.infer({"x": np.ones((1, 4), dtype=np.float32)})) for _ in range(4)]
+    await asyncio.sleep(0)
+    await batcher.stop()
+    results = await asyncio.gather(*calls, return_exceptions=True)
+    assert any(isinstance(r, ModelNotReady) for r in results)
+    assert all(isinstance(r, (dict, ModelNotReady)) for r in results), results
+
+
+async def test_statistics_count_rows_executions_and_failures(doubler_path: Path) -> None:
+    backend = CountingBackend(doubler_path)
+    async with DynamicBatcher(backend, BatchPolicy(max_batch_size=64, max_queue_delay_us=20_000)) as batcher:
+        await asyncio.gather(*(batcher.infer({"x": np.ones((n, 4), dtype=np.float32)}) for n in (1, 2, 3)))
+        with pytest.raises(InvalidInput):
+            await batcher.infer({"x": np.ones((1, 5), dtype=np.float32)})
+    stats = batcher.statistics
+    assert (stats.inference_count, stats.execution_count) == (6, len(backend.batch_rows))
+    assert (stats.success.count, stats.fail.count, stats.queue.count, stats.compute_infer.count) == (3, 1, 3, 3)
+    assert sorted(stats.batches) == sorted(backend.batch_rows)
+    assert stats.success.ns > 0 and stats.last_inference_ms > 0
+
+
+class GatedBackend(CountingBackend):
+    """The real ONNX backend behind a gate: computations wait until the test opens it, so that
+    requests pile up in the queue (a spy, not a fake)."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self.gate = threading.Event()
+        self.computing = threading.Event()
+        self.first_values: list[float] = []
+
+    def run(self, inputs: dict[str, Tensor]) -> dict[str, Tensor]:
+        self.computing.set()
+        self.gate.wait(10)
+        self.first_values.append(float(inputs["x"][0, 0]))
+        return super().run(inputs)
+
+
+def _row(value: float) -> dict[str, Tensor]:
+    return {"x": np.full((1, 4), value, dtype=np.float32)}
+
+
+async def _until_computing(backend: GatedBackend) -> None:
+    """Until the first request is inside the backend, so that the next ones queue behind it."""
+    while not backend.computing.is_set():
+        await asyncio.sleep(0.001)
+
+
+async def test_higher_priority_requests_are_taken_first(doubler_path: Path) -> None:
+    backend = GatedBackend(doubler_path)
+    policy = BatchPolicy(max_batch_size=1, priority_levels=3, default_priority_level=2)
+    async with DynamicBatcher(backend, policy) as batcher:
+        blocker = asyncio.ensure_future(batcher.infer(_row(0)))
+        await _until_computing(backend)
+        calls = [
+            asyncio.ensure_future(batcher.infer(_row(value), priority=priority))
+            for value, priority in ((31, 3), (32, 3), (20, 0), (11, 1), (21, 2), (12, 1))
+        ]
+        await asyncio.sleep(0)
+        backend.gate.set()
+        await asyncio.gather(blocker, *calls)
+    assert backend.first_values == [0, 11, 12, 20, 21, 31, 32]
+
+
+async def test_a_priority_outside_the_levels_names_the_limit(doubler_path: Path) -> None:
+    policy = BatchPolicy(priority_levels=2, default_priority_level=2)
+    async with DynamicBatcher(OnnxBackend(doubler_path, ["CPUExecutionProvider"]), policy) as batcher:
+        with pytest.raises(InvalidInput, match=r"priority 3 is outside 1..2 \(the model's priority_levels"):
+            await batcher.infer(_row(1), priority=3)
+        assert (await batcher.infer(_row(1), priority=2))["y"].tolist() == [[2.0] * 4]
+
+
+async def test_a_request_still_queued_at_its_timeout_is_refused_without_waiting_for_the_batch(
+    doubler_path: Path,
+) -> None:
+    backend = GatedBackend(doubler_path)
+    async with DynamicBatcher(backend, BatchPolicy(max_batch_size=1)) as batcher:
+        blocker = asyncio.ensure_future(batcher.infer(_row(0)))
+        await _until_computing(backend)
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        with pytest.raises(DeadlineExpired, match="passed after .* ms in the queue"):
+            await batcher.infer(_row(1), timeout_us=20_000)
+        assert loop.time() - started < 5, "refused at its deadline, not after the blocking batch"
+        patient = asyncio.ensure_future(batcher.infer(_row(2), timeout_us=60_000_000))
+        backend.gate.set()
+        await asyncio.gather(blocker, patient)
+    assert backend.first_values == [0, 2]
+
+
+async def test_the_earlier_of_timeout_and_deadline_applies_and_the_default_timeout_fills_in(
+    doubler_path: Path,
+) -> None:
+    backend = GatedBackend(doubler_path)
+    async with DynamicBatcher(backend, BatchPolicy(max_batch_size=1, default_timeout_us=10_000)) as batcher:
+        blocker = asyncio.ensure_future(batcher.infer(_row(0)))
+        await _until_computing(backend)
+        loop = asyncio.get_running_loop()
+        with pytest.raises(DeadlineExpired):
+            await batcher.infer(_row(1))  # the model's default timeout
+        with pytest.raises(DeadlineExpired):
+            await batcher.infer(_row(2), deadline=loop.time() + 0.01, timeout_us=60_000_000)
+        backend.gate.set()
+        await blocker
+    assert batcher.statistics.fail.count == 2
+
+
+@pytest.mark.parametrize(
+    ("policy", "message"),
+    [
+        ({"priority_levels": 0}, "priority_levels must be >= 1"),
+        ({"priority_levels": 2, "default_priority_level": 3}, r"default_priority_level must be within 1..2"),
+        ({"default_timeout_us": -1}, "default_timeout_us must be >= 0"),
+    ],
+)
+def test_batch_policy_refuses_inconsistent_priorities_and_timeouts(policy: dict[str, int], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        BatchPolicy(**policy)

@@ -134,10 +134,11 @@ async def test_streaming_wraps_errors_in_the_response_and_keeps_the_stream_open(
         yield _request(model_name="nope", id="b")
         yield _request(id="c")
 
-    responses = [r async for r in stub.ModelStreamInfer(requests())]
-    assert [r.infer_response.id for r in responses] == ["a", "b", "c"]
-    assert [bool(r.error_message) for r in responses] == [False, True, False]
-    assert "unknown model" in responses[1].error_message
+    responses = {r.infer_response.id: r async for r in stub.ModelStreamInfer(requests())}
+    assert sorted(responses) == ["a", "b", "c"]
+    assert [bool(responses[i].error_message) for i in "abc"] == [False, True, False]
+    assert "unknown model" in responses["b"].error_message
+    assert responses["b"].infer_response.model_name == "nope"
 
 
 async def test_grpc_health_reports_serving(doubler_repository: Path) -> None:

@@ -1,0 +1,53 @@
+"""Answering one bidirectional stream's requests concurrently, a bounded number at a time, in
+completion order (as Triton's stream does: each response carries its request's id)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import TypeVar
+
+Request = TypeVar("Request")
+Response = TypeVar("Response")
+
+
+async def answer_concurrently(
+    requests: AsyncIterator[Request],
+    answer: Callable[[Request], Awaitable[Response]],
+    max_in_flight: int,
+) -> AsyncIterator[Response]:
+    """Yield `answer(request)` for every request, as each completes.
+
+    At most `max_in_flight` requests are between being read and having their response taken
+    by the consumer: once that many are outstanding, no further request is read, so a client
+    that sends faster than it reads is slowed by gRPC flow control instead of growing a queue
+    here. A pump task owned by this generator reads the requests and runs the answers in its
+    TaskGroup; closing the generator (the call ends or is cancelled) cancels and awaits it.
+    """
+    if max_in_flight < 1:
+        raise ValueError(f"max_in_flight must be >= 1, got {max_in_flight}")
+    slots = asyncio.Semaphore(max_in_flight)
+    done: asyncio.Queue[Response | None] = asyncio.Queue()  # at most max_in_flight + 1 items
+
+    async def answer_one(request: Request) -> None:
+        done.put_nowait(await answer(request))
+
+    async def pump() -> None:
+        try:
+            async with asyncio.TaskGroup() as group:
+                async for request in requests:
+                    await slots.acquire()
+                    group.create_task(answer_one(request))
+        finally:
+            done.put_nowait(None)  # after every answer: the TaskGroup waited for them
+
+    # The TaskGroup lives in its own task: a generator must not yield inside one.
+    pumping = asyncio.get_running_loop().create_task(pump(), name="stream-pump")
+    try:
+        while (response := await done.get()) is not None:
+            yield response
+            slots.release()
+        await pumping  # raises what failed the pump, if anything did
+    finally:
+        pumping.cancel()
+        await asyncio.gather(pumping, return_exceptions=True)

@@ -1,0 +1,154 @@
+"""One stream's requests are answered concurrently, in completion order, never more than the
+limit at once, and the stream waits for the consumer instead of queueing without bound."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import grpc
+import numpy as np
+import pytest
+
+from accel.grpc.servicer import SiteIdentity
+from accel.grpc.streaming import answer_concurrently
+from accel.protocol import grpc_predict_v2_pb2 as pb
+from accel.protocol import grpc_predict_v2_pb2_grpc as pb_grpc
+from accel.server import AccelServer
+from accel.settings import AccelSettings
+
+
+async def _numbers(count: int, sent: list[int] | None = None) -> AsyncIterator[int]:
+    for number in range(count):
+        if sent is not None:
+            sent.append(number)
+        yield number
+
+
+async def test_answers_come_in_completion_order() -> None:
+    async def answer(number: int) -> int:
+        await asyncio.sleep(0.05 if number == 0 else 0)
+        return number
+
+    answers = [a async for a in answer_concurrently(_numbers(4), answer, max_in_flight=8)]
+    assert sorted(answers) == [0, 1, 2, 3]
+    assert answers[-1] == 0
+
+
+async def test_no_more_than_the_limit_are_answered_at_once() -> None:
+    running = 0
+    most = 0
+
+    async def answer(number: int) -> int:
+        nonlocal running, most
+        running += 1
+        most = max(most, running)
+        await asyncio.sleep(0.005)
+        running -= 1
+        return number
+
+    answers = [a async for a in answer_concurrently(_numbers(40), answer, max_in_flight=5)]
+    assert sorted(answers) == list(range(40))
+    assert most == 5
+
+
+async def test_a_consumer_that_stops_reading_stops_the_reading_of_requests() -> None:
+    sent: list[int] = []
+
+    async def answer(number: int) -> int:
+        return number
+
+    stream = answer_concurrently(_numbers(1000, sent), answer, max_in_flight=3)
+    first = await anext(stream)
+    await asyncio.sleep(0.05)  # the consumer takes nothing more meanwhile
+    assert first == 0
+    assert len(sent) <= 3 + 1, f"read {len(sent)} requests with 3 allowed in flight"
+    await stream.aclose()
+
+
+async def test_closing_the_stream_cancels_the_answers_in_flight() -> None:
+    cancelled = asyncio.Event()
+
+    async def answer(number: int) -> int:
+        if number == 1:
+            try:
+                await asyncio.sleep(60)
+            except asyncio.CancelledError:
+                cancelled.set()
+                raise
+        return number
+
+    stream = answer_concurrently(_numbers(2), answer, max_in_flight=4)
+    assert await anext(stream) == 0
+    await stream.aclose()
+    assert cancelled.is_set()
+
+
+async def test_the_limit_must_be_positive() -> None:
+    async def answer(number: int) -> int:
+        return number
+
+    with pytest.raises(ValueError, match="max_in_flight must be >= 1"):
+        await anext(answer_concurrently(_numbers(1), answer, max_in_flight=0))
+
+
+def _request(request_id: str, model_name: str = "doubler") -> pb.ModelInferRequest:
+    request = pb.ModelInferRequest(model_name=model_name, id=request_id)
+    request.inputs.add(name="x", datatype="FP32", shape=[1, 4])
+    request.raw_input_contents.append(np.ones((1, 4), dtype=np.float32).tobytes())
+    return request
+
+
+async def _stream_once(repository: Path, max_in_flight: int, count: int) -> tuple[list[pb.ModelStreamInferResponse], pb.ModelStatistics]:
+    settings = AccelSettings(port=0, model_repository=repository, stream_max_in_flight=max_in_flight)
+    async with AccelServer(settings, SiteIdentity("kr-seoul", "SEL-GN-0042")) as server:
+        async with grpc.aio.insecure_channel(server.address) as channel:
+            stub = pb_grpc.GRPCInferenceServiceStub(channel)
+
+            async def requests() -> AsyncIterator[pb.ModelInferRequest]:
+                for i in range(count):
+                    yield _request(f"r-{i}")
+
+            responses = [r async for r in stub.ModelStreamInfer(requests())]
+            stats = await stub.ModelStatistics(pb.ModelStatisticsRequest(name="doubler", version="2"))
+    return responses, stats.model_stats[0]
+
+
+@pytest.fixture
+def slow_batching_repository(doubler_repository: Path) -> Path:
+    """doubler waiting up to 30 ms for a batch to fill: requests in flight together share one."""
+    (doubler_repository / "doubler" / "config.json").write_text(
+        '{"max_batch_size": 64, "max_queue_delay_us": 30000, "latest_versions": 2}'
+    )
+    return doubler_repository
+
+
+async def test_requests_of_one_stream_share_batches(slow_batching_repository: Path) -> None:
+    responses, stats = await _stream_once(slow_batching_repository, max_in_flight=64, count=16)
+    assert sorted(r.infer_response.id for r in responses) == sorted(f"r-{i}" for i in range(16))
+    assert not any(r.error_message for r in responses)
+    assert stats.inference_count == 16
+    assert stats.execution_count < 16, "requests in flight together must be batched together"
+
+
+async def test_a_stream_keeps_at_most_its_limit_in_flight(slow_batching_repository: Path) -> None:
+    responses, stats = await _stream_once(slow_batching_repository, max_in_flight=4, count=16)
+    assert len(responses) == 16
+    assert max(b.batch_size for b in stats.batch_stats) <= 4
+    assert stats.execution_count >= 4
+
+
+async def test_an_error_is_answered_as_soon_as_it_is_known(slow_batching_repository: Path) -> None:
+    settings = AccelSettings(port=0, model_repository=slow_batching_repository)
+    async with AccelServer(settings, SiteIdentity("kr-seoul", "SEL-GN-0042")) as server:
+        async with grpc.aio.insecure_channel(server.address) as channel:
+            stub = pb_grpc.GRPCInferenceServiceStub(channel)
+
+            async def requests() -> AsyncIterator[pb.ModelInferRequest]:
+                yield _request("slow")
+                yield _request("bad", model_name="nope")
+
+            responses = [r async for r in stub.ModelStreamInfer(requests())]
+    assert [r.infer_response.id for r in responses] == ["bad", "slow"]
+    assert "unknown model 'nope'" in responses[0].error_message
