@@ -5,7 +5,8 @@ Phases, one after another so they do not share the CPU:
 1. pre-fill `{region}.ran.kpi` with N synthetic events;
 2. raw ceiling: consume the backlog and produce each record once (send per record), no processing;
 3. pipeline: consume the same backlog through decode, windows, features, gRPC inference, score
-   and alert outputs, offsets committed after every ack;
+   and alert outputs, offsets committed after every ack; once with the NumPy reference kernels,
+   once with the selected (normally native) ones;
 4. latency: produce paced at half the pipeline's sustained rate and measure each event's time from
    produce to its score record (record timestamps, milliseconds).
 """
@@ -32,6 +33,8 @@ from edge.settings import EdgeSettings
 from edge.synthetic.cell_kpi import CellKpiGenerator
 from edge.topics import SiteTopics
 from pipelines.accel_client import AcceleratorClient
+from accel.kernels import IMPLEMENTATION, load_kernels
+from pipelines.kpi_anomaly.features import CellWindows
 from pipelines.kpi_anomaly.pipeline import KpiAnomalyPipeline
 from pipelines.main import run_until_stopped
 from pipelines.runtime import PipelineRuntime
@@ -106,9 +109,12 @@ async def _raw_ceiling(bootstrap: str, source: str, sink: str, total: int, timeo
 
 
 async def _pipeline_phase(edge: EdgeSettings, settings: PipelineSettings, until_events: int, timeout_s: float,
-                          feed: Any = None) -> tuple[float, PipelineRuntime]:
+                          feed: Any = None, kernels: str | None = None) -> tuple[float, PipelineRuntime]:
     async with AcceleratorClient(edge, timeout_s=settings.infer_timeout_s, attempts=settings.infer_attempts) as accel:
-        runtime = PipelineRuntime(KpiAnomalyPipeline(REGION, SITE, accel), edge, settings)
+        pipeline = KpiAnomalyPipeline(REGION, SITE, accel)
+        if kernels is not None:
+            pipeline.windows = CellWindows(kernel=load_kernels(kernels).window_features)
+        runtime = PipelineRuntime(pipeline, edge, settings)
         async with runtime:
             stop = asyncio.Event()
             async with asyncio.TaskGroup() as tasks:
@@ -203,8 +209,13 @@ async def run_pipeline_bench(options: PipelineBenchOptions) -> dict[str, Any]:
                 edge = EdgeSettings(region=REGION, site_id=SITE, kafka_bootstrap_servers=bootstrap,
                                     kafka_enable_idempotence=False, accel_targets=f"127.0.0.1:{port}")
                 settings = PipelineSettings(session_timeout_ms=6000, health_port=0, consumer_group="bench-pipeline")
+                reference_settings = settings.model_copy(update={"consumer_group": "bench-pipeline-reference"})
+                reference_rate, _ = await _pipeline_phase(
+                    edge, reference_settings, options.events, options.phase_timeout_s, kernels="reference"
+                )
+                _progress(f"pipeline, NumPy reference kernels: {reference_rate:,.0f} events/s")
                 rate, runtime = await _pipeline_phase(edge, settings, options.events, options.phase_timeout_s)
-                _progress(f"pipeline: {rate:,.0f} events/s ({runtime.stats.summary()})")
+                _progress(f"pipeline, {IMPLEMENTATION} kernels: {rate:,.0f} events/s ({runtime.stats.summary()})")
 
                 paced = max(rate / 2, 1.0)
                 sent_at: dict[str, int] = {}
@@ -220,6 +231,8 @@ async def run_pipeline_bench(options: PipelineBenchOptions) -> dict[str, Any]:
         "partitions": options.partitions,
         "raw_ceiling_events_per_s": round(raw),
         "pipeline_events_per_s": round(rate),
+        "kernels": IMPLEMENTATION,
+        "pipeline_reference_kernels_events_per_s": round(reference_rate),
         "pipeline_vs_raw": round(rate / raw, 3),
         "latency_rate_events_per_s": round(paced),
         "latency_events": int(len(latency)),
@@ -232,7 +245,8 @@ def format_report(result: dict[str, Any]) -> str:
     """The figures as a small table."""
     rows = [
         ("raw aiokafka consume+produce per record", f"{result['raw_ceiling_events_per_s']:,} events/s"),
-        ("kpi-anomaly pipeline (gRPC accelerator)", f"{result['pipeline_events_per_s']:,} events/s"),
+        (f"kpi-anomaly pipeline, {result['kernels']} kernels", f"{result['pipeline_events_per_s']:,} events/s"),
+        ("kpi-anomaly pipeline, NumPy reference kernels", f"{result['pipeline_reference_kernels_events_per_s']:,} events/s"),
         ("pipeline / raw ceiling", f"{result['pipeline_vs_raw']:.2f}x"),
         (f"end-to-end latency at {result['latency_rate_events_per_s']:,} events/s",
          f"p50 {result['latency_p50_ms']:.0f} ms, p99 {result['latency_p99_ms']:.0f} ms" if result["latency_events"] else "n/a"),

@@ -22,5 +22,6 @@ def test_pipeline_bench_reports_throughput_ceiling_and_latency(tmp_path: Path) -
     figures = json.loads(out.read_text())
     assert figures["events"] == 3000
     assert figures["raw_ceiling_events_per_s"] > 0 and figures["pipeline_events_per_s"] > 0
+    assert figures["pipeline_reference_kernels_events_per_s"] > 0 and figures["kernels"] in ("native", "reference")
     assert figures["latency_events"] > 0 and figures["latency_p99_ms"] >= figures["latency_p50_ms"] >= 0
     assert "events/s" in result.stdout and "p99" in result.stdout
