@@ -9,12 +9,13 @@ from accel.server import AccelServer
 from accel.settings import AccelSettings
 from edge.lifecycle import install_stop_signals
 from edge.settings import EdgeSettings
-from edge.telemetry import configure_tracing
+from edge.telemetry import configure_metrics, configure_tracing
 
 
 async def serve(settings: AccelSettings, edge: EdgeSettings, ready_file: str | None = None) -> None:
     """Serve until a stop signal. `ready_file`, if given, receives the bound port once serving."""
     provider = configure_tracing(edge, "sovereign-edge-accel")
+    meter_provider = configure_metrics(edge, "sovereign-edge-accel", settings.metrics_port)
     stop = asyncio.Event()
     install_stop_signals(stop)
     server = AccelServer(settings, SiteIdentity(edge.region, edge.site_id))
@@ -28,3 +29,5 @@ async def serve(settings: AccelSettings, edge: EdgeSettings, ready_file: str | N
         await server.stop()
         if provider is not None:
             provider.shutdown()
+        if meter_provider is not None:
+            meter_provider.shutdown()

@@ -11,6 +11,7 @@ from grpc_reflection.v1alpha import reflection
 
 from accel.grpc.security import BearerTokenCheck, server_credentials
 from accel.grpc.servicer import InferenceServicer, SiteIdentity
+from accel.metrics import AccelMetrics
 from accel.protocol import grpc_predict_v2_pb2 as pb
 from accel.protocol import grpc_predict_v2_pb2_grpc as pb_grpc
 from accel.repository import ModelRepository
@@ -28,7 +29,10 @@ class AccelServer:
         self.settings = settings
         self.identity = identity
         self.repository = ModelRepository(settings.model_repository, settings.model_drain_s)
-        self._servicer = InferenceServicer(self.repository, identity, settings.stream_max_in_flight)
+        self.metrics = AccelMetrics(self.repository)
+        self._servicer = InferenceServicer(
+            self.repository, identity, settings.stream_max_in_flight, on_failure=self.metrics.failed
+        )
         self._health = health.aio.HealthServicer()
         self._server: grpc.aio.Server | None = None
         self._health_server: grpc.aio.Server | None = None

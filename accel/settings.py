@@ -32,6 +32,8 @@ class AccelSettings(BaseSettings):
     reads no further request of that stream until one is answered."""
     max_message_bytes: int = Field(64 * 1024 * 1024, ge=1024)
     """Largest request or response message accepted; larger ones get RESOURCE_EXHAUSTED."""
+    metrics_port: int = Field(0, ge=0, le=65535)
+    """HTTP port of the Prometheus `/metrics` endpoint (0: off; the Helm chart sets 9400)."""
     health_port: int = Field(0, ge=0, le=65535)
     """Extra plaintext port that serves only `grpc.health.v1` (0: off), for kubelet probes when
     the main port requires mutual TLS."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
 import grpc
@@ -63,8 +63,15 @@ def declared_identity(extensions: list[str]) -> dict[str, str]:
 class InferenceServicer(pb_grpc.GRPCInferenceServiceServicer):
     """Answers every protocol RPC from the model repository."""
 
-    def __init__(self, repository: ModelRepository, identity: SiteIdentity, stream_max_in_flight: int = 64) -> None:
+    def __init__(
+        self,
+        repository: ModelRepository,
+        identity: SiteIdentity,
+        stream_max_in_flight: int = 64,
+        on_failure: Callable[[str, str], None] | None = None,
+    ) -> None:
         self._repository = repository
+        self._on_failure = on_failure
         self._identity = identity
         self._stream_max_in_flight = stream_max_in_flight
         self.ready = False
@@ -150,6 +157,16 @@ class InferenceServicer(pb_grpc.GRPCInferenceServiceServicer):
             return await self._infer(request, context)
 
     async def _infer(self, request: pb.ModelInferRequest, context: grpc.aio.ServicerContext) -> pb.ModelInferResponse:
+        try:
+            return await self._infer_unchecked(request, context)
+        except AccelError as exc:
+            if self._on_failure is not None:
+                self._on_failure(request.model_name, exc.status)
+            raise
+
+    async def _infer_unchecked(
+        self, request: pb.ModelInferRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ModelInferResponse:
         served = self._repository.resolve(request.model_name, request.model_version)
         decoded = request_from_proto(request)
         if decoded.requested_outputs is not None:
