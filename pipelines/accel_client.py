@@ -25,7 +25,7 @@ from accel.tensors import array_from_raw, array_to_raw
 from edge.residency import ResidencyPolicy
 from edge.settings import EdgeSettings
 from edge.telemetry import context_grpc_metadata
-from pipelines.errors import AcceleratorUnavailable, InferenceRejected, StartupRefused
+from pipelines.errors import AcceleratorUnavailable, BatchAbandoned, InferenceRejected, StartupRefused
 
 log = logging.getLogger(__name__)
 _inference_latency = metrics.get_meter("sovereign_edge.pipelines").create_histogram(
@@ -180,6 +180,34 @@ class AcceleratorClient:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.stop()
+
+    async def infer_until_answered(
+        self,
+        model: str,
+        inputs: Mapping[str, Tensor],
+        outputs: list[str],
+        stopping: asyncio.Event,
+        backoff_s: float = 0.5,
+        max_backoff_s: float = 5.0,
+    ) -> InferResult:
+        """Call until an accelerator answers: an outage delays the batch, it never drops it.
+
+        Raises:
+            InferenceRejected: the accelerator refused the request itself (send it to the DLQ).
+            BatchAbandoned: `stopping` was set while no accelerator answered.
+        """
+        while True:
+            try:
+                return await self.infer(model, inputs, outputs)
+            except AcceleratorUnavailable as exc:
+                log.warning("inference unavailable, retrying in %.1f s: %s", backoff_s, exc)
+            if stopping.is_set():
+                raise BatchAbandoned("stopping while the accelerators are unavailable")
+            try:
+                await asyncio.wait_for(stopping.wait(), backoff_s)
+            except TimeoutError:
+                pass
+            backoff_s = min(backoff_s * 2, max_backoff_s)
 
     async def infer(self, model: str, inputs: Mapping[str, Tensor], outputs: list[str]) -> InferResult:
         """One ModelInfer call with raw tensors.

@@ -28,7 +28,6 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from edge.accel_process import AccelProcess
 from edge.broker import EmbeddedBroker, create_topics, free_port
-from edge.kafka import producer_options
 from edge.settings import EdgeSettings
 from edge.synthetic.cell_kpi import CellKpiGenerator
 from edge.topics import SiteTopics

@@ -4,20 +4,18 @@ call, and emits one score per event and an alert per anomaly."""
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from edge.residency import ResidencyPolicy
 from edge.telemetry import trace_headers
 from edge.topics import SiteTopics
 from pipelines.accel_client import AcceleratorClient, InferResult
 from pipelines.base import BatchOutcome
-from pipelines.dlq import audit_record, dlq_record
-from pipelines.errors import AcceleratorUnavailable, BatchAbandoned, InferenceRejected
-from pipelines.events import EventRejected, SchemaViolation, check_envelope, decode_event
+from pipelines.errors import InferenceRejected
+from pipelines.events import SchemaViolation
+from pipelines.intake import AcceptedEvent, EventIntake
 from pipelines.kpi_anomaly.features import (
     N_KPIS,
     WINDOW,
@@ -29,12 +27,19 @@ from pipelines.kpi_anomaly.features import (
 from pipelines.kpi_anomaly.results import alert_record, score_record
 from pipelines.records import InboundRecord, OutboundRecord
 
-log = logging.getLogger(__name__)
-
 NAME = "kpi-anomaly"
 MODEL = "kpi-anomaly"
 EVENT_SCHEMA = "ran.cell_kpi.v1"
 _OUTPUTS = ["score", "is_anomaly", "contributions"]
+
+
+def _check_cell_kpi_fields(event: dict[str, Any]) -> None:
+    cell_id = event.get("cell_id")
+    if not isinstance(cell_id, str) or not cell_id:
+        raise SchemaViolation(f"field 'cell_id' must be a non-empty string, got {cell_id!r:.80}")
+    counters = event.get("counters")
+    if not isinstance(counters, dict):
+        raise SchemaViolation(f"field 'counters' must be an object, got {type(counters).__name__}")
 
 
 class KpiAnomalyPipeline:
@@ -45,7 +50,7 @@ class KpiAnomalyPipeline:
     def __init__(self, region: str, site_id: str, accel: AcceleratorClient, *, retry_backoff_s: float = 0.5) -> None:
         self.topics = SiteTopics(region)
         self.site_id = site_id
-        self.policy = ResidencyPolicy(region)
+        self.intake = EventIntake(NAME, EVENT_SCHEMA, self.topics, site_id, _check_cell_kpi_fields)
         self.accel = accel
         self.windows = CellWindows()
         self.retry_backoff_s = retry_backoff_s
@@ -59,87 +64,36 @@ class KpiAnomalyPipeline:
 
     async def process(self, records: Sequence[InboundRecord], stopping: asyncio.Event) -> BatchOutcome:
         outcome = BatchOutcome(events_in=len(records))
-        accepted: list[tuple[InboundRecord, dict[str, Any]]] = []
-        kpis: list[np.ndarray] = []
-        hours: list[tuple[float, float]] = []
-        for record in records:
-            try:
-                event, ts = self._validate(record)
-            except EventRejected as exc:
-                self._reject(outcome, record, exc.reason, str(exc))
-                continue
-            violation = self.policy.event_region_violation(event.get("region"))
-            if violation is not None:
-                self._reject(outcome, record, "residency", violation)
-                outcome.outputs.append(
-                    audit_record(self.topics, self.site_id, NAME, "refused-event", violation, record)
-                )
-                continue
-            accepted.append((record, event))
-            kpis.append(kpi_vector(event["counters"]))
-            hours.append(hour_features(ts))
+        accepted = self.intake.screen(records, outcome)
         if not accepted:
             return outcome
-        cells = [event["cell_id"] for _, event in accepted]
-        for (record, _), cell in zip(accepted, cells, strict=True):
-            self._cells_by_partition.setdefault((record.topic, record.partition), set()).add(cell)
-        features, history = self.windows.features(
-            cells, np.array(kpis).reshape(-1, N_KPIS), np.array(hours).reshape(-1, 2)
-        )
+        cells = [a.event["cell_id"] for a in accepted]
+        for item, cell in zip(accepted, cells, strict=True):
+            self._cells_by_partition.setdefault((item.record.topic, item.record.partition), set()).add(cell)
+        kpis = np.array([kpi_vector(a.event["counters"]) for a in accepted]).reshape(-1, N_KPIS)
+        hours = np.array([hour_features(a.ts) for a in accepted]).reshape(-1, 2)
+        features, history = self.windows.features(cells, kpis, hours)
         try:
-            result = await self._infer(features, stopping)
+            result = await self.accel.infer_until_answered(
+                MODEL, {"features": features}, _OUTPUTS, stopping, self.retry_backoff_s
+            )
         except InferenceRejected as exc:
-            for record, _ in accepted:
-                self._reject(outcome, record, "inference", str(exc))
+            for item in accepted:
+                self.intake.reject(outcome, item.record, "inference", str(exc))
             return outcome
         self._emit(outcome, accepted, history, result)
         return outcome
 
-    def _validate(self, record: InboundRecord) -> tuple[dict[str, Any], Any]:
-        event = decode_event(record.value)
-        ts = check_envelope(event, EVENT_SCHEMA)
-        cell_id = event.get("cell_id")
-        if not isinstance(cell_id, str) or not cell_id:
-            raise SchemaViolation(f"field 'cell_id' must be a non-empty string, got {cell_id!r:.80}")
-        counters = event.get("counters")
-        if not isinstance(counters, dict):
-            raise SchemaViolation(f"field 'counters' must be an object, got {type(counters).__name__}")
-        return event, ts
-
-    def _reject(self, outcome: BatchOutcome, record: InboundRecord, reason: str, detail: str) -> None:
-        outcome.outputs.append(dlq_record(self.topics, self.site_id, NAME, reason, detail, record))
-        outcome.dlq += 1
-        outcome.dlq_by_reason[reason] = outcome.dlq_by_reason.get(reason, 0) + 1
-
-    async def _infer(self, features: np.ndarray, stopping: asyncio.Event) -> InferResult:
-        """Call the accelerators until one answers; an outage delays the batch, it never drops it."""
-        backoff = self.retry_backoff_s
-        while True:
-            try:
-                return await self.accel.infer(MODEL, {"features": features}, _OUTPUTS)
-            except AcceleratorUnavailable as exc:
-                log.warning("inference unavailable, retrying in %.1f s: %s", backoff, exc)
-            if stopping.is_set():
-                raise BatchAbandoned("stopping while the accelerators are unavailable")
-            try:
-                await asyncio.wait_for(stopping.wait(), backoff)
-            except TimeoutError:
-                pass
-            backoff = min(backoff * 2, 5.0)
-
     def _emit(
-        self,
-        outcome: BatchOutcome,
-        accepted: list[tuple[InboundRecord, dict[str, Any]]],
-        history: np.ndarray,
-        result: InferResult,
+        self, outcome: BatchOutcome, accepted: list[AcceptedEvent], history: np.ndarray, result: InferResult
     ) -> None:
         scores = np.asarray(result.outputs["score"], dtype=np.float64)
         flags = np.asarray(result.outputs["is_anomaly"], dtype=bool)
         tops = contributing_counters(np.asarray(result.outputs["contributions"]))
-        for i, (record, event) in enumerate(accepted):
+        for i, item in enumerate(accepted):
+            event = item.event
             key = event["cell_id"].encode()
-            headers = trace_headers(record.headers)
+            headers = trace_headers(item.record.headers)
             score = float(scores[i])
             flagged = bool(flags[i])
             outcome.outputs.append(

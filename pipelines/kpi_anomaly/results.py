@@ -2,22 +2,14 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 import orjson
 
+from pipelines.results import result_id
+
 SCORE_SCHEMA = "ran.cell_score.v1"
 ALERT_SCHEMA = "ran.cell_anomaly.v1"
-_RESULT_NAMESPACE = uuid.UUID("7d1c5a8e-2f42-4f0b-9a55-3f1e6c0b9e11")
-
-
-def result_id(pipeline: str, event_id: str, kind: str) -> str:
-    """Deterministic id of a result, the same every time the same event is processed, so
-    downstream can de-duplicate at-least-once deliveries."""
-    return str(uuid.uuid5(_RESULT_NAMESPACE, f"{pipeline}/{kind}/{event_id}"))
-
-
 def score_record(
     *,
     pipeline: str,
