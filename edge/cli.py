@@ -187,7 +187,7 @@ def _generate(args: argparse.Namespace) -> None:
     from edge.lifecycle import install_stop_signals
     from edge.synthetic.cell_kpi import CellKpiGenerator
     from edge.topics import SiteTopics
-    from edge.traffic import produce_kpi_traffic
+    from edge.traffic import produce_traffic
 
     if args.rate <= 0:
         raise SystemExit(f"--rate must be > 0 events/s, got {args.rate}")
@@ -205,7 +205,7 @@ def _generate(args: argparse.Namespace) -> None:
         producer = AIOKafkaProducer(**producer_options(edge))
         await producer.start()
         try:
-            return await produce_kpi_traffic(
+            return await produce_traffic(
                 producer, SiteTopics(edge.region).kpi, generator, rate_per_s=args.rate, count=args.count, stop=stop
             )
         finally:

@@ -21,7 +21,7 @@ from edge.lifecycle import install_stop_signals
 from edge.settings import EdgeSettings
 from edge.synthetic.cell_kpi import CellKpiGenerator
 from edge.topics import SiteTopics
-from edge.traffic import produce_kpi_traffic
+from edge.traffic import produce_traffic
 from pipelines.accel_client import AcceleratorClient
 from pipelines.kpi_anomaly.pipeline import KpiAnomalyPipeline
 from pipelines.main import run_until_stopped
@@ -131,7 +131,7 @@ async def _run_site(options: DemoOptions, edge: EdgeSettings, topics: SiteTopics
 
                 async def traffic() -> None:
                     try:
-                        await produce_kpi_traffic(
+                        await produce_traffic(
                             producer, topics.kpi, generator, rate_per_s=options.rate_per_s, count=None,
                             stop=stop, on_sent=progress.sent, malformed_every=options.malformed_every,
                         )

@@ -29,6 +29,26 @@ class SiteTopics:
         return self.name("ran", "anomalies")
 
     @property
+    def son_energy(self) -> str:
+        return self.name("son", "energy")
+
+    @property
+    def cs_utterances(self) -> str:
+        return self.name("cs", "utterances")
+
+    @property
+    def cs_insights(self) -> str:
+        return self.name("cs", "insights")
+
+    @property
+    def fiber_das(self) -> str:
+        return self.name("fiber", "das")
+
+    @property
+    def fiber_alerts(self) -> str:
+        return self.name("fiber", "alerts")
+
+    @property
     def dlq(self) -> str:
         return f"{self.region}.dlq"
 
@@ -38,4 +58,7 @@ class SiteTopics:
 
     def all(self) -> list[str]:
         """Every topic the embedded dev stack creates for this region."""
-        return [self.kpi, self.kpi_scores, self.anomalies, self.dlq, self.audit]
+        return [
+            self.kpi, self.kpi_scores, self.anomalies, self.son_energy, self.cs_utterances, self.cs_insights,
+            self.fiber_das, self.fiber_alerts, self.dlq, self.audit,
+        ]

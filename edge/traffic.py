@@ -9,24 +9,23 @@ from collections.abc import Callable
 import orjson
 from aiokafka import AIOKafkaProducer
 
-from edge.synthetic.cell_kpi import CellKpiGenerator, LabelledEvent
+from edge.synthetic import LabelledEvent, TrafficGenerator
 
 log = logging.getLogger(__name__)
-LABEL_HEADER = "x-synthetic-anomaly"
-"""Header with the injected incident kind (synthetic traffic only; real events never carry it)."""
+LABEL_HEADER = "x-synthetic-label"
+"""Header with the ground truth (synthetic traffic only; real events never carry it)."""
 
 
 def encode(labelled: LabelledEvent) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
     """Key, value and headers of one generated event."""
-    event = labelled.event
-    headers = [(LABEL_HEADER, labelled.anomaly.encode())] if labelled.anomaly else []
-    return event["cell_id"].encode(), orjson.dumps(event), headers
+    headers = [(LABEL_HEADER, labelled.label.encode())] if labelled.label else []
+    return labelled.key.encode(), orjson.dumps(labelled.event), headers
 
 
-async def produce_kpi_traffic(
+async def produce_traffic(
     producer: AIOKafkaProducer,
     topic: str,
-    generator: CellKpiGenerator,
+    generator: TrafficGenerator,
     *,
     rate_per_s: float,
     count: int | None,

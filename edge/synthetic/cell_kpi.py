@@ -9,7 +9,8 @@ import random
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+
+from edge.synthetic import LabelledEvent
 
 ANOMALY_KINDS = ("outage", "congestion", "ho_failure_storm", "power_spike")
 SCHEMA = "ran.cell_kpi.v1"
@@ -27,14 +28,6 @@ class _Cell:
     noise_state: float = 0.0
     incident: str | None = None
     incident_left: int = 0
-
-
-@dataclass(frozen=True)
-class LabelledEvent:
-    """One generated event and its ground truth (`None` for normal behaviour)."""
-
-    event: dict[str, Any]
-    anomaly: str | None
 
 
 def rfc3339(ts: datetime) -> str:
@@ -173,7 +166,7 @@ class CellKpiGenerator:
             "granularity_s": self.granularity_s,
             "counters": counters,
         }
-        return LabelledEvent(event, kind)
+        return LabelledEvent(event, cell.cell_id, kind)
 
 
 def diurnal_load(ts: datetime) -> float:

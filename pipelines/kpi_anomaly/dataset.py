@@ -37,5 +37,5 @@ def generate_features(
         hours = np.tile(hour_features(ts), (len(batch), 1))
         rows, _ = windows.features(cell_ids, kpis, hours)
         blocks.append(rows)
-        labels.extend(e.anomaly or "" for e in batch)
+        labels.extend(e.label or "" for e in batch)
     return LabelledFeatures(np.concatenate(blocks), np.array(labels))

@@ -97,7 +97,7 @@ async def test_events_are_scored_once_each_and_bad_records_go_to_the_dlq(edge_se
     assert all(a["action"] == "refused-event" and "jp-tokyo" in a["reason"] for a in audit)
     assert all("counters" not in a and "original_value_b64" not in a for a in audit), "audit carries no payload"
 
-    labelled_anomalies = [e for e in good if e.anomaly]
+    labelled_anomalies = [e for e in good if e.label]
     assert len(labelled_anomalies) > 50
     detected = sum(by_event[e.event["event_id"]]["is_anomaly"] for e in labelled_anomalies)
     assert detected / len(labelled_anomalies) >= DETECTION_FLOOR

@@ -57,9 +57,9 @@ def test_load_follows_the_time_of_day() -> None:
 
 def test_incidents_of_every_kind_are_injected_and_labelled() -> None:
     events = _rounds(CellKpiGenerator("kr-seoul", "S1", cells=50, seed=4, anomaly_rate=0.02), 100)
-    kinds = {e.anomaly for e in events}
+    kinds = {e.label for e in events}
     assert kinds == set(ANOMALY_KINDS) | {None}
-    congested = [e.event["counters"] for e in events if e.anomaly == "congestion"]
+    congested = [e.event["counters"] for e in events if e.label == "congestion"]
     assert all(c.get("RRU.PrbTotDl", 100) >= 97 for c in congested)
 
 
