@@ -171,8 +171,13 @@ class CellWindows:
         return out, history
 
 
-def contributing_counters(contributions: npt.NDArray[np.float32], top: int = 3) -> list[list[str]]:
-    """For each row of per-feature reconstruction errors, the counters behind its `top` worst KPIs."""
+def worst_kpis(contributions: npt.NDArray[np.float32], top: int = 3) -> npt.NDArray[np.intp]:
+    """For each row of per-feature reconstruction errors, the indices of its `top` worst KPIs
+    (a KPI's error is that of its value plus that of its deviation from the cell's window)."""
     per_kpi = contributions[:, :N_KPIS] + contributions[:, N_KPIS : 2 * N_KPIS]
-    order = np.argsort(-per_kpi, axis=1)[:, :top]
-    return [[counter for k in row for counter in KPIS[k][1]] for row in order]
+    return np.argsort(-per_kpi, axis=1)[:, :top]
+
+
+def contributing_counters(contributions: npt.NDArray[np.float32], top: int = 3) -> list[list[str]]:
+    """For each row, the counters behind its `top` worst KPIs."""
+    return [[counter for k in row for counter in KPIS[k][1]] for row in worst_kpis(contributions, top)]

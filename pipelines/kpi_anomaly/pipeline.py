@@ -1,5 +1,5 @@
 """The KPI anomaly pipeline: validates cell-KPI events, scores a whole batch with one inference
-call, and emits one score per event and an alert per anomaly."""
+call, emits one score per event, and raises, escalates and clears one alarm per incident."""
 
 from __future__ import annotations
 
@@ -17,14 +17,17 @@ from pipelines.errors import InferenceRejected
 from pipelines.events import SchemaViolation
 from pipelines.intake import AcceptedEvent, EventIntake
 from pipelines.kpi_anomaly.features import (
+    KPI_NAMES,
+    KPIS,
     N_KPIS,
     WINDOW,
     CellWindows,
-    contributing_counters,
     hour_features,
     kpi_vector,
+    worst_kpis,
 )
-from pipelines.kpi_anomaly.results import alert_record, score_record
+from pipelines.kpi_anomaly.incidents import AlarmPolicy, IncidentTracker
+from pipelines.kpi_anomaly.results import alarm_record, score_record
 from pipelines.records import InboundRecord, OutboundRecord
 
 NAME = "kpi-anomaly"
@@ -47,12 +50,21 @@ class KpiAnomalyPipeline:
 
     name = NAME
 
-    def __init__(self, region: str, site_id: str, accel: AcceleratorClient, *, retry_backoff_s: float = 0.5) -> None:
+    def __init__(
+        self,
+        region: str,
+        site_id: str,
+        accel: AcceleratorClient,
+        *,
+        retry_backoff_s: float = 0.5,
+        alarm_policy: AlarmPolicy | None = None,
+    ) -> None:
         self.topics = SiteTopics(region)
         self.site_id = site_id
         self.intake = EventIntake(NAME, EVENT_SCHEMA, self.topics, site_id, _check_cell_kpi_fields)
         self.accel = accel
         self.windows = CellWindows()
+        self.incidents = IncidentTracker(alarm_policy)
         self.retry_backoff_s = retry_backoff_s
         self.input_topics = [self.topics.kpi]
         self.output_topics = [self.topics.kpi_scores, self.topics.anomalies, self.topics.dlq, self.topics.audit]
@@ -60,7 +72,9 @@ class KpiAnomalyPipeline:
 
     def forget_keys(self, partitions: Sequence[tuple[str, int]]) -> None:
         for tp in partitions:
-            self.windows.forget(sorted(self._cells_by_partition.pop(tp, set())))
+            cells = sorted(self._cells_by_partition.pop(tp, set()))
+            self.windows.forget(cells)
+            self.incidents.forget(cells)
 
     async def process(self, records: Sequence[InboundRecord], stopping: asyncio.Event) -> BatchOutcome:
         outcome = BatchOutcome(events_in=len(records))
@@ -81,44 +95,67 @@ class KpiAnomalyPipeline:
             for item in accepted:
                 self.intake.reject(outcome, item.record, "inference", str(exc))
             return outcome
-        self._emit(outcome, accepted, history, result)
+        self._emit(outcome, accepted, features, history, result)
         return outcome
 
     def _emit(
-        self, outcome: BatchOutcome, accepted: list[AcceptedEvent], history: np.ndarray, result: InferResult
+        self,
+        outcome: BatchOutcome,
+        accepted: list[AcceptedEvent],
+        features: np.ndarray,
+        history: np.ndarray,
+        result: InferResult,
     ) -> None:
         scores = np.asarray(result.outputs["score"], dtype=np.float64)
         flags = np.asarray(result.outputs["is_anomaly"], dtype=bool)
-        tops = contributing_counters(np.asarray(result.outputs["contributions"]))
+        worst = worst_kpis(np.asarray(result.outputs["contributions"]))
+        model = {"model_name": result.model_name, "model_version": result.model_version}
         for i, item in enumerate(accepted):
             event = item.event
             key = event["cell_id"].encode()
             headers = trace_headers(item.record.headers)
             score = float(scores[i])
             flagged = bool(flags[i])
+            explanation = _explain(event, worst[i], features[i])
             outcome.outputs.append(
                 OutboundRecord(
                     self.topics.kpi_scores,
                     key,
                     score_record(
-                        pipeline=NAME, event=event, score=score, is_anomaly=flagged, top_counters=tops[i],
-                        model_name=result.model_name, model_version=result.model_version,
-                        window_samples=int(history[i]), window_full=int(history[i]) >= WINDOW,
+                        pipeline=NAME, event=event, score=score, is_anomaly=flagged,
+                        top_counters=[c for e in explanation for c in e["counters"]],
+                        window_samples=int(history[i]), window_full=int(history[i]) >= WINDOW, **model,
                     ),
                     headers,
                 )
             )
             outcome.results += 1
+            notification = self.incidents.observe(event["cell_id"], event["event_id"], event["ts"], score, flagged)
             if flagged:
+                outcome.anomalies += 1
+            if notification is not None:
                 outcome.outputs.append(
                     OutboundRecord(
                         self.topics.anomalies,
                         key,
-                        alert_record(
-                            pipeline=NAME, event=event, score=score, top_counters=tops[i],
-                            model_name=result.model_name, model_version=result.model_version,
+                        alarm_record(
+                            pipeline=NAME, event=event, notification=notification, score=score,
+                            explanation=explanation, **model,
                         ),
                         headers,
                     )
                 )
-                outcome.anomalies += 1
+
+
+def _explain(event: dict[str, Any], worst: np.ndarray, features: np.ndarray) -> list[dict[str, Any]]:
+    """The worst KPIs of one sample: their counters as reported, and how many standard deviations
+    each sits from the cell's recent window (0 while the window is still filling)."""
+    counters = event["counters"]
+    return [
+        {
+            "kpi": KPI_NAMES[k],
+            "deviation_sigma": round(float(features[N_KPIS + k]), 2),
+            "counters": {name: counters.get(name) for name in KPIS[k][1]},
+        }
+        for k in worst
+    ]

@@ -102,9 +102,20 @@ async def test_events_are_scored_once_each_and_bad_records_go_to_the_dlq(edge_se
     detected = sum(by_event[e.event["event_id"]]["is_anomaly"] for e in labelled_anomalies)
     assert detected / len(labelled_anomalies) >= DETECTION_FLOOR
 
-    alerts = [orjson.loads(r.value) for r in await read_topic(bootstrap, TOPICS.anomalies)]
-    assert {a["event_id"] for a in alerts} == {s["event_id"] for s in scores if s["is_anomaly"]}
-    assert all(a["schema"] == "ran.cell_anomaly.v1" and a["top_counters"] for a in alerts)
+    alarms = [orjson.loads(r.value) for r in await read_topic(bootstrap, TOPICS.anomalies)]
+    anomalous = {s["event_id"] for s in scores if s["is_anomaly"]}
+    raised = [a for a in alarms if a["notificationType"] == "notifyNewAlarm"]
+    assert raised and len(raised) < len(anomalous), "one alarm per incident, not one per anomalous sample"
+    assert {a["cell_id"] for a in raised} == {s["cell_id"] for s in scores if s["is_anomaly"]}
+    for alarm in alarms:
+        assert alarm["schema"] == "ran.cell_anomaly.v1" and alarm["alarmId"] and alarm["explanation"]
+        assert alarm["managedObject"].endswith(f"NRCellDU={alarm['cell_id']}")
+        assert alarm["alarmType"] in {"QUALITY_OF_SERVICE_ALARM", "COMMUNICATIONS_ALARM", "EQUIPMENT_ALARM"}
+        if alarm["notificationType"] == "notifyClearedAlarm":
+            assert alarm["perceivedSeverity"] == "CLEARED" and alarm["event_id"] not in anomalous
+            assert alarm["alarmId"] in {a["alarmId"] for a in raised}
+        else:
+            assert alarm["perceivedSeverity"] in {"MINOR", "MAJOR", "CRITICAL"} and alarm["event_id"] in anomalous
 
     offsets = await committed(bootstrap, runtime.group_id, TOPICS.kpi)
     assert sum(offsets.values()) == len(records), "every consumed offset is committed after its outputs"

@@ -1,0 +1,99 @@
+"""Turns per-sample anomaly flags into alarms the way an OSS expects them (3GPP fault
+supervision): one alarm raised per ongoing incident of a cell, a change notification when its
+severity moves, and a clear once the cell has looked normal for a while."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Literal
+
+NotificationType = Literal["notifyNewAlarm", "notifyChangedAlarm", "notifyClearedAlarm"]
+Severity = Literal["CRITICAL", "MAJOR", "MINOR", "CLEARED"]
+_ALARM_NAMESPACE = uuid.UUID("0b9d6f0e-5d1a-4c57-8a51-2b8f3c1d7e42")
+
+
+@dataclass(frozen=True)
+class AlarmPolicy:
+    """When alarms rise, escalate and clear.
+
+    Example: `AlarmPolicy(major_score=2.0, critical_score=6.0, clear_after_normal=2)`: an
+    anomalous sample scoring 2.0 or more is MAJOR, 6.0 or more CRITICAL (below: MINOR), and an
+    alarm clears after two normal samples in a row.
+    """
+
+    major_score: float = 2.0
+    critical_score: float = 6.0
+    clear_after_normal: int = 2
+
+    def __post_init__(self) -> None:
+        if not 0 < self.major_score <= self.critical_score:
+            raise ValueError("need 0 < major_score <= critical_score")
+        if self.clear_after_normal < 1:
+            raise ValueError(f"clear_after_normal must be >= 1, got {self.clear_after_normal}")
+
+    def severity(self, score: float) -> Severity:
+        if score >= self.critical_score:
+            return "CRITICAL"
+        return "MAJOR" if score >= self.major_score else "MINOR"
+
+
+@dataclass
+class Incident:
+    """An open alarm on one cell."""
+
+    alarm_id: str
+    cell_id: str
+    raised_time: str
+    severity: Severity
+    changed_time: str | None = None
+    normal_streak: int = 0
+
+
+@dataclass(frozen=True)
+class AlarmNotification:
+    """What to tell the OSS about one sample, if anything."""
+
+    kind: NotificationType
+    incident: Incident
+    severity: Severity
+    event_time: str
+
+
+class IncidentTracker:
+    """Open incidents per cell; state of cells that move to another replica is dropped."""
+
+    def __init__(self, policy: AlarmPolicy | None = None) -> None:
+        self.policy = policy or AlarmPolicy()
+        self._open: dict[str, Incident] = {}
+
+    def open_incident(self, cell_id: str) -> Incident | None:
+        return self._open.get(cell_id)
+
+    def forget(self, cell_ids: Iterable[str]) -> None:
+        for cell_id in cell_ids:
+            self._open.pop(cell_id, None)
+
+    def observe(self, cell_id: str, event_id: str, ts: str, score: float, anomalous: bool) -> AlarmNotification | None:
+        """Account for one scored sample of a cell (in time order); return the notification due."""
+        incident = self._open.get(cell_id)
+        if anomalous:
+            severity = self.policy.severity(score)
+            if incident is None:
+                alarm_id = str(uuid.uuid5(_ALARM_NAMESPACE, f"{cell_id}/{event_id}"))
+                incident = self._open[cell_id] = Incident(alarm_id, cell_id, ts, severity)
+                return AlarmNotification("notifyNewAlarm", incident, severity, ts)
+            incident.normal_streak = 0
+            if severity != incident.severity:
+                incident.severity = severity
+                incident.changed_time = ts
+                return AlarmNotification("notifyChangedAlarm", incident, severity, ts)
+            return None
+        if incident is None:
+            return None
+        incident.normal_streak += 1
+        if incident.normal_streak < self.policy.clear_after_normal:
+            return None
+        del self._open[cell_id]
+        return AlarmNotification("notifyClearedAlarm", incident, "CLEARED", ts)
