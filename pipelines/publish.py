@@ -14,6 +14,9 @@ from aiokafka.partitioner import DefaultPartitioner
 from pipelines.records import OutboundRecord
 
 
+_PARTITION_CACHE_SIZE = 200_000
+
+
 class ResultPublisher:
     """Sends outputs and returns only when the broker has acknowledged all of them."""
 
@@ -22,6 +25,9 @@ class ResultPublisher:
         self._partitioner = DefaultPartitioner()
         self._partitions: dict[str, list[int]] = {}
         self._round_robin = itertools.count()
+        # Keys repeat (cells, sessions, fibres): hashing each once saves the pure-Python murmur2
+        # on every record. Bounded; cleared whole when full. Keyed by partition count too.
+        self._partition_of: dict[tuple[bytes, int], int] = {}
 
     async def _partitions_of(self, topic: str) -> list[int]:
         partitions = self._partitions.get(topic)
@@ -50,7 +56,12 @@ class ResultPublisher:
             if record.key is None:
                 partition = partitions[next(self._round_robin) % len(partitions)]
             else:
-                partition = self._partitioner(record.key, partitions, partitions)
+                cache_key = (record.key, len(partitions))
+                partition = self._partition_of.get(cache_key, -1)
+                if partition < 0:
+                    if len(self._partition_of) >= _PARTITION_CACHE_SIZE:
+                        self._partition_of.clear()
+                    partition = self._partition_of[cache_key] = self._partitioner(record.key, partitions, partitions)
             groups[(record.topic, partition)].append(record)
         deliveries: list[asyncio.Future[object]] = []
         for (topic, partition), group in groups.items():

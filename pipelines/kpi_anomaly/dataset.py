@@ -10,7 +10,7 @@ import numpy as np
 import numpy.typing as npt
 
 from edge.synthetic.cell_kpi import CellKpiGenerator
-from pipelines.kpi_anomaly.features import N_KPIS, CellWindows, hour_features, kpi_vector
+from pipelines.kpi_anomaly.features import CellWindows, hour_features, kpi_matrix
 
 
 @dataclass
@@ -32,7 +32,7 @@ def generate_features(
     for _ in range(periods):
         batch = generator.next_round()
         cell_ids = [e.event["cell_id"] for e in batch]
-        kpis = np.array([kpi_vector(e.event["counters"]) for e in batch]).reshape(-1, N_KPIS)
+        kpis = kpi_matrix([e.event["counters"] for e in batch])
         ts = datetime.fromisoformat(batch[0].event["ts"])
         hours = np.tile(hour_features(ts), (len(batch), 1))
         rows, _ = windows.features(cell_ids, kpis, hours)

@@ -47,32 +47,49 @@ FEATURE_CLIP = 50.0
 _LOCAL_UTC_OFFSET_H = 9
 
 
-def kpi_vector(counters: Mapping[str, object]) -> npt.NDArray[np.float64]:
-    """The KPIs of one sample; NaN where a counter is missing, not a number, or a rate has no attempts."""
-    def get(name: str) -> float:
-        value = counters.get(name)
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            return math.nan
-        return float(value) if math.isfinite(value) and value >= 0 else math.nan
+COUNTERS = (
+    "RRU.PrbTotDl", "RRU.PrbTotUl", "DRB.UEThpDl", "DRB.UEThpUl", "DRB.AirIfDelayDl", "RRC.ConnMean",
+    "RRC.ConnEstabSucc", "RRC.ConnEstabAtt", "MM.HoExeIntraSucc", "MM.HoExeIntraReq",
+    "MM.HoExeInterSucc", "MM.HoExeInterReq", "PEE.AvgPower",
+)
+_NUMBER_TYPES = (int, float)  # exact types: a JSON true/false is not a counter value
 
-    def rate(succ: str, att: str) -> float:
-        s, a = get(succ), get(att)
-        return min(s / a, 1.0) if a > 0 else math.nan
 
-    return np.array(
-        [
-            get("RRU.PrbTotDl") / 100.0,
-            get("RRU.PrbTotUl") / 100.0,
-            math.log1p(get("DRB.UEThpDl") / 1000.0),
-            math.log1p(get("DRB.UEThpUl") / 1000.0),
-            math.log1p(get("DRB.AirIfDelayDl")),
-            math.log1p(get("RRC.ConnMean")),
-            rate("RRC.ConnEstabSucc", "RRC.ConnEstabAtt"),
-            rate("MM.HoExeIntraSucc", "MM.HoExeIntraReq"),
-            rate("MM.HoExeInterSucc", "MM.HoExeInterReq"),
-            math.log1p(get("PEE.AvgPower")),
-        ]
+def _counter_column(samples: Sequence[Mapping[str, object]], name: str) -> npt.NDArray[np.float64]:
+    column = np.array(
+        [v if type(v) in _NUMBER_TYPES else math.nan for v in (s.get(name) for s in samples)], dtype=np.float64
     )
+    with np.errstate(invalid="ignore"):
+        column[~np.isfinite(column) | (column < 0)] = math.nan
+    return column
+
+
+def kpi_matrix(samples: Sequence[Mapping[str, object]]) -> npt.NDArray[np.float64]:
+    """The KPIs of many samples' counters, `[rows, N_KPIS]`; NaN where a counter is missing, not a
+    non-negative finite number, or a rate has no attempts. One pass per counter, not per sample."""
+    c = {name: _counter_column(samples, name) for name in COUNTERS}
+
+    def rate(succ: str, att: str) -> npt.NDArray[np.float64]:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(c[att] > 0, np.minimum(c[succ] / c[att], 1.0), math.nan)
+
+    out = np.empty((len(samples), N_KPIS), dtype=np.float64)
+    out[:, 0] = c["RRU.PrbTotDl"] / 100.0
+    out[:, 1] = c["RRU.PrbTotUl"] / 100.0
+    out[:, 2] = np.log1p(c["DRB.UEThpDl"] / 1000.0)
+    out[:, 3] = np.log1p(c["DRB.UEThpUl"] / 1000.0)
+    out[:, 4] = np.log1p(c["DRB.AirIfDelayDl"])
+    out[:, 5] = np.log1p(c["RRC.ConnMean"])
+    out[:, 6] = rate("RRC.ConnEstabSucc", "RRC.ConnEstabAtt")
+    out[:, 7] = rate("MM.HoExeIntraSucc", "MM.HoExeIntraReq")
+    out[:, 8] = rate("MM.HoExeInterSucc", "MM.HoExeInterReq")
+    out[:, 9] = np.log1p(c["PEE.AvgPower"])
+    return out
+
+
+def kpi_vector(counters: Mapping[str, object]) -> npt.NDArray[np.float64]:
+    """The KPIs of one sample (see `kpi_matrix`)."""
+    return kpi_matrix([counters])[0]
 
 
 def hour_features(ts: datetime) -> tuple[float, float]:

@@ -23,7 +23,7 @@ from pipelines.kpi_anomaly.features import (
     WINDOW,
     CellWindows,
     hour_features,
-    kpi_vector,
+    kpi_matrix,
     worst_kpis,
 )
 from pipelines.kpi_anomaly.incidents import AlarmPolicy, IncidentTracker
@@ -84,7 +84,7 @@ class KpiAnomalyPipeline:
         cells = [a.event["cell_id"] for a in accepted]
         for item, cell in zip(accepted, cells, strict=True):
             self._cells_by_partition.setdefault((item.record.topic, item.record.partition), set()).add(cell)
-        kpis = np.array([kpi_vector(a.event["counters"]) for a in accepted]).reshape(-1, N_KPIS)
+        kpis = kpi_matrix([a.event["counters"] for a in accepted])
         hours = np.array([hour_features(a.ts) for a in accepted]).reshape(-1, 2)
         features, history = self.windows.features(cells, kpis, hours)
         try:
@@ -116,14 +116,13 @@ class KpiAnomalyPipeline:
             headers = trace_headers(item.record.headers)
             score = float(scores[i])
             flagged = bool(flags[i])
-            explanation = _explain(event, worst[i], features[i])
             outcome.outputs.append(
                 OutboundRecord(
                     self.topics.kpi_scores,
                     key,
                     score_record(
                         pipeline=NAME, event=event, score=score, is_anomaly=flagged,
-                        top_counters=[c for e in explanation for c in e["counters"]],
+                        top_counters=[c for k in worst[i] for c in KPIS[k][1]],
                         window_samples=int(history[i]), window_full=int(history[i]) >= WINDOW, **model,
                     ),
                     headers,
@@ -140,7 +139,7 @@ class KpiAnomalyPipeline:
                         key,
                         alarm_record(
                             pipeline=NAME, event=event, notification=notification, score=score,
-                            explanation=explanation, **model,
+                            explanation=_explain(event, worst[i], features[i]), **model,
                         ),
                         headers,
                     )

@@ -110,3 +110,19 @@ def test_a_cell_arriving_after_another_was_forgotten_gets_a_window_of_its_own() 
 def test_kpis_of_the_wrong_shape_are_refused_with_the_expected_shape() -> None:
     with pytest.raises(ValueError, match=rf"kpis must have shape \(2, {N_KPIS}\)"):
         CellWindows().features(["c1", "c2"], np.zeros((2, N_KPIS - 1)), np.zeros((2, 2)))
+
+
+def test_a_batch_of_counters_gives_the_same_kpis_as_one_sample_at_a_time() -> None:
+    from pipelines.kpi_anomaly.features import kpi_matrix
+
+    odd = dict(COUNTERS, **{"RRU.PrbTotUl": True, "DRB.AirIfDelayDl": float("inf"), "PEE.AvgPower": None})
+    samples = [COUNTERS, odd, {}, dict(COUNTERS, **{"MM.HoExeIntraReq": 0})]
+    matrix = kpi_matrix(samples)
+    assert matrix.shape == (4, N_KPIS)
+    for row, sample in zip(matrix, samples, strict=True):
+        np.testing.assert_array_equal(row, kpi_vector(sample))
+    odd_kpis = dict(zip(KPI_NAMES, matrix[1], strict=True))
+    for name in ("prb_ul_pct", "delay_dl_log_ms", "power_log_w"):
+        assert math.isnan(odd_kpis[name]), f"{name}: a boolean, infinite or null counter is not a value"
+    assert np.isnan(matrix[2]).all()
+    assert math.isnan(matrix[3][KPI_NAMES.index("ho_intra_sr")])
