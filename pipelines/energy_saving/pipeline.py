@@ -1,0 +1,172 @@
+"""The energy-saving pipeline: reads the cell-KPI stream in its own consumer group, forecasts each
+cell's load for the next periods with one inference call per batch, publishes every forecast, and
+recommends cell sleep (and wake) to the SON controller."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from edge.telemetry import trace_headers
+from edge.topics import SiteTopics
+from pipelines.accel_client import AcceleratorClient
+from pipelines.base import BatchOutcome
+from pipelines.energy_saving.history import (
+    HORIZON,
+    WINDOW,
+    HistoryRows,
+    LoadHistory,
+    load_values,
+    target_hours,
+)
+from pipelines.energy_saving.neighbours import co_sited_group
+from pipelines.energy_saving.policy import SleepPolicy
+from pipelines.energy_saving.results import forecast_record, recommendation_record
+from pipelines.energy_saving.settings import EnergySavingSettings
+from pipelines.errors import InferenceRejected
+from pipelines.events import SchemaViolation
+from pipelines.intake import AcceptedEvent, EventIntake
+from pipelines.records import InboundRecord, OutboundRecord
+
+NAME = "energy-saving"
+MODEL = "load-forecast"
+EVENT_SCHEMA = "ran.cell_kpi.v1"
+_OUTPUTS = ["prb_dl_pct", "rrc_conn_mean"]
+MAX_GRANULARITY_S = 86_400
+
+
+def _check_cell_kpi_fields(event: dict[str, Any]) -> None:
+    cell_id = event.get("cell_id")
+    if not isinstance(cell_id, str) or not cell_id:
+        raise SchemaViolation(f"field 'cell_id' must be a non-empty string, got {cell_id!r:.80}")
+    counters = event.get("counters")
+    if not isinstance(counters, dict):
+        raise SchemaViolation(f"field 'counters' must be an object, got {type(counters).__name__}")
+    period = event.get("granularity_s")
+    if type(period) is not int or not 1 <= period <= MAX_GRANULARITY_S:
+        raise SchemaViolation(
+            f"field 'granularity_s' must be an integer from 1 to {MAX_GRANULARITY_S} seconds, got {period!r:.80}"
+        )
+
+
+class EnergySavingPipeline:
+    """Cell KPIs in (`{region}.ran.kpi`); forecasts (`.son.forecasts`) and sleep
+    recommendations (`.son.energy`) out."""
+
+    name = NAME
+
+    def __init__(
+        self,
+        region: str,
+        site_id: str,
+        accel: AcceleratorClient,
+        *,
+        settings: EnergySavingSettings | None = None,
+        group_of: Callable[[str], str] = co_sited_group,
+        retry_backoff_s: float = 0.5,
+    ) -> None:
+        self.topics = SiteTopics(region)
+        self.site_id = site_id
+        self.settings = settings if settings is not None else EnergySavingSettings()
+        self.intake = EventIntake(NAME, EVENT_SCHEMA, self.topics, site_id, _check_cell_kpi_fields)
+        self.accel = accel
+        self.history = LoadHistory()
+        self.policy = SleepPolicy(self.settings, group_of)
+        self.retry_backoff_s = retry_backoff_s
+        self.forecast_topic = self.topics.name("son", "forecasts")
+        self.input_topics = [self.topics.kpi]
+        self.output_topics = [self.topics.son_energy, self.forecast_topic, self.topics.dlq, self.topics.audit]
+        self._cells_by_partition: dict[tuple[str, int], set[str]] = {}
+
+    def forget_keys(self, partitions: Sequence[tuple[str, int]]) -> None:
+        for tp in partitions:
+            cells = sorted(self._cells_by_partition.pop(tp, set()))
+            self.history.forget(cells)
+            self.policy.forget(cells)
+
+    async def process(self, records: Sequence[InboundRecord], stopping: asyncio.Event) -> BatchOutcome:
+        outcome = BatchOutcome(events_in=len(records))
+        accepted = self.intake.screen(records, outcome)
+        if not accepted:
+            return outcome
+        cells = [a.event["cell_id"] for a in accepted]
+        for item, cell in zip(accepted, cells, strict=True):
+            self._cells_by_partition.setdefault((item.record.topic, item.record.partition), set()).add(cell)
+        epoch = np.array([a.ts.timestamp() for a in accepted])
+        periods = np.array([a.event["granularity_s"] for a in accepted], dtype=np.float64)
+        loads = np.array([load_values(a.event["counters"]) for a in accepted])
+        rows = self.history.append(cells, loads, epoch, periods, self.settings.utc_offset_h)
+        forecasts = np.full((len(accepted), HORIZON, 2), np.nan)
+        model_version: str | None = None
+        if rows.ready.any():
+            inputs = {
+                "history": rows.values[rows.ready],
+                "history_hour": rows.hours[rows.ready],
+                "target_hour": target_hours(epoch, periods, self.settings.utc_offset_h)[rows.ready],
+            }
+            try:
+                result = await self.accel.infer_until_answered(MODEL, inputs, _OUTPUTS, stopping, self.retry_backoff_s)
+            except InferenceRejected as exc:
+                for item in accepted:
+                    self.intake.reject(outcome, item.record, "inference", str(exc))
+                return outcome
+            model_version = result.model_version
+            forecasts[rows.ready] = np.stack(
+                [np.asarray(result.outputs[name], dtype=np.float64) for name in _OUTPUTS], axis=-1
+            )
+        self._emit(outcome, accepted, rows, epoch, forecasts, model_version)
+        return outcome
+
+    def _emit(
+        self,
+        outcome: BatchOutcome,
+        accepted: list[AcceptedEvent],
+        rows: HistoryRows,
+        epoch: npt.NDArray[np.float64],
+        forecasts: npt.NDArray[np.float64],
+        model_version: str | None,
+    ) -> None:
+        for i, item in enumerate(accepted):
+            event = item.event
+            key = event["cell_id"].encode()
+            headers = trace_headers(item.record.headers)
+            ready = bool(rows.ready[i])
+            prb, users = forecasts[i, :, 0], forecasts[i, :, 1]
+            samples = int(rows.samples[i])
+            outcome.outputs.append(
+                OutboundRecord(
+                    self.forecast_topic,
+                    key,
+                    forecast_record(
+                        pipeline=NAME, event=event, epoch_s=float(epoch[i]),
+                        prb=prb if ready else None, users=users if ready else None,
+                        history_samples=samples, window=WINDOW, late=bool(rows.late[i]),
+                        model_name=MODEL, model_version=model_version,
+                    ),
+                    headers,
+                )
+            )
+            outcome.results += 1
+            if not ready or rows.late[i] or model_version is None:
+                continue  # a late sample is forecast but not decided on: its moment has passed
+            decision = self.policy.observe(
+                event["cell_id"], float(epoch[i]), float(event["granularity_s"]), prb, users, samples,
+                float(rows.power_w[i]),
+            )
+            if decision is None:
+                continue
+            outcome.outputs.append(
+                OutboundRecord(
+                    self.topics.son_energy,
+                    key,
+                    recommendation_record(
+                        pipeline=NAME, event=event, decision=decision, prb=prb, users=users,
+                        state_rebuilt=samples < WINDOW, model_name=MODEL, model_version=model_version,
+                    ),
+                    headers,
+                )
+            )
