@@ -1,0 +1,85 @@
+"""The front door of the customer-service pipeline: the shared intake, with every refused record
+redacted before it becomes a DLQ record, since a malformed utterance may still hold personal data.
+
+The DLQ record keeps its usual contract (reason, detail, source topic/partition/offset, key,
+value and headers in base64) but the key, the value, every header other than trace context, and
+the detail are the redacted text of the original bytes, and the record says so
+(`value_redacted`, `recognizer_version`, `redactions`). No hash of the original is kept: a hash of
+a short value (a bare phone number) could be reversed by trying every number. The raw record
+stays where it was, in the region's input topic, under that topic's retention and ACLs; the
+source offset finds it.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import replace
+from typing import Any
+
+import orjson
+
+from edge.telemetry import trace_headers
+from pipelines.base import BatchOutcome
+from pipelines.cs_insights.redaction import PII_KINDS, RECOGNIZER_VERSION, redact, redact_bytes
+from pipelines.events import SchemaViolation
+from pipelines.intake import EventIntake
+from pipelines.records import InboundRecord, OutboundRecord
+
+SPEAKERS = ("customer", "agent")
+LANGUAGES = ("ko", "en")
+CHANNELS = ("call", "chat")
+MAX_TEXT_CHARS = 10_000
+"""Longest utterance accepted; a longer one is a transcript, not a turn."""
+
+
+def check_utterance_fields(event: dict[str, Any]) -> None:
+    """The fields of `cs.utterance.v1` beyond the envelope. Messages never quote the text.
+
+    Raises:
+        SchemaViolation: naming the first field at fault.
+    """
+    session_id = event.get("session_id")
+    if not isinstance(session_id, str) or not session_id or len(session_id) > 200:
+        raise SchemaViolation("field 'session_id' must be a non-empty string of at most 200 characters")
+    for name, allowed in (("speaker", SPEAKERS), ("language", LANGUAGES), ("channel", CHANNELS)):
+        if event.get(name) not in allowed:
+            raise SchemaViolation(f"field {name!r} must be one of {', '.join(allowed)}, got {event.get(name)!r:.40}")
+    text = event.get("text")
+    if not isinstance(text, str):
+        raise SchemaViolation(f"field 'text' must be a string, got {type(text).__name__}")
+    if not text.strip():
+        raise SchemaViolation("field 'text' is empty")
+    if len(text) > MAX_TEXT_CHARS:
+        raise SchemaViolation(f"field 'text' has {len(text)} characters, the limit is {MAX_TEXT_CHARS}")
+
+
+def redact_record(record: InboundRecord) -> tuple[InboundRecord, Counter[str]]:
+    """The record with its key, value and non-trace headers redacted, and the kinds found."""
+    found: Counter[str] = Counter()
+
+    def scrub(raw: bytes | None) -> bytes | None:
+        if raw is None:
+            return None
+        clean, redaction = redact_bytes(raw)
+        found.update(redaction.counts)
+        return clean
+
+    keep = {k for k, _ in trace_headers(record.headers)}
+    headers = [(k, v if k in keep else scrub(v) or b"") for k, v in record.headers]
+    return replace(record, key=scrub(record.key), value=scrub(record.value), headers=headers), found
+
+
+class RedactingIntake(EventIntake):
+    """`EventIntake` whose refusals carry redacted bytes (see the module docstring)."""
+
+    def reject(self, outcome: BatchOutcome, record: InboundRecord, reason: str, detail: str) -> None:
+        clean, found = redact_record(record)
+        detail_redaction = redact(detail)
+        found.update(detail_redaction.counts)
+        super().reject(outcome, clean, reason, detail_redaction.text)
+        dlq = outcome.outputs[-1]
+        body = orjson.loads(dlq.value)
+        body["value_redacted"] = True
+        body["recognizer_version"] = RECOGNIZER_VERSION
+        body["redactions"] = [{"kind": kind, "count": found[kind]} for kind in PII_KINDS if found[kind]]
+        outcome.outputs[-1] = OutboundRecord(dlq.topic, dlq.key, orjson.dumps(body), dlq.headers)

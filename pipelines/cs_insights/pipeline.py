@@ -1,0 +1,135 @@
+"""The customer-service insights pipeline: redacts each utterance first, classifies intent and
+emotion for the whole batch in one inference call, keeps a churn risk per session, and publishes
+one insight per utterance for the CRM. Raw text never reaches an output topic, the DLQ included."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+import numpy as np
+
+from edge.telemetry import trace_headers
+from edge.topics import SiteTopics
+from pipelines.accel_client import AcceleratorClient
+from pipelines.base import BatchOutcome
+from pipelines.cs_insights.churn import ChurnPolicy, ChurnTracker
+from pipelines.cs_insights.features import hashed_ngrams
+from pipelines.cs_insights.intake import RedactingIntake, check_utterance_fields
+from pipelines.cs_insights.model import (
+    EMOTIONS,
+    FEATURE_DIM,
+    INTENTS,
+    MODEL,
+    OUTPUTS,
+    ClassProbabilities,
+    read_outputs,
+)
+from pipelines.cs_insights.redaction import Redaction, redact
+from pipelines.cs_insights.results import insight_record
+from pipelines.errors import InferenceRejected
+from pipelines.intake import AcceptedEvent
+from pipelines.records import InboundRecord, OutboundRecord
+
+NAME = "cs-insights"
+EVENT_SCHEMA = "cs.utterance.v1"
+MAX_ROWS_PER_CALL = 1024
+"""Most utterances per inference request: 1,024 rows of 4,096 float32 features is 16 MiB, well
+inside the accelerator's message limit. Batches up to this size take exactly one call."""
+
+
+class CsInsightsPipeline:
+    """Utterances in (`{region}.cs.utterances`), insights out (`{region}.cs.insights`)."""
+
+    name = NAME
+
+    def __init__(
+        self,
+        region: str,
+        site_id: str,
+        accel: AcceleratorClient,
+        *,
+        retry_backoff_s: float = 0.5,
+        churn_policy: ChurnPolicy | None = None,
+        max_rows_per_call: int = MAX_ROWS_PER_CALL,
+    ) -> None:
+        if max_rows_per_call < 1:
+            raise ValueError(f"max_rows_per_call must be >= 1, got {max_rows_per_call}")
+        self.topics = SiteTopics(region)
+        self.site_id = site_id
+        self.intake = RedactingIntake(NAME, EVENT_SCHEMA, self.topics, site_id, check_utterance_fields)
+        self.accel = accel
+        self.churn = ChurnTracker(churn_policy)
+        self.retry_backoff_s = retry_backoff_s
+        self.max_rows_per_call = max_rows_per_call
+        self.input_topics = [self.topics.cs_utterances]
+        self.output_topics = [self.topics.cs_insights, self.topics.dlq, self.topics.audit]
+        self._sessions_by_partition: dict[tuple[str, int], set[str]] = {}
+
+    def forget_keys(self, partitions: Sequence[tuple[str, int]]) -> None:
+        for tp in partitions:
+            self.churn.forget(self._sessions_by_partition.pop(tp, set()))
+
+    async def process(self, records: Sequence[InboundRecord], stopping: asyncio.Event) -> BatchOutcome:
+        outcome = BatchOutcome(events_in=len(records))
+        accepted = self.intake.screen(records, outcome)
+        if not accepted:
+            return outcome
+        # Redaction is the first thing done with a text; only the redacted text goes further.
+        redactions = [redact(item.event["text"]) for item in accepted]
+        features = hashed_ngrams([r.text for r in redactions], FEATURE_DIM)
+        try:
+            classified = await self._classify(features, stopping)
+        except InferenceRejected as exc:
+            for item in accepted:
+                self.intake.reject(outcome, item.record, "inference", str(exc))
+            return outcome
+        for item in accepted:
+            tp = (item.record.topic, item.record.partition)
+            self._sessions_by_partition.setdefault(tp, set()).add(item.event["session_id"])
+        self._emit(outcome, accepted, redactions, classified)
+        return outcome
+
+    async def _classify(
+        self, features: np.ndarray, stopping: asyncio.Event
+    ) -> list[tuple[ClassProbabilities, str, str]]:
+        """Class probabilities per chunk of rows, with the model name and version that computed them."""
+        chunks = []
+        for start in range(0, len(features), self.max_rows_per_call):
+            rows = features[start : start + self.max_rows_per_call]
+            result = await self.accel.infer_until_answered(
+                MODEL, {"features": rows}, OUTPUTS, stopping, self.retry_backoff_s
+            )
+            chunks.append((read_outputs(result.outputs, len(rows)), result.model_name, result.model_version))
+        return chunks
+
+    def _emit(
+        self,
+        outcome: BatchOutcome,
+        accepted: list[AcceptedEvent],
+        redactions: list[Redaction],
+        classified: list[tuple[ClassProbabilities, str, str]],
+    ) -> None:
+        rows = ((probs, name, version, i) for probs, name, version in classified for i in range(len(probs.intent)))
+        for item, redaction, (probs, model_name, model_version, i) in zip(accepted, redactions, rows, strict=True):
+            event = item.event
+            customer = event["speaker"] == "customer"
+            intent_id = int(probs.intent[i].argmax())
+            emotion_id = int(probs.emotion[i].argmax())
+            churn = self.churn.observe(event["session_id"], customer, probs.intent[i], probs.emotion[i])
+            record = insight_record(
+                pipeline=NAME,
+                event=event,
+                redaction=redaction,
+                intent=(INTENTS[intent_id], float(probs.intent[i, intent_id])),
+                # Emotion is inferred for customers only: never for agents (workers).
+                emotion=(EMOTIONS[emotion_id], float(probs.emotion[i, emotion_id])) if customer else None,
+                churn=churn,
+                model_name=model_name,
+                model_version=model_version,
+            )
+            key = event["session_id"].encode()
+            outcome.outputs.append(OutboundRecord(self.topics.cs_insights, key, record, trace_headers(item.record.headers)))
+            outcome.results += 1
+            if churn.level == "high":
+                outcome.anomalies += 1
