@@ -33,6 +33,10 @@ class SiteTopics:
         return self.name("son", "energy")
 
     @property
+    def son_forecasts(self) -> str:
+        return self.name("son", "forecasts")
+
+    @property
     def cs_utterances(self) -> str:
         return self.name("cs", "utterances")
 
@@ -59,6 +63,7 @@ class SiteTopics:
     def all(self) -> list[str]:
         """Every topic the embedded dev stack creates for this region."""
         return [
-            self.kpi, self.kpi_scores, self.anomalies, self.son_energy, self.cs_utterances, self.cs_insights,
+            self.kpi, self.kpi_scores, self.anomalies, self.son_energy, self.son_forecasts, self.cs_utterances,
+            self.cs_insights,
             self.fiber_das, self.fiber_alerts, self.dlq, self.audit,
         ]

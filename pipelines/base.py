@@ -17,7 +17,10 @@ class BatchOutcome:
     outputs: list[OutboundRecord] = field(default_factory=list)
     events_in: int = 0
     results: int = 0
+    """Result records (scores, forecasts, insights, alerts), DLQ and audit records not counted."""
     anomalies: int = 0
+    """Results that call for someone to act: KPI anomalies, cell sleep/wake recommendations (not lease renewals),
+    high churn risk, fibre alerts."""
     dlq: int = 0
     dlq_by_reason: dict[str, int] = field(default_factory=dict)
 

@@ -7,12 +7,22 @@ from collections.abc import Callable
 from edge.settings import EdgeSettings
 from pipelines.accel_client import AcceleratorClient
 from pipelines.base import StreamPipeline
+from pipelines.cs_insights.pipeline import CsInsightsPipeline
+from pipelines.energy_saving.pipeline import EnergySavingPipeline
+from pipelines.energy_saving.settings import EnergySavingSettings
+from pipelines.fiber_sensing.pipeline import FiberSensingPipeline
 from pipelines.kpi_anomaly.pipeline import KpiAnomalyPipeline
 
-PIPELINES: dict[str, Callable[[EdgeSettings, AcceleratorClient], StreamPipeline]] = {
+PipelineFactory = Callable[[EdgeSettings, AcceleratorClient], StreamPipeline]
+
+PIPELINES: dict[str, PipelineFactory] = {
     "kpi-anomaly": lambda edge, accel: KpiAnomalyPipeline(edge.region, edge.site_id, accel),
+    "energy-saving": lambda edge, accel: EnergySavingPipeline(
+        edge.region, edge.site_id, accel, settings=EnergySavingSettings()
+    ),
+    "cs-insights": lambda edge, accel: CsInsightsPipeline(edge.region, edge.site_id, accel),
+    "fiber-sensing": lambda edge, accel: FiberSensingPipeline(edge.region, edge.site_id, accel),
 }
-PLANNED = ("energy-saving", "cs-insights", "fiber-sensing")
 
 
 def build_pipeline(name: str, edge: EdgeSettings, accel: AcceleratorClient) -> StreamPipeline:

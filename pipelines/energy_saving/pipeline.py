@@ -77,7 +77,7 @@ class EnergySavingPipeline:
         self.history = LoadHistory()
         self.policy = SleepPolicy(self.settings, group_of)
         self.retry_backoff_s = retry_backoff_s
-        self.forecast_topic = self.topics.name("son", "forecasts")
+        self.forecast_topic = self.topics.son_forecasts
         self.input_topics = [self.topics.kpi]
         self.output_topics = [self.topics.son_energy, self.forecast_topic, self.topics.dlq, self.topics.audit]
         self._cells_by_partition: dict[tuple[str, int], set[str]] = {}
@@ -170,3 +170,5 @@ class EnergySavingPipeline:
                     headers,
                 )
             )
+            if not decision.renewal:  # a lease renewal changes nothing at the cell
+                outcome.anomalies += 1

@@ -41,14 +41,30 @@ def test_a_missing_region_names_the_variable() -> None:
 
 
 def test_an_unknown_pipeline_lists_the_available_ones() -> None:
-    result = _run("pipeline", "run", "fiber-sensing", env=os.environ | {"EDGE_REGION": "kr-seoul", "EDGE_SITE_ID": "S1"})
+    result = _run("pipeline", "run", "weather-radar", env=os.environ | {"EDGE_REGION": "kr-seoul", "EDGE_SITE_ID": "S1"})
     assert result.returncode != 0
-    assert "planned" in result.stderr and "kpi-anomaly" in result.stderr
+    for name in ("kpi-anomaly", "energy-saving", "cs-insights", "fiber-sensing"):
+        assert name in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_pipeline_help_lists_the_energy_saving_thresholds() -> None:
+    result = _run("pipeline", "run", "--help")
+    assert "ENERGY_SAVING_SLEEP_MAX_PRB_PCT" in result.stdout and "ENERGY_SAVING_MIN_SLEEP_S" in result.stdout
+
+
+def test_demo_refuses_an_unknown_pipeline_naming_the_known_ones() -> None:
+    result = _run("demo", "--seconds", "1", "--pipelines", "kpi-anomaly,weather-radar")
+    assert result.returncode != 0
+    assert "weather-radar" in result.stderr and "fiber-sensing" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 @pytest.mark.integration
 def test_demo_runs_the_whole_site_and_prints_a_summary_line() -> None:
-    result = _run("demo", "--seconds", "6", "--rate", "500", "--cells", "50", timeout=120)
+    """Every pipeline drains what its traffic produced; the unprefixed figures are the KPI anomaly
+    pipeline's, and each pipeline's own follow under its name."""
+    result = _run("demo", "--seconds", "6", "--rate", "500", "--cells", "48", "--utterance-rate", "50", timeout=150)
     assert result.returncode == 0, result.stderr
     summary = result.stdout.strip().splitlines()[-1]
     values = dict(pair.split("=") for pair in summary.removeprefix("summary: ").split())
@@ -58,7 +74,15 @@ def test_demo_runs_the_whole_site_and_prints_a_summary_line() -> None:
     assert scores + dlq == events_in
     assert dlq >= 1, "the demo's deliberately broken records reach the DLQ"
     assert int(values["anomalies"]) >= 1
-    assert re.search(r"events_in=\d+ scores_out=\d+", result.stderr), "a progress line was shown"
+    for name in ("kpi-anomaly", "energy-saving", "cs-insights", "fiber-sensing"):
+        assert int(values[f"{name}.events_in"]) == int(values[f"{name}.produced"]) > 0, name
+    assert int(values["energy-saving.forecasts_out"]) + int(values["energy-saving.dlq"]) == events_in
+    assert int(values["energy-saving.recommendations"]) >= 1, "the night's low load lets cells sleep"
+    cs_in = int(values["cs-insights.events_in"])
+    assert int(values["cs-insights.insights_out"]) + int(values["cs-insights.dlq"]) == cs_in >= 250
+    assert int(values["cs-insights.dlq"]) >= 1
+    assert int(values["fiber-sensing.events_in"]) >= 4 * 5 and int(values["fiber-sensing.dlq"]) == 0
+    assert re.search(r"kpi-anomaly: events_in=\d+ scores_out=\d+", result.stderr), "a progress line was shown"
 
 
 @pytest.mark.integration

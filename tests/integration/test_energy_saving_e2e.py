@@ -34,7 +34,7 @@ from .kafka_io import committed, produce, read_topic
 
 pytestmark = pytest.mark.integration
 TOPICS = SiteTopics("kr-seoul")
-FORECASTS = "kr-seoul.son.forecasts"
+FORECASTS = TOPICS.son_forecasts
 PERIOD_S = 900
 START = datetime(2026, 11, 22, 15, 0, tzinfo=UTC)  # 00:00 in Seoul
 PERIODS = 56  # until 14:00 in Seoul
@@ -62,7 +62,7 @@ async def test_cells_sleep_through_the_night_and_not_by_day_with_one_forecast_pe
     edge_settings: EdgeSettings,
 ) -> None:
     bootstrap = edge_settings.kafka_bootstrap_servers
-    await create_topics(bootstrap, [*TOPICS.all(), FORECASTS], partitions=6)
+    await create_topics(bootstrap, TOPICS.all(), partitions=6)
     site = CoSitedCells("kr-seoul", "SEL-GN-0042", enbs=4, cells_per_enb=3, seed=11, start=START,
                         granularity_s=PERIOD_S)
     good: list[dict[str, Any]] = []
@@ -123,6 +123,8 @@ async def test_cells_sleep_through_the_night_and_not_by_day_with_one_forecast_pe
         assert valid_s >= max(SETTINGS.min_sleep_s, HORIZON * PERIOD_S)
         assert max(r["forecast"]["RRU.PrbTotDl"]) <= SETTINGS.sleep_max_prb_pct
     assert not [r for r in recommendations if _seoul_hour(r["ts"]) >= DAYTIME_FROM_H], "nothing is recommended by day"
+    changes = [r for r in recommendations if not r["renewal"]]
+    assert runtime.stats.anomalies == len(changes) < len(recommendations), "lease renewals are not counted as actions"
 
     groups = site.groups
     asleep: dict[str, set[str]] = defaultdict(set)
