@@ -32,6 +32,9 @@ protos: $(VENV)/.dev-installed
 
 models: $(VENV)/.dev-installed
 	$(PY) scripts/train_kpi_anomaly.py
+	$(PY) scripts/train_energy_saving.py
+	$(PY) scripts/train_cs_insights.py
+	$(PY) scripts/train_fiber_sensing.py
 
 clean:
 	rm -rf $(VENV) .tools build *.egg-info
