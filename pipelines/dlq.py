@@ -12,6 +12,15 @@ from pipelines.records import InboundRecord, OutboundRecord
 
 DLQ_SCHEMA = "edge.dlq.v1"
 AUDIT_SCHEMA = "edge.audit.v1"
+DLQ_MAX_ORIGINAL_VALUE_BYTES = 512 * 1024
+"""Most bytes of a refused record's value copied into its DLQ record. Base64 makes 683 KiB of
+that, which with the clipped key and headers stays under Kafka's default 1 MiB message limit
+(`message.max.bytes`): a DLQ record the broker refused would stop the partition. A longer value
+is clipped, and the record says so; the whole original stays at its source offset."""
+DLQ_MAX_ORIGINAL_KEY_BYTES = 4096
+DLQ_MAX_ORIGINAL_HEADER_BYTES = 4096
+"""Most bytes of each header value copied; a longer header is clipped in the base64 copy and
+left off the DLQ record's own Kafka headers."""
 
 
 def _now() -> str:
@@ -21,7 +30,11 @@ def _now() -> str:
 def dlq_record(
     topics: SiteTopics, site_id: str, pipeline: str, reason: str, detail: str, source: InboundRecord
 ) -> OutboundRecord:
-    """A DLQ record carrying the reason, the source position and the original bytes and headers."""
+    """A DLQ record carrying the reason, the source position and the original bytes and headers
+    (clipped to the `DLQ_MAX_ORIGINAL_*` sizes, with `original_value_bytes` and
+    `original_value_truncated` saying whether the value was)."""
+    key = source.key[:DLQ_MAX_ORIGINAL_KEY_BYTES] if source.key is not None else None
+    value = source.value[:DLQ_MAX_ORIGINAL_VALUE_BYTES] if source.value is not None else None
     body = {
         "schema": DLQ_SCHEMA,
         "region": topics.region,
@@ -31,11 +44,16 @@ def dlq_record(
         "reason": reason,
         "detail": detail[:2000],
         "source": {"topic": source.topic, "partition": source.partition, "offset": source.offset},
-        "original_key_b64": base64.b64encode(source.key).decode() if source.key is not None else None,
-        "original_value_b64": base64.b64encode(source.value).decode() if source.value is not None else None,
-        "original_headers": [[k, base64.b64encode(v).decode()] for k, v in source.headers],
+        "original_key_b64": base64.b64encode(key).decode() if key is not None else None,
+        "original_value_b64": base64.b64encode(value).decode() if value is not None else None,
+        "original_value_bytes": len(source.value) if source.value is not None else 0,
+        "original_value_truncated": source.value is not None and len(source.value) > DLQ_MAX_ORIGINAL_VALUE_BYTES,
+        "original_headers": [
+            [k, base64.b64encode(v[:DLQ_MAX_ORIGINAL_HEADER_BYTES]).decode()] for k, v in source.headers
+        ],
     }
-    return OutboundRecord(topics.dlq, source.key, orjson.dumps(body), list(source.headers))
+    headers = [(k, v) for k, v in source.headers if len(v) <= DLQ_MAX_ORIGINAL_HEADER_BYTES]
+    return OutboundRecord(topics.dlq, key, orjson.dumps(body), headers)
 
 
 def audit_record(
