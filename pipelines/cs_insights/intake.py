@@ -7,12 +7,14 @@ the detail are the redacted text of the original bytes, and the record says so
 (`value_redacted`, `recognizer_version`, `redactions`). No hash of the original is kept: a hash of
 a short value (a bare phone number) could be reversed by trying every number. The raw record
 stays where it was, in the region's input topic, under that topic's retention and ACLs; the
-source offset finds it.
+source offset finds it. The reason of an audit record is redacted too: a residency refusal quotes
+the event's `region` field, and a field can hold anything.
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -22,7 +24,7 @@ from edge.telemetry import trace_headers
 from pipelines.base import BatchOutcome
 from pipelines.cs_insights.redaction import PII_KINDS, RECOGNIZER_VERSION, redact, redact_bytes
 from pipelines.events import SchemaViolation
-from pipelines.intake import EventIntake
+from pipelines.intake import AcceptedEvent, EventIntake
 from pipelines.records import InboundRecord, OutboundRecord
 
 SPEAKERS = ("customer", "agent")
@@ -43,7 +45,9 @@ def check_utterance_fields(event: dict[str, Any]) -> None:
         raise SchemaViolation("field 'session_id' must be a non-empty string of at most 200 characters")
     for name, allowed in (("speaker", SPEAKERS), ("language", LANGUAGES), ("channel", CHANNELS)):
         if event.get(name) not in allowed:
-            raise SchemaViolation(f"field {name!r} must be one of {', '.join(allowed)}, got {event.get(name)!r:.40}")
+            # Redacted before it is cut short: a value cut mid-number is no longer recognised.
+            got = redact(repr(event.get(name))).text
+            raise SchemaViolation(f"field {name!r} must be one of {', '.join(allowed)}, got {got:.40}")
     text = event.get("text")
     if not isinstance(text, str):
         raise SchemaViolation(f"field 'text' must be a string, got {type(text).__name__}")
@@ -71,6 +75,19 @@ def redact_record(record: InboundRecord) -> tuple[InboundRecord, Counter[str]]:
 
 class RedactingIntake(EventIntake):
     """`EventIntake` whose refusals carry redacted bytes (see the module docstring)."""
+
+    def screen(self, records: Sequence[InboundRecord], outcome: BatchOutcome) -> list[AcceptedEvent]:
+        """As `EventIntake.screen`, with the reason of every audit record redacted as well: a
+        residency refusal quotes the event's `region` field, which may hold anything."""
+        first = len(outcome.outputs)
+        accepted = super().screen(records, outcome)
+        for i in range(first, len(outcome.outputs)):
+            out = outcome.outputs[i]
+            if out.topic == self.topics.audit:
+                body = orjson.loads(out.value)
+                body["reason"] = redact(body["reason"]).text
+                outcome.outputs[i] = replace(out, value=orjson.dumps(body))
+        return accepted
 
     def reject(self, outcome: BatchOutcome, record: InboundRecord, reason: str, detail: str) -> None:
         clean, found = redact_record(record)
