@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
@@ -48,8 +49,17 @@ def decode_event(value: bytes | None) -> dict[str, Any]:
     return event
 
 
-def check_envelope(event: dict[str, Any], schema: str) -> datetime:
+def quote(value: object, limit: int = 80) -> str:
+    """A field's value as an error message shows it: its repr, cut to `limit` characters."""
+    return f"{value!r:.{limit}}"
+
+
+def check_envelope(event: dict[str, Any], schema: str, show: Callable[[object], str] = quote) -> datetime:
     """Check the common fields and the schema name; return the event time.
+
+    Args:
+        show: how a message quotes a field's value (a pipeline that handles personal data
+            redacts before it cuts a value short).
 
     Raises:
         SchemaViolation: naming the first field at fault.
@@ -57,18 +67,18 @@ def check_envelope(event: dict[str, Any], schema: str) -> datetime:
     for name in ENVELOPE_FIELDS:
         value = event.get(name)
         if not isinstance(value, str) or not value:
-            raise SchemaViolation(f"field {name!r} must be a non-empty string, got {value!r:.80}")
+            raise SchemaViolation(f"field {name!r} must be a non-empty string, got {show(value)}")
     if event["schema"] != schema:
-        raise SchemaViolation(f"field 'schema' is {event['schema']!r:.80}, this pipeline reads {schema!r}")
-    return parse_timestamp(event["ts"])
+        raise SchemaViolation(f"field 'schema' is {show(event['schema'])}, this pipeline reads {schema!r}")
+    return parse_timestamp(event["ts"], show)
 
 
-def parse_timestamp(text: str) -> datetime:
+def parse_timestamp(text: str, show: Callable[[object], str] = quote) -> datetime:
     """An RFC 3339 timestamp with an explicit offset, as UTC."""
     try:
         ts = datetime.fromisoformat(text)
     except ValueError as exc:
-        raise SchemaViolation(f"field 'ts' is not an RFC 3339 timestamp: {text!r:.80}") from exc
+        raise SchemaViolation(f"field 'ts' is not an RFC 3339 timestamp: {show(text)}") from exc
     if ts.tzinfo is None:
-        raise SchemaViolation(f"field 'ts' has no UTC offset: {text!r:.80}")
+        raise SchemaViolation(f"field 'ts' has no UTC offset: {show(text)}")
     return ts.astimezone(UTC)

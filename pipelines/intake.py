@@ -12,7 +12,7 @@ from edge.residency import ResidencyPolicy
 from edge.topics import SiteTopics
 from pipelines.base import BatchOutcome
 from pipelines.dlq import audit_record, dlq_record
-from pipelines.events import EventRejected, check_envelope, decode_event
+from pipelines.events import EventRejected, check_envelope, decode_event, quote
 from pipelines.records import InboundRecord
 
 
@@ -26,7 +26,7 @@ class AcceptedEvent:
 
 
 class EventIntake:
-    """Screens batches for one pipeline.
+    """Screens batches for one pipeline. `show` is how refusal messages quote a field's value.
 
     Args:
         check_fields: the pipeline's own field checks on a decoded event; raise
@@ -47,6 +47,7 @@ class EventIntake:
         self.site_id = site_id
         self.policy = ResidencyPolicy(topics.region)
         self._check_fields = check_fields
+        self.show: Callable[[object], str] = quote
 
     def screen(self, records: Sequence[InboundRecord], outcome: BatchOutcome) -> list[AcceptedEvent]:
         """The events worth processing; refusals are added to `outcome` as DLQ/audit records."""
@@ -54,7 +55,7 @@ class EventIntake:
         for record in records:
             try:
                 event = decode_event(record.value)
-                ts = check_envelope(event, self.schema)
+                ts = check_envelope(event, self.schema, self.show)
                 if self._check_fields is not None:
                     self._check_fields(event)
             except EventRejected as exc:

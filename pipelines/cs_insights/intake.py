@@ -8,11 +8,17 @@ the detail are the redacted text of the original bytes, and the record says so
 a short value (a bare phone number) could be reversed by trying every number. The raw record
 stays where it was, in the region's input topic, under that topic's retention and ACLs; the
 source offset finds it. The reason of an audit record is redacted too: a residency refusal quotes
-the event's `region` field, and a field can hold anything.
+the event's `region` field, and a field can hold anything. So is every value a refusal message
+quotes, before it is cut short (a number cut in half is no longer recognised).
+
+Ids travel to the CRM unredacted (`session_id` is the insight's key), so an utterance whose
+`session_id` or `event_id` holds personal data is refused. Of the trace headers only a well-formed
+W3C `traceparent` passes unchanged; `tracestate` is free text and is redacted like any header.
 """
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import replace
@@ -34,6 +40,11 @@ MAX_TEXT_CHARS = 10_000
 """Longest utterance accepted; a longer one is a transcript, not a turn."""
 
 
+def redacted_quote(value: object, limit: int = 80) -> str:
+    """A field's value as a refusal message shows it: redacted first, then cut to `limit`."""
+    return f"{redact(repr(value)).text:.{limit}}"
+
+
 def check_utterance_fields(event: dict[str, Any]) -> None:
     """The fields of `cs.utterance.v1` beyond the envelope. Messages never quote the text.
 
@@ -43,11 +54,16 @@ def check_utterance_fields(event: dict[str, Any]) -> None:
     session_id = event.get("session_id")
     if not isinstance(session_id, str) or not session_id or len(session_id) > 200:
         raise SchemaViolation("field 'session_id' must be a non-empty string of at most 200 characters")
+    for name in ("session_id", "event_id"):
+        kinds = redact(event[name]).kinds
+        if kinds:
+            raise SchemaViolation(
+                f"field {name!r} holds personal data ({', '.join(kinds)}); ids are published, so they must be opaque"
+            )
     for name, allowed in (("speaker", SPEAKERS), ("language", LANGUAGES), ("channel", CHANNELS)):
         if event.get(name) not in allowed:
-            # Redacted before it is cut short: a value cut mid-number is no longer recognised.
-            got = redact(repr(event.get(name))).text
-            raise SchemaViolation(f"field {name!r} must be one of {', '.join(allowed)}, got {got:.40}")
+            got = redacted_quote(event.get(name), 40)
+            raise SchemaViolation(f"field {name!r} must be one of {', '.join(allowed)}, got {got}")
     text = event.get("text")
     if not isinstance(text, str):
         raise SchemaViolation(f"field 'text' must be a string, got {type(text).__name__}")
@@ -55,6 +71,22 @@ def check_utterance_fields(event: dict[str, Any]) -> None:
         raise SchemaViolation("field 'text' is empty")
     if len(text) > MAX_TEXT_CHARS:
         raise SchemaViolation(f"field 'text' has {len(text)} characters, the limit is {MAX_TEXT_CHARS}")
+
+
+_TRACEPARENT = re.compile(rb"^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$")
+
+
+def safe_trace_headers(headers: Sequence[tuple[str, bytes]]) -> list[tuple[str, bytes]]:
+    """The trace headers of a record that may travel on as they are: a well-formed `traceparent`
+    (hex ids only), and `tracestate` redacted."""
+    safe = []
+    for key, value in trace_headers(headers):
+        if key == "traceparent":
+            if _TRACEPARENT.match(value):
+                safe.append((key, value))
+        else:
+            safe.append((key, redact_bytes(value)[0]))
+    return safe
 
 
 def redact_record(record: InboundRecord) -> tuple[InboundRecord, Counter[str]]:
@@ -68,13 +100,17 @@ def redact_record(record: InboundRecord) -> tuple[InboundRecord, Counter[str]]:
         found.update(redaction.counts)
         return clean
 
-    keep = {k for k, _ in trace_headers(record.headers)}
+    keep = {k for k, _ in safe_trace_headers(record.headers)}
     headers = [(k, v if k in keep else scrub(v) or b"") for k, v in record.headers]
     return replace(record, key=scrub(record.key), value=scrub(record.value), headers=headers), found
 
 
 class RedactingIntake(EventIntake):
     """`EventIntake` whose refusals carry redacted bytes (see the module docstring)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.show = redacted_quote
 
     def screen(self, records: Sequence[InboundRecord], outcome: BatchOutcome) -> list[AcceptedEvent]:
         """As `EventIntake.screen`, with the reason of every audit record redacted as well: a

@@ -9,13 +9,12 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from edge.telemetry import trace_headers
 from edge.topics import SiteTopics
 from pipelines.accel_client import AcceleratorClient
 from pipelines.base import BatchOutcome
 from pipelines.cs_insights.churn import ChurnPolicy, ChurnTracker
 from pipelines.cs_insights.features import hashed_ngrams
-from pipelines.cs_insights.intake import RedactingIntake, check_utterance_fields
+from pipelines.cs_insights.intake import RedactingIntake, check_utterance_fields, safe_trace_headers
 from pipelines.cs_insights.model import (
     EMOTIONS,
     FEATURE_DIM,
@@ -129,7 +128,7 @@ class CsInsightsPipeline:
                 model_version=model_version,
             )
             key = event["session_id"].encode()
-            outcome.outputs.append(OutboundRecord(self.topics.cs_insights, key, record, trace_headers(item.record.headers)))
+            outcome.outputs.append(OutboundRecord(self.topics.cs_insights, key, record, safe_trace_headers(item.record.headers)))
             outcome.results += 1
             if churn.level == "high":
                 outcome.anomalies += 1

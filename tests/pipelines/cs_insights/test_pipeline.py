@@ -296,6 +296,40 @@ async def test_a_refusal_quoting_a_long_field_never_holds_part_of_a_value_cut_sh
     assert "010-2345" not in entry["detail"] and "[PHONE]" in entry["detail"], entry["detail"]
 
 
+@pytest.mark.parametrize("field", ["ts", "event_id", "schema"])
+async def test_an_envelope_refusal_never_holds_part_of_a_value_cut_short(field: str) -> None:
+    """Envelope messages quote 80 characters; a number straddling the cut is redacted first."""
+    value = orjson.dumps(_utterance(**{field: "y" * 72 + PII["phone"]} if field != "event_id" else {field: 7}))
+    if field == "event_id":  # a non-string id is quoted; put the number where the cut falls
+        value = value.replace(b'"event_id":7', b'"event_id":["' + b"y" * 70 + PII["phone"].encode() + b'"]')
+    pipeline = CsInsightsPipeline(REGION, SITE, AcceleratorClient(_settings(), timeout_s=1, attempts=1))
+    outcome = await pipeline.process([InboundRecord(INPUT, 0, 0, None, value)], asyncio.Event())
+    (entry,) = [orjson.loads(r.value) for r in outcome.outputs]
+    assert entry["reason"] == "schema" and f"field {field!r}" in entry["detail"], entry["detail"]
+    assert "010-23" not in entry["detail"] and "2345" not in entry["detail"], entry["detail"]
+
+
+@pytest.mark.parametrize("field", ["session_id", "event_id"])
+async def test_an_utterance_whose_id_holds_personal_data_is_refused_without_publishing_it(field: str) -> None:
+    value = orjson.dumps(_utterance(**{field: f"cust-{PII['phone']}"}))
+    pipeline = CsInsightsPipeline(REGION, SITE, AcceleratorClient(_settings(), timeout_s=1, attempts=1))
+    outcome = await pipeline.process([InboundRecord(INPUT, 0, 0, None, value)], asyncio.Event())
+    (entry,) = [orjson.loads(r.value) for r in outcome.outputs]
+    assert entry["reason"] == "schema" and f"field {field!r} holds personal data (PHONE)" in entry["detail"]
+    assert _leaks(outcome.outputs, _needles([PII["phone"]])) == []
+
+
+async def test_only_a_well_formed_traceparent_passes_and_tracestate_is_redacted(accel_port: int) -> None:
+    utterance = _traffic(sessions=1, rounds=1, seed=38)[0]
+    key, value, _ = encode(utterance.labelled)
+    headers = [TRACEPARENT, ("tracestate", f"crm=caller:{PII['email']}".encode())]
+    forged = [("traceparent", f"00-{PII['phone']}-x-01".encode())]
+    records = [InboundRecord(INPUT, 0, 0, key, value, headers), InboundRecord(INPUT, 0, 1, key, value, forged)]
+    async with _client(accel_port) as client:
+        outcome = await CsInsightsPipeline(REGION, SITE, client).process(records, asyncio.Event())
+    assert [r.headers for r in outcome.outputs] == [[TRACEPARENT, ("tracestate", b"crm=caller:[EMAIL]")], []]
+
+
 async def test_good_and_refused_records_in_one_batch_are_each_accounted_for_once(accel_port: int) -> None:
     utterances = _traffic(sessions=5, rounds=2, seed=37)
     bad = _bad_records()
