@@ -4,9 +4,8 @@ region, and turn every refusal into a DLQ record (plus an audit record for resid
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from edge.residency import ResidencyPolicy
 from edge.topics import SiteTopics
@@ -16,8 +15,7 @@ from pipelines.events import EventRejected, check_envelope, decode_event, quote
 from pipelines.records import InboundRecord
 
 
-@dataclass(frozen=True)
-class AcceptedEvent:
+class AcceptedEvent(NamedTuple):
     """A record that passed intake, its decoded event and its UTC event time."""
 
     record: InboundRecord

@@ -21,7 +21,6 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import replace
 from typing import Any
 
 import orjson
@@ -102,7 +101,7 @@ def redact_record(record: InboundRecord) -> tuple[InboundRecord, Counter[str]]:
 
     keep = {k for k, _ in safe_trace_headers(record.headers)}
     headers = [(k, v if k in keep else scrub(v) or b"") for k, v in record.headers]
-    return replace(record, key=scrub(record.key), value=scrub(record.value), headers=headers), found
+    return record._replace(key=scrub(record.key), value=scrub(record.value), headers=headers), found
 
 
 class RedactingIntake(EventIntake):
@@ -122,7 +121,7 @@ class RedactingIntake(EventIntake):
             if out.topic == self.topics.audit:
                 body = orjson.loads(out.value)
                 body["reason"] = redact(body["reason"]).text
-                outcome.outputs[i] = replace(out, value=orjson.dumps(body))
+                outcome.outputs[i] = out._replace(value=orjson.dumps(body))
         return accepted
 
     def reject(self, outcome: BatchOutcome, record: InboundRecord, reason: str, detail: str) -> None:
