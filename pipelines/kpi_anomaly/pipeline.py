@@ -34,6 +34,12 @@ NAME = "kpi-anomaly"
 MODEL = "kpi-anomaly"
 EVENT_SCHEMA = "ran.cell_kpi.v1"
 _OUTPUTS = ["score", "is_anomaly", "contributions"]
+_TOP = 3
+"""KPIs named per score (`top_counters`) and per alarm explanation."""
+N_KPIS_CODE = 10
+_WORST_CODE = N_KPIS_CODE ** np.arange(_TOP - 1, -1, -1)
+"""Weights that turn a row of worst-KPI indices into one integer, for a cache lookup."""
+assert N_KPIS <= N_KPIS_CODE
 
 
 def _check_cell_kpi_fields(event: dict[str, Any]) -> None:
@@ -69,6 +75,7 @@ class KpiAnomalyPipeline:
         self.input_topics = [self.topics.kpi]
         self.output_topics = [self.topics.kpi_scores, self.topics.anomalies, self.topics.dlq, self.topics.audit]
         self._cells_by_partition: dict[tuple[str, int], set[str]] = {}
+        self._counters_by_combo: dict[int, list[str]] = {}
 
     def forget_keys(self, partitions: Sequence[tuple[str, int]]) -> None:
         for tp in partitions:
@@ -106,44 +113,50 @@ class KpiAnomalyPipeline:
         history: np.ndarray,
         result: InferResult,
     ) -> None:
-        scores = np.asarray(result.outputs["score"], dtype=np.float64)
-        flags = np.asarray(result.outputs["is_anomaly"], dtype=bool)
+        scores = np.asarray(result.outputs["score"], dtype=np.float64).tolist()
+        flags = np.asarray(result.outputs["is_anomaly"], dtype=bool).tolist()
         worst = worst_kpis(np.asarray(result.outputs["contributions"]))
-        model = {"model_name": result.model_name, "model_version": result.model_version}
+        # Plain Python values, once per batch: per-row NumPy scalars cost more than the row's JSON.
+        top_counters = [self._top_counters(combo) for combo in (worst @ _WORST_CODE).tolist()]
+        windows = history.tolist()
+        model = {"name": result.model_name, "version": result.model_version}
+        scores_topic, outputs, observe = self.topics.kpi_scores, outcome.outputs, self.incidents.observe
         for i, item in enumerate(accepted):
             event = item.event
             key = event["cell_id"].encode()
             headers = trace_headers(item.record.headers)
-            score = float(scores[i])
-            flagged = bool(flags[i])
-            outcome.outputs.append(
+            score, flagged, window = scores[i], flags[i], windows[i]
+            outputs.append(
                 OutboundRecord(
-                    self.topics.kpi_scores,
+                    scores_topic,
                     key,
-                    score_record(
-                        pipeline=NAME, event=event, score=score, is_anomaly=flagged,
-                        top_counters=[c for k in worst[i] for c in KPIS[k][1]],
-                        window_samples=int(history[i]), window_full=int(history[i]) >= WINDOW, **model,
-                    ),
+                    score_record(NAME, event, score, flagged, top_counters[i], window, window >= WINDOW, model),
                     headers,
                 )
             )
-            outcome.results += 1
-            notification = self.incidents.observe(event["cell_id"], event["event_id"], event["ts"], score, flagged)
-            if flagged:
-                outcome.anomalies += 1
+            notification = observe(event["cell_id"], event["event_id"], event["ts"], score, flagged)
             if notification is not None:
-                outcome.outputs.append(
+                outputs.append(
                     OutboundRecord(
                         self.topics.anomalies,
                         key,
                         alarm_record(
                             pipeline=NAME, event=event, notification=notification, score=score,
-                            explanation=_explain(event, worst[i], features[i]), **model,
+                            explanation=_explain(event, worst[i], features[i]), model=model,
                         ),
                         headers,
                     )
                 )
+        outcome.results += len(accepted)
+        outcome.anomalies += sum(flags)
+
+    def _top_counters(self, combo: int) -> list[str]:
+        """The counters behind a row's worst KPIs, by the row's code (`worst @ _WORST_CODE`)."""
+        counters = self._counters_by_combo.get(combo)
+        if counters is None:
+            kpis = [(combo // 10**j) % N_KPIS_CODE for j in reversed(range(_TOP))]
+            counters = self._counters_by_combo[combo] = [c for k in kpis for c in KPIS[k][1]]
+        return counters
 
 
 def _explain(event: dict[str, Any], worst: np.ndarray, features: np.ndarray) -> list[dict[str, Any]]:

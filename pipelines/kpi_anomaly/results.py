@@ -12,18 +12,17 @@ from pipelines.results import result_id
 SCORE_SCHEMA = "ran.cell_score.v1"
 ALERT_SCHEMA = "ran.cell_anomaly.v1"
 def score_record(
-    *,
     pipeline: str,
     event: dict[str, Any],
     score: float,
     is_anomaly: bool,
     top_counters: list[str],
-    model_name: str,
-    model_version: str,
     window_samples: int,
     window_full: bool,
+    model: dict[str, str],
 ) -> bytes:
-    """One `ran.cell_score.v1` record: exactly one per KPI event."""
+    """One `ran.cell_score.v1` record: exactly one per KPI event. `model` is `{name, version}`.
+    Positional, and one dict straight to JSON: it runs once per event."""
     return orjson.dumps(
         {
             "schema": SCORE_SCHEMA,
@@ -38,7 +37,7 @@ def score_record(
             "top_counters": top_counters,
             "window_samples": window_samples,
             "state_rebuilt": not window_full,
-            "model": {"name": model_name, "version": model_version},
+            "model": model,
         }
     )
 
@@ -70,8 +69,7 @@ def alarm_record(
     notification: AlarmNotification,
     score: float,
     explanation: list[dict[str, Any]],
-    model_name: str,
-    model_version: str,
+    model: dict[str, str],
 ) -> bytes:
     """One `ran.cell_anomaly.v1` record: a 3GPP-style alarm notification for the NOC/OSS, with
     the KPIs behind it and how far each sits from the cell's own recent normal."""
@@ -102,6 +100,6 @@ def alarm_record(
         "score": round(score, 6),
         "top_counters": [c for e in explanation for c in e["counters"]],
         "explanation": explanation,
-        "model": {"name": model_name, "version": model_version},
+        "model": model,
     }
     return orjson.dumps(body)
