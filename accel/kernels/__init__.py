@@ -8,7 +8,8 @@ The environment variable `EDGE_KERNELS` chooses, read once at import:
 - `native`: native, and importing this module fails if the extension is not built;
 - `reference`: the reference, to rule the extension out when chasing a bug.
 
-`IMPLEMENTATION` says which one loaded; the kernels are module attributes (`window_features`).
+`IMPLEMENTATION` says which one loaded; the kernels are module attributes (`window_features`,
+`das_channel_stats`).
 """
 
 from __future__ import annotations
@@ -61,12 +62,62 @@ class WindowFeaturesKernel(Protocol):
     ) -> None: ...
 
 
+class DasChannelStatsKernel(Protocol):
+    """The per-channel statistics of one DAS window that its features need besides the spectrum.
+
+    `samples` is `[n_samples, n_channels]`, time-major, float32 or float64 (computed in
+    float64). Each channel is centred (its mean taken as the first sample plus the mean of the
+    differences from it, so a constant channel centres to exact zeros), then detrended: its
+    projection on the orthonormal linear and quadratic trends over `numpy.linspace(-1, 1,
+    n_samples)` (`reference.trend_basis`), coefficients `c1, c2`, is subtracted, leaving `d`,
+    which is written to `detrended[n_samples, n_channels]`. `stats[n_channels, 6]` (float64)
+    gets, in `reference.DAS_STATS` order:
+
+    - `trend_power`: `(c1**2 + c2**2) / n_samples`, the mean-square of the trend;
+    - `power`: the mean-square of the centred channel;
+    - `peak_to_peak`: the channel's largest sample less its smallest;
+    - `kurtosis`: `mean(d**4) / (mean(d**2) + floor)**2`;
+    - `crest`: `max(abs(d)) / sqrt(mean(d**2) + floor)`;
+    - `sta_lta_max`: the largest ratio `sta / (lta + 1e-3 * mean(d**2) + floor)`, where `sta`
+      and `lta` are the means of `d**2` over trailing windows of `sta_samples` and `lta_samples`
+      ending at the same sample, for every sample from `lta_samples - 1` on (differences of
+      the cumulative sum, as `numpy.cumsum` gives it; 1e-3 is `reference.LTA_FLOOR_SHARE`).
+
+    The implementations sum in different orders, so they agree to rounding (about 1e-12
+    relative), not bit for bit. A channel that is exactly a quadratic (any channel of 3
+    samples) detrends to rounding noise: its kurtosis, crest and STA/LTA are then figures of
+    that noise, held near zero by `floor`, and differ between implementations.
+
+    Non-finite input: a channel holding a NaN or infinite sample gets NaN in every statistic
+    and all through its `detrended` column; other channels are unaffected. Finite samples so
+    large that their powers overflow float64 (fourth powers past about 1e77) give inf or NaN
+    statistics, not necessarily the same in both implementations. Nothing is raised for either.
+
+    Every argument is checked before anything is written: a wrong type or dtype raises
+    TypeError; a wrong shape, a non-contiguous array, a read-only output, overlapping arrays,
+    fewer than 3 samples, `sta_samples` under 1, `lta_samples` above `n_samples` or not above
+    `sta_samples`, or a non-positive or non-finite `floor` raises ValueError naming the
+    argument.
+    """
+
+    def __call__(
+        self,
+        samples: npt.NDArray[np.float32] | npt.NDArray[np.float64],
+        sta_samples: int,
+        lta_samples: int,
+        floor: float,
+        stats: npt.NDArray[np.float64],
+        detrended: npt.NDArray[np.float64],
+    ) -> None: ...
+
+
 @dataclass(frozen=True)
 class KernelSet:
     """One implementation of every kernel, e.g. `load_kernels("reference").window_features`."""
 
     name: ImplementationName
     window_features: WindowFeaturesKernel
+    das_channel_stats: DasChannelStatsKernel
 
 
 def load_kernels(name: ImplementationName) -> KernelSet:
@@ -78,11 +129,11 @@ def load_kernels(name: ImplementationName) -> KernelSet:
     if name == "native":
         from accel.kernels import _native
 
-        return KernelSet("native", _native.window_features)
+        return KernelSet("native", _native.window_features, _native.das_channel_stats)
     if name == "reference":
         from accel.kernels import reference
 
-        return KernelSet("reference", reference.window_features)
+        return KernelSet("reference", reference.window_features, reference.das_channel_stats)
     raise ValueError(
         f"kernel implementation must be one of {get_args(ImplementationName)}, got {name!r}"
     )
@@ -105,14 +156,17 @@ def select_kernels(environ: Mapping[str, str]) -> KernelSet:
 KERNELS = select_kernels(os.environ)
 IMPLEMENTATION: ImplementationName = KERNELS.name
 window_features: WindowFeaturesKernel = KERNELS.window_features
+das_channel_stats: DasChannelStatsKernel = KERNELS.das_channel_stats
 
 __all__ = [
     "ENV_VAR",
     "IMPLEMENTATION",
     "KERNELS",
+    "DasChannelStatsKernel",
     "ImplementationName",
     "KernelSet",
     "WindowFeaturesKernel",
+    "das_channel_stats",
     "load_kernels",
     "select_kernels",
     "window_features",

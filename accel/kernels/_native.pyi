@@ -15,3 +15,11 @@ def window_features(
     out: npt.NDArray[np.float32],
     history: npt.NDArray[np.int64],
 ) -> None: ...
+def das_channel_stats(
+    samples: npt.NDArray[np.float32] | npt.NDArray[np.float64],
+    sta_samples: int,
+    lta_samples: int,
+    floor: float,
+    stats: npt.NDArray[np.float64],
+    detrended: npt.NDArray[np.float64],
+) -> None: ...

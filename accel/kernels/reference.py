@@ -7,6 +7,7 @@ They define what each kernel computes, run wherever the extension is not built, 
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -18,15 +19,18 @@ class _ArraySpec(NamedTuple):
     dtype: type[np.generic]
     ndim: int
     writeable: bool
+    also: type[np.generic] | None = None
+    """A second dtype accepted (`samples` of `das_channel_stats` takes float32 or float64)."""
 
 
 def _checked_array(obj: object, spec: _ArraySpec) -> npt.NDArray[Any]:
     if not isinstance(obj, np.ndarray):
         raise TypeError(f"{spec.name} must be a numpy.ndarray, got {type(obj).__name__}")
-    if obj.dtype != np.dtype(spec.dtype):
+    accepted = [np.dtype(spec.dtype)] + ([np.dtype(spec.also)] if spec.also else [])
+    if obj.dtype not in accepted:
         raise TypeError(
-            f"{spec.name} must have dtype {np.dtype(spec.dtype)} (native byte order), "
-            f"got {obj.dtype}"
+            f"{spec.name} must have dtype {' or '.join(str(d) for d in accepted)} "
+            f"(native byte order), got {obj.dtype}"
         )
     if obj.ndim != spec.ndim:
         raise ValueError(f"{spec.name} must be {spec.ndim}-dimensional, got {obj.ndim} dimensions")
@@ -150,3 +154,122 @@ def window_features(
             values[slot, count % window] = current
             counts[slot] = count + 1
         np.clip(out, -clip, clip, out=out)
+
+
+DAS_STATS = ("trend_power", "power", "peak_to_peak", "kurtosis", "crest", "sta_lta_max")
+"""The columns of `das_channel_stats`'s `stats`, in order."""
+LTA_FLOOR_SHARE = 1e-3
+"""The STA/LTA denominator's floor is this share of the mean detrended power, plus `floor`."""
+
+_DAS_SAMPLES = _ArraySpec("samples", np.float32, 2, False, also=np.float64)
+_DAS_WRITTEN = (
+    _ArraySpec("stats", np.float64, 2, True),
+    _ArraySpec("detrended", np.float64, 2, True),
+)
+
+
+def _check_count(name: str, value: object) -> int:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+    return value
+
+
+def _check_das_args(
+    samples: object,
+    sta_samples: object,
+    lta_samples: object,
+    floor: object,
+    stats: object,
+    detrended: object,
+) -> tuple[int, int, float]:
+    """Raise TypeError or ValueError naming the first bad argument, as the native kernel does."""
+    arrays = [
+        _checked_array(samples, _DAS_SAMPLES),
+        _checked_array(stats, _DAS_WRITTEN[0]),
+        _checked_array(detrended, _DAS_WRITTEN[1]),
+    ]
+    n, channels = arrays[0].shape
+    if n < 3:
+        raise ValueError(
+            f"samples.shape[0] must be at least 3 (a quadratic trend needs 3 samples), got {n}"
+        )
+    _check_dim("stats", 0, arrays[1].shape[0], channels, "samples.shape[1], the channels")
+    _check_dim("stats", 1, arrays[1].shape[1], len(DAS_STATS), "the statistics")
+    _check_dim("detrended", 0, arrays[2].shape[0], n, "samples.shape[0], the samples")
+    _check_dim("detrended", 1, arrays[2].shape[1], channels, "samples.shape[1], the channels")
+    names = ("samples", "stats", "detrended")
+    for w in (1, 2):
+        for i, other in enumerate(arrays):
+            if i != w and arrays[w].size and other.size and np.may_share_memory(arrays[w], other):
+                raise ValueError(
+                    f"{names[w]} shares memory with {names[i]}; the kernel writes {names[w]}, "
+                    "so it must not overlap another argument"
+                )
+    sta = _check_count("sta_samples", sta_samples)
+    if sta < 1:
+        raise ValueError(f"sta_samples must be at least 1, got {sta}")
+    lta = _check_count("lta_samples", lta_samples)
+    if lta > n:
+        raise ValueError(f"lta_samples must be at most samples.shape[0] ({n}), got {lta}")
+    if lta <= sta:
+        raise ValueError(f"lta_samples must be more than sta_samples ({sta}), got {lta}")
+    if not isinstance(floor, int | float) or isinstance(floor, bool):
+        raise TypeError(f"floor must be a float, got {type(floor).__name__}")
+    if not (math.isfinite(float(floor)) and floor > 0):
+        raise ValueError(f"floor must be finite and positive, got {floor!r}")
+    return sta, lta, float(floor)
+
+
+@lru_cache(maxsize=16)
+def trend_basis(n_samples: int) -> npt.NDArray[np.float64]:
+    """`[n_samples, 2]`: orthonormal linear and quadratic trends over `linspace(-1, 1, n)`.
+
+    Both are orthogonal to a constant (t by symmetry, t*t - mean(t*t) by construction) and to
+    each other (odd against even), so projecting a mean-removed channel on them fits its
+    least-squares quadratic trend.
+    """
+    t = np.linspace(-1.0, 1.0, n_samples)
+    u = t * t - np.mean(t * t)
+    basis = np.stack([t / np.sqrt(np.sum(t * t)), u / np.sqrt(np.sum(u * u))], axis=1)
+    basis.flags.writeable = False
+    return basis
+
+
+def das_channel_stats(
+    samples: npt.NDArray[np.float32] | npt.NDArray[np.float64],
+    sta_samples: int,
+    lta_samples: int,
+    floor: float,
+    stats: npt.NDArray[np.float64],
+    detrended: npt.NDArray[np.float64],
+) -> None:
+    """Per-channel statistics of one DAS window; see `DasChannelStatsKernel`."""
+    sta, lta, floor = _check_das_args(samples, sta_samples, lta_samples, floor, stats, detrended)
+    x = samples.astype(np.float64)
+    n = x.shape[0]
+    basis = trend_basis(n)
+    # NaN and inf samples are expected here: their channels are set to NaN at the end.
+    with np.errstate(all="ignore"):
+        # Shifted by the first sample, so a constant channel's mean is exact and its centred
+        # signal exactly zero.
+        mean = x[0] + np.mean(x - x[0], axis=0)
+        centred = x - mean
+        coef = basis.T @ centred
+        d = centred - (np.outer(basis[:, 0], coef[0]) + np.outer(basis[:, 1], coef[1]))
+        energy = d * d
+        m2 = np.mean(energy, axis=0)
+        m2_floored = m2 + floor
+        cum = np.concatenate([np.zeros((1, x.shape[1])), np.cumsum(energy, axis=0)])
+        short_mean = (cum[lta:] - cum[lta - sta : n + 1 - sta]) / sta
+        long_mean = (cum[lta:] - cum[: n + 1 - lta]) / lta
+        lta_floor = LTA_FLOOR_SHARE * m2 + floor
+        stats[:, 0] = np.sum(coef**2, axis=0) / n
+        stats[:, 1] = np.mean(centred * centred, axis=0)
+        stats[:, 2] = np.max(x, axis=0) - np.min(x, axis=0)
+        stats[:, 3] = np.mean(energy * energy, axis=0) / (m2_floored * m2_floored)
+        stats[:, 4] = np.max(np.abs(d), axis=0) / np.sqrt(m2_floored)
+        stats[:, 5] = np.max(short_mean / (long_mean + lta_floor), axis=0)
+    detrended[...] = d
+    nonfinite = ~np.isfinite(x).all(axis=0)
+    stats[nonfinite] = np.nan
+    detrended[:, nonfinite] = np.nan

@@ -1,4 +1,4 @@
-"""Both kernel implementations as a fixture, and a factory of valid `window_features` arguments."""
+"""Both kernel implementations as a fixture, and factories of valid kernel arguments."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import pytest
 from accel.kernels import KernelSet, load_kernels
 
 WindowArgs = Callable[..., dict[str, Any]]
+DasArgs = Callable[..., dict[str, Any]]
 
 
 @pytest.fixture(params=["native", "reference"])
@@ -41,3 +42,27 @@ def _window_args(
 def window_args() -> WindowArgs:
     """Builds valid arguments: empty windows, random rows; override any by keyword after."""
     return _window_args
+
+
+def _das_args(
+    n_samples: int = 400,
+    channels: int = 3,
+    dtype: type[np.floating[Any]] = np.float64,
+    sta_samples: int = 10,
+    lta_samples: int = 100,
+    seed: int = 0,
+) -> dict[str, Any]:
+    return {
+        "samples": np.random.default_rng(seed).normal(size=(n_samples, channels)).astype(dtype),
+        "sta_samples": sta_samples,
+        "lta_samples": lta_samples,
+        "floor": 1e-12,
+        "stats": np.full((channels, 6), -7.0),
+        "detrended": np.full((n_samples, channels), -7.0),
+    }
+
+
+@pytest.fixture
+def das_args() -> DasArgs:
+    """Builds valid `das_channel_stats` arguments: Gaussian noise, outputs filled with -7."""
+    return _das_args

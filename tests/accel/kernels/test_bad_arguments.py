@@ -16,6 +16,7 @@ import pytest
 from accel.kernels import KernelSet, load_kernels
 
 WindowArgs = Callable[..., dict[str, Any]]
+DasArgs = Callable[..., dict[str, Any]]
 Breakage = Callable[[dict[str, Any]], None]
 
 
@@ -23,6 +24,10 @@ def unaligned_float64(shape: tuple[int, ...]) -> np.ndarray:
     size = int(np.prod(shape))
     buffer = np.zeros(size * 8 + 1, dtype=np.uint8)
     return np.frombuffer(buffer.data, dtype=np.float64, count=size, offset=1).reshape(shape)
+
+
+def stats_inside_detrended(args: dict[str, Any]) -> None:
+    args["stats"] = args["detrended"].reshape(-1)[:18].reshape(3, 6)
 
 
 def read_only(array: np.ndarray) -> np.ndarray:
@@ -109,3 +114,81 @@ def test_arguments_may_be_passed_by_position(kernels: KernelSet, window_args: Wi
     args = window_args()
     kernels.window_features(*args.values())
     assert args["counts"].sum() == 4
+
+
+# das_channel_stats: defaults are 400 samples x 3 channels, sta 10, lta 100.
+DAS_CASES: list[tuple[str, Breakage, type[Exception], str]] = [
+    ("samples is a list", lambda a: a.update(samples=a["samples"].tolist()), TypeError, "samples must be a numpy.ndarray, got list"),
+    ("samples is float16", lambda a: a.update(samples=a["samples"].astype(np.float16)), TypeError, "samples must have dtype float32 or float64 .native byte order., got float16"),
+    ("samples is int64", lambda a: a.update(samples=a["samples"].astype(np.int64)), TypeError, "samples must have dtype float32 or float64"),
+    ("samples is big-endian float32", lambda a: a.update(samples=a["samples"].astype(">f4")), TypeError, "samples must have dtype float32 or float64 .native byte order., got >f4"),
+    ("samples is 1-D", lambda a: a.update(samples=a["samples"][:, 0].copy()), ValueError, "samples must be 2-dimensional, got 1"),
+    ("samples is 3-D", lambda a: a.update(samples=a["samples"][None]), ValueError, "samples must be 2-dimensional, got 3"),
+    ("samples Fortran order", lambda a: a.update(samples=np.asfortranarray(a["samples"])), ValueError, "samples must be C-contiguous"),
+    ("samples strided", lambda a: a.update(samples=np.zeros((800, 3))[::2]), ValueError, "samples must be C-contiguous"),
+    ("samples unaligned", lambda a: a.update(samples=unaligned_float64((400, 3))), ValueError, "samples must be C-contiguous and aligned"),
+    ("samples too short", lambda a: a.update(samples=a["samples"][:2].copy()), ValueError, r"samples.shape\[0\] must be at least 3 \(a quadratic trend needs 3 samples\), got 2"),
+    ("stats float32", lambda a: a.update(stats=a["stats"].astype(np.float32)), TypeError, "stats must have dtype float64"),
+    ("stats is None", lambda a: a.update(stats=None), TypeError, "stats must be a numpy.ndarray, got NoneType"),
+    ("stats read-only", lambda a: a.update(stats=read_only(a["stats"])), ValueError, "stats must be writeable"),
+    ("stats short of channels", lambda a: a.update(stats=np.zeros((2, 6))), ValueError, r"stats.shape\[0\] must be 3 \(samples.shape\[1\], the channels\), got 2"),
+    ("stats too narrow", lambda a: a.update(stats=np.zeros((3, 5))), ValueError, r"stats.shape\[1\] must be 6 \(the statistics\), got 5"),
+    ("stats strided", lambda a: a.update(stats=np.zeros((3, 12))[:, ::2]), ValueError, "stats must be C-contiguous"),
+    ("detrended float32", lambda a: a.update(detrended=a["detrended"].astype(np.float32)), TypeError, "detrended must have dtype float64"),
+    ("detrended read-only", lambda a: a.update(detrended=read_only(a["detrended"])), ValueError, "detrended must be writeable"),
+    ("detrended too short", lambda a: a.update(detrended=np.zeros((399, 3))), ValueError, r"detrended.shape\[0\] must be 400 \(samples.shape\[0\], the samples\), got 399"),
+    ("detrended too wide", lambda a: a.update(detrended=np.zeros((400, 4))), ValueError, r"detrended.shape\[1\] must be 3"),
+    ("detrended is samples", lambda a: a.update(detrended=a["samples"]), ValueError, "detrended shares memory with samples"),
+    ("stats inside detrended", stats_inside_detrended, ValueError, "stats shares memory with detrended"),
+    ("sta_samples zero", lambda a: a.update(sta_samples=0), ValueError, "sta_samples must be at least 1, got 0"),
+    ("sta_samples very negative", lambda a: a.update(sta_samples=-(2**80)), ValueError, "sta_samples must be at least 1, got -1208925819614629174706176"),
+    ("sta_samples bool", lambda a: a.update(sta_samples=True), TypeError, "sta_samples must be an int, got bool"),
+    ("sta_samples float", lambda a: a.update(sta_samples=10.0), TypeError, "sta_samples must be an int, got float"),
+    ("lta_samples past the window", lambda a: a.update(lta_samples=401), ValueError, r"lta_samples must be at most samples.shape\[0\] \(400\), got 401"),
+    ("lta_samples equal to sta", lambda a: a.update(lta_samples=10), ValueError, r"lta_samples must be more than sta_samples \(10\), got 10"),
+    ("sta_samples past the window", lambda a: a.update(sta_samples=400, lta_samples=400), ValueError, r"lta_samples must be more than sta_samples \(400\), got 400"),
+    ("lta_samples huge", lambda a: a.update(lta_samples=2**80), ValueError, r"lta_samples must be at most samples.shape\[0\] \(400\), got 1208925819614629174706176"),
+    ("lta_samples numpy int", lambda a: a.update(lta_samples=np.int64(100)), TypeError, "lta_samples must be an int, got int64"),
+    ("sta past a huge lta", lambda a: a.update(sta_samples=2**80, lta_samples=2**81), ValueError, "lta_samples must be at most"),
+    ("huge sta past lta", lambda a: a.update(sta_samples=2**80), ValueError, r"lta_samples must be more than sta_samples \(1208925819614629174706176\), got 100"),
+    ("floor zero", lambda a: a.update(floor=0.0), ValueError, "floor must be finite and positive, got 0.0"),
+    ("floor negative int", lambda a: a.update(floor=-1), ValueError, "floor must be finite and positive, got -1"),
+    ("floor NaN", lambda a: a.update(floor=float("nan")), ValueError, "floor must be finite and positive, got nan"),
+    ("floor inf", lambda a: a.update(floor=float("inf")), ValueError, "floor must be finite and positive, got inf"),
+    ("floor str", lambda a: a.update(floor="1e-12"), TypeError, "floor must be a float, got str"),
+    ("floor bool", lambda a: a.update(floor=True), TypeError, "floor must be a float, got bool"),
+]
+
+
+@pytest.mark.parametrize(("breakage", "error", "message"), [c[1:] for c in DAS_CASES], ids=[c[0] for c in DAS_CASES])
+def test_a_bad_das_argument_raises_a_clear_error_and_writes_nothing(
+    kernels: KernelSet, das_args: DasArgs, breakage: Breakage, error: type[Exception], message: str
+) -> None:
+    args = das_args()
+    stats, detrended = args["stats"], args["detrended"]
+    breakage(args)
+    before = {k: v.copy() for k, v in args.items() if isinstance(v, np.ndarray)}
+    with pytest.raises(error, match=message):
+        kernels.das_channel_stats(**args)
+    assert (stats == -7.0).all() and (detrended == -7.0).all()
+    for name, array in before.items():
+        np.testing.assert_array_equal(args[name], array, err_msg=name)
+
+
+@pytest.mark.parametrize("breakage", [c[1] for c in DAS_CASES], ids=[c[0] for c in DAS_CASES])
+def test_both_das_implementations_refuse_with_the_same_words(das_args: DasArgs, breakage: Breakage) -> None:
+    messages = []
+    for name in ("native", "reference"):
+        args = das_args()
+        breakage(args)
+        with pytest.raises((TypeError, ValueError)) as caught:
+            load_kernels(name).das_channel_stats(**args)
+        messages.append((type(caught.value), str(caught.value)))
+    assert messages[0] == messages[1]
+
+
+def test_a_missing_das_argument_is_a_type_error(kernels: KernelSet, das_args: DasArgs) -> None:
+    args = das_args()
+    del args["detrended"]
+    with pytest.raises(TypeError):
+        kernels.das_channel_stats(**args)

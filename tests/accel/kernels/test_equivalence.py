@@ -45,7 +45,7 @@ def window_batches(draw: st.DrawFn) -> dict[str, Any]:
 
 
 def run_both(args: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    copies = [
+    copies: list[dict[str, Any]] = [
         {k: v.copy() if isinstance(v, np.ndarray) else v for k, v in args.items()} for _ in range(2)
     ]
     NATIVE.window_features(**copies[0])
@@ -127,3 +127,106 @@ def test_native_matches_the_reference_across_many_batches_of_a_live_site() -> No
         np.testing.assert_array_equal(results[0][0], results[1][0])
         np.testing.assert_array_equal(results[0][1], results[1][1])
     np.testing.assert_array_equal(state[0][0], state[1][0])
+
+
+# das_channel_stats: windows built channel by channel from the kinds a fibre produces, plus the
+# edge cases of the contract. Arbitrary bit patterns are left out on purpose: a channel that is
+# exactly a quadratic (any channel of 3 samples) detrends to rounding noise, and statistics of
+# rounding noise differ between any two summation orders.
+CHANNEL_KINDS = ("noise", "trend", "offset", "spikes", "constant", "zero", "tiny", "nonfinite")
+
+
+def das_channel(kind: str, n: int, rng: np.random.Generator) -> np.ndarray:
+    scale = 10 ** rng.uniform(-4, 3)
+    noise = scale * rng.standard_normal(n)
+    t = np.linspace(-1, 1, n)
+    if kind == "trend":
+        return noise + scale * rng.uniform(-1e3, 1e3) * (t * t + rng.uniform(-1, 1) * t)
+    if kind == "offset":
+        return noise + rng.uniform(-1e6, 1e6)
+    if kind == "spikes":
+        noise[rng.integers(0, n, 3)] += 50 * scale
+        return noise
+    if kind == "constant":
+        return np.full(n, rng.uniform(-1e6, 1e6))
+    if kind == "zero":
+        return np.zeros(n)
+    if kind == "tiny":
+        return 1e-150 * noise
+    if kind == "nonfinite":
+        noise[rng.integers(0, n)] = rng.choice([np.nan, np.inf, -np.inf])
+        return noise
+    return noise
+
+
+@st.composite
+def das_windows(draw: st.DrawFn) -> dict[str, Any]:
+    """Valid `das_channel_stats` arguments: any window length and STA/LTA windows within it."""
+    n = draw(st.integers(8, 400))
+    sta = draw(st.integers(1, n - 1))
+    lta = draw(st.integers(sta + 1, n))
+    kinds = draw(st.lists(st.sampled_from(CHANNEL_KINDS), min_size=0, max_size=9))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    dtype = draw(st.sampled_from([np.float32, np.float64]))
+    samples = (
+        np.stack([das_channel(k, n, rng) for k in kinds], axis=1) if kinds else np.zeros((n, 0))
+    )
+    return {
+        "samples": samples.astype(dtype),
+        "sta_samples": sta,
+        "lta_samples": lta,
+        "floor": draw(st.sampled_from([1e-12, 1e-6, 1.0])),
+        "stats": np.full((len(kinds), 6), -7.0),
+        "detrended": np.full((n, len(kinds)), -7.0),
+    }
+
+
+def run_das_both(args: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    copies: list[dict[str, Any]] = [
+        {k: v.copy() if isinstance(v, np.ndarray) else v for k, v in args.items()} for _ in range(2)
+    ]
+    NATIVE.das_channel_stats(**copies[0])
+    REFERENCE.das_channel_stats(**copies[1])
+    return copies[0], copies[1]
+
+
+def assert_same_das(native: dict[str, Any], reference: dict[str, Any]) -> None:
+    # The two sum in different orders, so they agree to rounding relative to each channel's
+    # largest sample (a 1e6 offset or trend leaves 1e-10 differences on samples of 0.2).
+    samples = native["samples"].astype(np.float64)
+    size = np.abs(np.where(np.isfinite(samples), samples, 0.0)).max(axis=0, initial=0.0)
+    nan_native, nan_reference = np.isnan(native["detrended"]), np.isnan(reference["detrended"])
+    np.testing.assert_array_equal(nan_native, nan_reference)
+    gap = np.abs(native["detrended"] - reference["detrended"])[~nan_native]
+    allowed = (1e-9 * np.abs(reference["detrended"]) + 1e-14 * size + 1e-300)[~nan_native]
+    assert (gap <= allowed).all(), float((gap / allowed).max())
+    np.testing.assert_allclose(
+        native["stats"], reference["stats"], rtol=1e-8, atol=1e-14, equal_nan=True
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(das_windows())
+def test_native_das_channel_stats_match_the_reference_on_any_window(args: dict[str, Any]) -> None:
+    assert_same_das(*run_das_both(args))
+
+
+def test_native_das_channel_stats_match_the_reference_on_generated_fibre_windows() -> None:
+    """Windows of the synthetic interrogator, as the pipeline decodes them (float32, 1 kHz)."""
+    from edge.synthetic.das import DasWindowGenerator
+    from pipelines.fiber_sensing.window import parse_das_window
+
+    generator = DasWindowGenerator("kr-seoul", "SYNTH-0001", fibers=4, seed=11, event_rate=0.6)
+    for _ in range(3):
+        for synthetic in generator.next_windows():
+            window = parse_das_window(synthetic.labelled.event)
+            n, channels = window.samples.shape
+            args = {
+                "samples": window.samples,
+                "sta_samples": 20,
+                "lta_samples": 200,
+                "floor": 1e-12,
+                "stats": np.empty((channels, 6)),
+                "detrended": np.empty((n, channels)),
+            }
+            assert_same_das(*run_das_both(args))

@@ -123,3 +123,59 @@ def test_neighbourhood_means_average_fewer_channels_at_the_edges() -> None:
 def test_bad_arguments_are_refused_naming_them(samples: np.ndarray, rate: float, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         das_features(samples, rate)
+
+
+def _features_as_trained(x: np.ndarray, rate_hz: float) -> np.ndarray:
+    """The pure-NumPy composition the shipped model was trained on, before the kernel took it
+    over (QR trend basis, full-array passes), kept as the oracle for the kernel-based one."""
+    x = x.astype(np.float64)
+    x = x - x.mean(axis=0)
+    n = x.shape[0]
+    t = np.linspace(-1.0, 1.0, n)
+    basis, _ = np.linalg.qr(np.stack([t, t * t - np.mean(t * t)], axis=1))
+    coef = basis.T @ x
+    detrended = x - basis @ coef
+    squared = detrended * detrended
+    m2 = np.mean(squared, axis=0) + 1e-12
+    short, long = max(1, round(STA_S * rate_hz)), max(2, round(LTA_S * rate_hz))
+    cum = np.concatenate([np.zeros((1, x.shape[1])), np.cumsum(squared, axis=0)])
+    sta = (cum[long:] - cum[long - short : n + 1 - short]) / short
+    lta = (cum[long:] - cum[: n + 1 - long]) / long
+    own = np.concatenate(
+        [
+            band_powers(detrended, rate_hz),
+            np.stack(
+                [
+                    np.sum(coef**2, axis=0) / n,
+                    np.mean(x * x, axis=0),
+                    np.ptp(x, axis=0),
+                    np.mean(squared * squared, axis=0) / (m2 * m2),
+                    np.max(np.abs(detrended), axis=0) / np.sqrt(m2),
+                    np.max(sta / (lta + 1e-3 * np.mean(squared, axis=0) + 1e-12), axis=0),
+                ],
+                axis=1,
+            ),
+        ],
+        axis=1,
+    )
+    own = np.log10(np.maximum(own, 1e-12))
+    relative = own[:, :7] - np.median(own[:, :7], axis=0)
+    return np.concatenate(
+        [own, relative, neighbourhood_mean(relative, 2), neighbourhood_mean(relative, 8)], axis=1
+    ).astype(np.float32)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_features_are_those_the_model_was_trained_on_to_float32_rounding(dtype: type) -> None:
+    rng = np.random.default_rng(9)
+    x = rng.standard_normal((1000, 48)) * rng.uniform(0.001, 100, 48)
+    x[:, 1] += 20.0 * np.sin(2 * np.pi * 0.2 * T + 0.3)
+    x[:, 2] += 1e4
+    x[::250, 3] += 30.0
+    x[:, 4] = 5.0
+    # An exact polynomial would detrend to rounding noise, whose crest and kurtosis depend on
+    # summation order in any implementation; a real slow ramp carries noise.
+    x[:, 5] = np.linspace(-3, 3, len(T)) + 1e-3 * rng.standard_normal(len(T))
+    x[500:520, 6] += 8 * np.sin(2 * np.pi * 120 * T[500:520])
+    x = x.astype(dtype)
+    np.testing.assert_allclose(das_features(x, RATE_HZ), _features_as_trained(x, RATE_HZ), rtol=0, atol=1e-5)
