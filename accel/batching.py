@@ -80,6 +80,9 @@ class DynamicBatcher:
         self._task: asyncio.Task[None] | None = None
         self._closing = False
         self._specs = {spec.name: spec for spec in backend.inputs}
+        # Inputs with a free size after the batch dimension: requests of different sizes cannot
+        # share one computation.
+        self._sizes_vary = any(-1 in spec.shape[1:] for spec in backend.inputs)
 
     async def start(self) -> None:
         if self._task is None and not self._closing:
@@ -254,6 +257,8 @@ class DynamicBatcher:
                 continue
             if batch and rows + head.rows > self.policy.max_batch_size:
                 break
+            if batch and self._sizes_vary and not self._same_sizes(batch[0], head):
+                break  # one batch, one shape; the next batch starts with this request
             batch.append(self._queue.pop())
             if head.expiry is not None:
                 head.expiry.cancel()
@@ -261,14 +266,18 @@ class DynamicBatcher:
             self.statistics.record_queued(now_ns - head.enqueued_ns)
         return batch
 
+    def _same_sizes(self, first: QueuedRequest, other: QueuedRequest) -> bool:
+        return all(first.inputs[name].shape[1:] == other.inputs[name].shape[1:] for name in self._specs)
+
     async def _compute(self, loop: asyncio.AbstractEventLoop, batch: list[QueuedRequest]) -> None:
         started_ns = time.monotonic_ns()
-        if len(batch) == 1:
-            merged = batch[0].inputs
-        else:
-            merged = {name: np.concatenate([p.inputs[name] for p in batch]) for name in self._specs}
-        merged_ns = time.monotonic_ns()
+        merged_ns = started_ns
         try:
+            if len(batch) == 1:
+                merged = batch[0].inputs
+            else:
+                merged = {name: np.concatenate([p.inputs[name] for p in batch]) for name in self._specs}
+            merged_ns = time.monotonic_ns()
             outputs = await loop.run_in_executor(self._executor, self.backend.run, merged)
         except Exception as exc:  # a failure of one computation fails its requests, not the server
             for request in batch:

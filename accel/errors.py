@@ -7,6 +7,7 @@
     ├── QueueFull           the model's batch queue is at its limit         RESOURCE_EXHAUSTED
     ├── DeadlineExpired     the request's deadline passed before compute    DEADLINE_EXCEEDED
     ├── ModelConfigError    a model directory or config.json is unusable    FAILED_PRECONDITION
+    │   └── RuntimeUnavailable  its runtime (an NPU's) is not installed     UNAVAILABLE
     ├── Unsupported         a protocol option this server does not offer    UNIMPLEMENTED
     └── BackendFailure      the runtime failed while computing              ABORTED
 
@@ -51,6 +52,15 @@ class DeadlineExpired(AccelError):
 
 class ModelConfigError(AccelError):
     status = "FAILED_PRECONDITION"
+
+
+class RuntimeUnavailable(ModelConfigError):
+    """The model is configured well but its runtime cannot be imported on this node (the vendor's
+    NPU runtime is not installed): the model is listed UNAVAILABLE with this reason, and requests
+    for it are answered UNAVAILABLE with it, until the runtime is installed and the model loaded."""
+
+    status = "UNAVAILABLE"
+    retriable = True
 
 
 class Unsupported(AccelError):

@@ -19,6 +19,19 @@ class TensorSpec:
     datatype: str
     shape: tuple[int, ...]
 
+    def accepts(self, other: TensorSpec) -> bool:
+        """Whether a tensor described by `other` can be given where this spec is expected: the same
+        datatype and rank, and every dimension equal or -1 on either side."""
+        return (
+            self.datatype == other.datatype
+            and len(self.shape) == len(other.shape)
+            and all(a == b or -1 in (a, b) for a, b in zip(self.shape, other.shape, strict=True))
+        )
+
+    def describe(self) -> str:
+        """E.g. `FP32 [-1, 32]`."""
+        return f"{self.datatype} {list(self.shape)}"
+
 
 @dataclass
 class InferenceRequest:

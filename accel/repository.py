@@ -1,6 +1,6 @@
-"""The model repository: `<root>/<model>/config.json` plus `<root>/<model>/<version>/model.onnx`,
-loaded into serving batchers according to each model's version policy, reloaded and unloaded
-without failing requests already in flight."""
+"""The model repository: `<root>/<model>/config.json` plus `<root>/<model>/<version>/` (the model
+file of its backend), loaded into serving batchers according to each model's version policy,
+reloaded and unloaded without failing requests already in flight."""
 
 from __future__ import annotations
 
@@ -12,63 +12,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
-
-from accel.backends.onnx import OnnxBackend
-from accel.batching import BatchPolicy, DynamicBatcher
-from accel.errors import InvalidInput, ModelConfigError, ModelNotFound
+from accel.backends.loading import open_backend
+from accel.batching import DynamicBatcher
+from accel.errors import InvalidInput, ModelConfigError, ModelNotFound, ModelNotReady
 from accel.model import TensorSpec
+from accel.model_config import CONFIG_FILE, ModelConfig, read_config
 from accel.statistics import ModelStatistics
 
+__all__ = ["ModelConfig", "ModelRepository", "ModelState", "ServedVersion", "read_config"]
+
 log = logging.getLogger(__name__)
-
-MODEL_FILE = "model.onnx"
-CONFIG_FILE = "config.json"
-
-
-class ModelConfig(BaseModel):
-    """A model's `config.json`. Every key is optional; unknown keys are refused."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    backend: Literal["onnxruntime"] = "onnxruntime"
-    """Which runtime serves the model."""
-    platform: str = "onnxruntime_onnx"
-    """Platform string reported in ModelMetadata."""
-    max_batch_size: int = Field(4096, ge=1)
-    """Most rows merged into one computation (and most rows one request may carry)."""
-    max_queue_delay_us: int = Field(0, ge=0)
-    """How long the batcher waits for more requests after the first, in microseconds."""
-    max_queue_size: int = Field(1024, ge=1)
-    """Requests allowed to wait; beyond it requests are refused with RESOURCE_EXHAUSTED."""
-    priority_levels: int = Field(1, ge=1)
-    """Priority levels requests may ask for with the `priority` parameter, 1 the highest;
-    1 means no priorities."""
-    default_priority_level: int = Field(1, ge=1)
-    """Level of requests that set no priority; at most `priority_levels`."""
-    default_timeout_us: int = Field(0, ge=0)
-    """How long a request that sets no `timeout` parameter may wait in the queue before it is
-    refused with DEADLINE_EXCEEDED, in microseconds (0: as long as its gRPC deadline allows)."""
-    execution_providers: list[str] = ["CPUExecutionProvider"]
-    """ONNX Runtime execution providers in preference order."""
-    intra_op_threads: int = Field(1, ge=0)
-    """Threads one computation may use (0: the runtime decides)."""
-    latest_versions: int = Field(1, ge=1)
-    """How many of the newest numeric versions to serve."""
-
-    @model_validator(mode="after")
-    def _default_priority_within_levels(self) -> ModelConfig:
-        if self.default_priority_level > self.priority_levels:
-            raise ValueError(
-                f"default_priority_level {self.default_priority_level} is above priority_levels {self.priority_levels}"
-            )
-        return self
-
-    def batch_policy(self) -> BatchPolicy:
-        return BatchPolicy(
-            self.max_batch_size, self.max_queue_delay_us, self.max_queue_size,
-            self.priority_levels, self.default_priority_level, self.default_timeout_us,
-        )
 
 
 @dataclass
@@ -115,6 +68,8 @@ class ModelRepository:
         self._models: dict[str, dict[str, ServedVersion]] = {}
         self._statistics: dict[tuple[str, str], ModelStatistics] = {}
         self._not_served: dict[str, str] = {}
+        self._unavailable: dict[str, str] = {}
+        """Models refused because their runtime is missing here: requests get UNAVAILABLE with this."""
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
 
     async def load_all(self) -> None:
@@ -141,16 +96,20 @@ class ModelRepository:
             except ModelConfigError as exc:
                 if name not in self._models:
                     self._not_served[name] = str(exc)
+                    if exc.retriable:
+                        self._unavailable[name] = str(exc)
                 raise
             old = self._models.get(name, {})
             self._models[name] = served
             self._not_served.pop(name, None)
+            self._unavailable.pop(name, None)
             log.info("model %s loaded, versions %s", name, sorted(served, key=int))
             await self._drain(old.values())
 
     async def unload(self, name: str) -> None:
-        """Stop serving a model; requests already queued on it are still answered."""
-        self._model_dir(name)
+        """Stop serving a model; requests already queued on it are still answered. The model's
+        directory may already be gone."""
+        _check_model_name(name)
         async with self._locks[name]:
             old = self._models.pop(name, None)
             if old is None:
@@ -159,20 +118,30 @@ class ModelRepository:
             log.info("model %s unloading", name)
             await self._drain(old.values())
 
+    async def remove(self, name: str) -> None:
+        """Forget a model whose directory is gone: unload it if served (draining what is queued),
+        and drop why it was not served."""
+        _check_model_name(name)
+        async with self._locks[name]:
+            old = self._models.pop(name, None)
+            self._not_served.pop(name, None)
+            self._unavailable.pop(name, None)
+            if old is not None:
+                log.info("model %s removed from the repository, unloading", name)
+                await self._drain(old.values())
+
     async def _load_versions(self, name: str, model_dir: Path) -> dict[str, ServedVersion]:
+        config_path = model_dir / CONFIG_FILE
         config = read_config(model_dir)
-        versions = sorted(
-            (int(p.name) for p in model_dir.iterdir() if p.is_dir() and p.name.isdigit()), reverse=True
-        )[: config.latest_versions]
-        if not versions:
-            raise ModelConfigError(f"{model_dir}: no numeric version directory with {MODEL_FILE}")
+        on_disk = version_numbers(model_dir)
+        if not on_disk:
+            raise ModelConfigError(f"{model_dir}: no numeric version directory (e.g. {model_dir / '1'})")
+        versions = config.effective_version_policy().select(on_disk, config_path)
         served: dict[str, ServedVersion] = {}
         try:
             for version in map(str, versions):
                 # Building a session can take seconds; keep the event loop serving meanwhile.
-                backend = await asyncio.to_thread(
-                    OnnxBackend, model_dir / version / MODEL_FILE, config.execution_providers, config.intra_op_threads
-                )
+                backend = await asyncio.to_thread(open_backend, config, model_dir / version, config_path)
                 statistics = self._statistics.setdefault((name, version), ModelStatistics(name, version))
                 batcher = DynamicBatcher(backend, config.batch_policy(), f"{name}:{version}", statistics)
                 await batcher.start()
@@ -188,8 +157,7 @@ class ModelRepository:
 
     def _model_dir(self, name: str) -> Path:
         """The directory of model `name`, refusing names that are not one plain directory name."""
-        if not name or name in (".", "..") or "/" in name or "\\" in name or name.startswith("."):
-            raise InvalidInput(f"model name {name!r} must be the name of a directory inside the repository")
+        _check_model_name(name)
         model_dir = self.root / name
         if not model_dir.is_dir():
             on_disk = sorted(p.name for p in self.root.iterdir() if p.is_dir() and not p.name.startswith("."))
@@ -235,6 +203,8 @@ class ModelRepository:
         """The served version asked for, or the newest one when `version` is empty."""
         versions = self._models.get(name)
         if not versions:
+            if name in self._unavailable:
+                raise ModelNotReady(f"model {name!r} is UNAVAILABLE: {self._unavailable[name]}")
             raise ModelNotFound(f"unknown model {name!r}; served models: {self.names()}")
         if not version:
             return versions[max(versions, key=int)]
@@ -249,13 +219,16 @@ class ModelRepository:
         await self._drain([served for versions in models.values() for served in versions.values()])
 
 
-def read_config(model_dir: Path) -> ModelConfig:
-    """Parse `<model_dir>/config.json`, naming the file and field on any error."""
-    path = model_dir / CONFIG_FILE
-    if not path.exists():
-        return ModelConfig()
-    try:
-        return ModelConfig.model_validate_json(path.read_bytes())
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        raise ModelConfigError(f"{path}: {problems}") from exc
+
+def _check_model_name(name: str) -> None:
+    if not name or name in (".", "..") or "/" in name or "\\" in name or name.startswith("."):
+        raise InvalidInput(f"model name {name!r} must be the name of a directory inside the repository")
+
+
+def version_numbers(model_dir: Path) -> list[int]:
+    """The versions on disk: subdirectories named by a plain decimal number (`1`, `12`, not `01`)."""
+    return sorted(
+        int(p.name)
+        for p in model_dir.iterdir()
+        if p.is_dir() and p.name.isascii() and p.name.isdigit() and p.name == str(int(p.name))
+    )

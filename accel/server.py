@@ -15,6 +15,7 @@ from accel.metrics import AccelMetrics
 from accel.protocol import grpc_predict_v2_pb2 as pb
 from accel.protocol import grpc_predict_v2_pb2_grpc as pb_grpc
 from accel.repository import ModelRepository
+from accel.repository_poller import RepositoryPoller
 from accel.settings import AccelSettings
 
 log = logging.getLogger(__name__)
@@ -29,6 +30,7 @@ class AccelServer:
         self.settings = settings
         self.identity = identity
         self.repository = ModelRepository(settings.model_repository, settings.model_drain_s)
+        self.poller = RepositoryPoller(self.repository, settings.model_poll_s) if settings.model_poll_s > 0 else None
         self.metrics = AccelMetrics(self.repository)
         self._servicer = InferenceServicer(
             self.repository, identity, settings.stream_max_in_flight, on_failure=self.metrics.failed
@@ -45,7 +47,15 @@ class AccelServer:
 
     async def start(self) -> None:
         credentials = server_credentials(self.settings)
-        await self.repository.load_all()
+        if self.poller is not None:
+            # the baseline is taken before loading, so a change made while loading is acted on
+            await self.poller.start()
+        try:
+            await self.repository.load_all()
+        except BaseException:
+            if self.poller is not None:
+                await self.poller.stop()
+            raise
         limit = self.settings.max_message_bytes
         token = self.settings.auth_token
         server = grpc.aio.server(
@@ -98,6 +108,8 @@ class AccelServer:
         server, self._server = self._server, None
         if server is None:
             return
+        if self.poller is not None:
+            await self.poller.stop()
         self._servicer.ready = False
         await self._health.enter_graceful_shutdown()
         await server.stop(self.settings.grace_period_s if grace_s is None else grace_s)

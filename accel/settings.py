@@ -20,10 +20,16 @@ class AccelSettings(BaseSettings):
     port: int = Field(8001, ge=0, le=65535)
     """gRPC port (0: any free port). Health checking and reflection share it."""
     model_repository: Path = DEFAULT_MODEL_REPOSITORY
-    """Directory of `<model>/config.json` and `<model>/<version>/model.onnx`; defaults to the
-    models shipped with the package."""
+    """Directory of `<model>/config.json` and `<model>/<version>/` (`model.onnx`, `model.rbln` or a
+    pipeline's files); defaults to the models shipped with the package."""
     grace_period_s: float = Field(10.0, ge=0)
     """On SIGTERM, how long in-flight requests may finish before the server stops."""
+    model_poll_s: float = Field(0.0, ge=0)
+    """How often to look for changes in the model repository directory, in seconds (0: never, the
+    default; models change only through RepositoryModelLoad/Unload). When on, a new model
+    directory is loaded, a removed one unloaded (draining its queue), and a changed config.json or
+    version directory reloaded without failing requests; a change is acted on once it has held
+    still for one interval, so a version being copied in is not loaded half-written."""
     model_drain_s: float = Field(30.0, ge=0)
     """On a model reload or unload, how long requests already queued on the replaced version may
     take to be answered before they fail with UNAVAILABLE."""

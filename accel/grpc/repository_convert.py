@@ -7,6 +7,7 @@ from collections.abc import Mapping
 
 from accel.errors import InvalidInput, Unsupported
 from accel.model import TensorSpec
+from accel.model_config import VersionPolicy
 from accel.protocol import grpc_predict_v2_pb2 as pb
 from accel.repository import ModelState, ServedVersion
 from accel.statistics import Duration, ModelStatistics
@@ -47,9 +48,7 @@ def config_to_proto(served: ServedVersion) -> pb.ModelConfig:
         platform=config.platform,
         backend=config.backend,
         max_batch_size=config.max_batch_size,
-        version_policy=pb.ModelVersionPolicy(
-            latest=pb.ModelVersionPolicy.Latest(num_versions=config.latest_versions)
-        ),
+        version_policy=_version_policy(config.effective_version_policy()),
         dynamic_batching=pb.ModelDynamicBatching(
             max_queue_delay_microseconds=config.max_queue_delay_us,
             # Triton reads priority_levels 0 as "no priorities", which is our single level.
@@ -68,6 +67,15 @@ def config_to_proto(served: ServedVersion) -> pb.ModelConfig:
     for spec in served.outputs:
         message.output.add(name=spec.name, data_type=DATA_TYPES.get(spec.datatype, pb.TYPE_INVALID), dims=_dims(spec))
     return message
+
+
+def _version_policy(policy: VersionPolicy) -> pb.ModelVersionPolicy:
+    if policy.specific is not None:
+        return pb.ModelVersionPolicy(specific=pb.ModelVersionPolicy.Specific(versions=policy.specific.versions))
+    if policy.all is not None:
+        return pb.ModelVersionPolicy(all=pb.ModelVersionPolicy.All())
+    assert policy.latest is not None
+    return pb.ModelVersionPolicy(latest=pb.ModelVersionPolicy.Latest(num_versions=policy.latest.num_versions))
 
 
 def _duration(duration: Duration) -> pb.StatisticDuration:

@@ -11,7 +11,7 @@ import grpc
 from opentelemetry import trace
 
 from accel import __name__ as _pkg
-from accel.errors import AccelError, InvalidInput, ModelNotFound
+from accel.errors import AccelError, InvalidInput, ModelNotFound, ModelNotReady
 from accel.grpc.convert import request_from_proto, response_to_proto
 from accel.grpc.repository_convert import (
     check_load_parameters,
@@ -85,7 +85,7 @@ class InferenceServicer(pb_grpc.GRPCInferenceServiceServicer):
     async def ModelReady(self, request: pb.ModelReadyRequest, context: grpc.aio.ServicerContext) -> pb.ModelReadyResponse:
         try:
             self._repository.resolve(request.name, request.version)
-        except ModelNotFound:
+        except (ModelNotFound, ModelNotReady):
             return pb.ModelReadyResponse(ready=False)
         return pb.ModelReadyResponse(ready=self.ready)
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from onnx import TensorProto, helper
 
 from accel.backends.onnx import OnnxBackend
 from accel.batching import BatchPolicy, DynamicBatcher
@@ -245,3 +246,32 @@ async def test_the_earlier_of_timeout_and_deadline_applies_and_the_default_timeo
 def test_batch_policy_refuses_inconsistent_priorities_and_timeouts(policy: dict[str, int], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         BatchPolicy(**policy)
+
+
+def _write_any_width_doubler(path: Path) -> None:
+    """`y = 2 * x` over FP32 [batch, width] with the width free too."""
+    two = helper.make_tensor("two", TensorProto.FLOAT, [], [2.0])
+    graph = helper.make_graph(
+        [helper.make_node("Mul", ["x", "two"], ["y"])],
+        "any_width_doubler",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", "width"])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", "width"])],
+        [two],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
+    model.ir_version = 9
+    path.write_bytes(model.SerializeToString())
+
+
+async def test_requests_of_different_sizes_after_the_batch_dimension_are_computed_apart(tmp_path: Path) -> None:
+    path = tmp_path / "any_width.onnx"
+    _write_any_width_doubler(path)
+    backend = CountingBackend(path)
+    async with DynamicBatcher(backend, BatchPolicy(max_batch_size=64, max_queue_delay_us=20_000)) as batcher:
+        widths = [3, 3, 5, 3, 5]
+        requests = [np.full((2, w), float(i), dtype=np.float32) for i, w in enumerate(widths)]
+        results = await asyncio.gather(*(batcher.infer({"x": r}) for r in requests))
+    for request, result in zip(requests, results, strict=True):
+        np.testing.assert_array_equal(result["y"], request * 2)
+    assert sum(backend.batch_rows) == 10
+    assert len(backend.batch_rows) < len(widths), "requests of the same size still share a computation"

@@ -3,8 +3,11 @@ and turns bad requests into precise status codes while still serving the next go
 
 from __future__ import annotations
 
+import asyncio
+import json
 import re
 import struct
+from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -18,6 +21,8 @@ from accel.protocol import grpc_predict_v2_pb2 as pb
 from accel.protocol import grpc_predict_v2_pb2_grpc as pb_grpc
 from accel.server import AccelServer
 from accel.settings import AccelSettings
+
+from .conftest import write_doubler
 
 
 @pytest.fixture
@@ -163,3 +168,58 @@ async def test_shipped_kpi_model_scores_a_batch() -> None:
     assert [o.name for o in response.outputs] == ["score", "is_anomaly", "contributions"]
     assert len(response.raw_output_contents[0]) == 3 * 4
     assert struct.unpack("<3f", response.raw_output_contents[0])[0] >= 0
+
+
+def test_repository_polling_is_off_by_default(doubler_repository: Path) -> None:
+    assert AccelSettings().model_poll_s == 0
+    assert AccelServer(AccelSettings(model_repository=doubler_repository), SiteIdentity("kr-seoul", "S1")).poller is None
+
+
+async def test_a_version_added_on_disk_is_served_while_requests_flow_and_none_fails(doubler_repository: Path) -> None:
+    """With repository polling on, eight clients infer back to back while version 3 is written into
+    the repository: the server picks it up, requests for the newest version move to it, requests
+    pinned to version 2 keep being answered, and no request fails."""
+    (doubler_repository / "doubler" / "config.json").write_text(
+        json.dumps({"max_batch_size": 64, "max_queue_size": 64, "max_queue_delay_us": 500, "latest_versions": 2})
+    )
+    settings = AccelSettings(port=0, model_repository=doubler_repository, model_poll_s=0.05)
+    answered: Counter[str] = Counter()
+    failures: list[str] = []
+    async with AccelServer(settings, SiteIdentity("kr-seoul", "S1")) as server:
+        assert server.poller is not None
+        async with grpc.aio.insecure_channel(server.address) as channel:
+            stub = pb_grpc.GRPCInferenceServiceStub(channel)
+            loop = asyncio.get_running_loop()
+            stop = asyncio.Event()
+
+            async def client(number: int) -> None:
+                version = "2" if number % 2 else ""
+                while not stop.is_set():
+                    request = _request(rows=1 + number % 3, model_version=version)
+                    try:
+                        response = await stub.ModelInfer(request)
+                    except grpc.aio.AioRpcError as exc:
+                        failures.append(f"{exc.code()}: {exc.details()}")
+                    else:
+                        y = np.frombuffer(response.raw_output_contents[0], dtype="<f4")
+                        np.testing.assert_array_equal(y, np.frombuffer(request.raw_input_contents[0], "<f4") * 2)
+                        answered[response.model_version] += 1
+
+            async def add_version() -> None:
+                await asyncio.sleep(0.3)
+                write_doubler(doubler_repository / "doubler" / "3" / "model.onnx")
+                give_up = loop.time() + 10
+                while "3" not in (await stub.ModelMetadata(pb.ModelMetadataRequest(name="doubler"))).versions:
+                    assert loop.time() < give_up, "version 3 was not picked up within 10 s"
+                    await asyncio.sleep(0.02)
+                await asyncio.sleep(0.3)  # keep the load on after the swap
+                stop.set()
+
+            async with asyncio.TaskGroup() as group:
+                for number in range(8):
+                    group.create_task(client(number))
+                group.create_task(add_version())
+            meta = await stub.ModelMetadata(pb.ModelMetadataRequest(name="doubler"))
+    assert failures == []
+    assert list(meta.versions) == ["2", "3"]
+    assert answered["3"] > 0 and answered["2"] > 0

@@ -247,3 +247,27 @@ async def test_priority_and_timeout_parameters_reach_the_batcher(doubler_reposit
             request.parameters["priority"].string_param = "1"
             await _refused(stub.ModelInfer(request), grpc.StatusCode.INVALID_ARGUMENT, "request parameter 'priority'")
 
+
+
+@pytest.mark.parametrize(
+    ("policy", "versions", "reported"),
+    [
+        ({"specific": {"versions": [1]}}, ["1"], "specific"),
+        ({"all": {}}, ["1", "2"], "all"),
+        ({"latest": {"num_versions": 1}}, ["2"], "latest"),
+    ],
+)
+async def test_model_config_reports_the_version_policy_in_force(
+    doubler_repository: Path, policy: dict[str, object], versions: list[str], reported: str
+) -> None:
+    (doubler_repository / "doubler" / "config.json").write_text(json.dumps({"version_policy": policy}))
+    settings = AccelSettings(port=0, model_repository=doubler_repository)
+    async with AccelServer(settings, SiteIdentity("kr-seoul", "SEL-GN-0042")) as server:
+        async with grpc.aio.insecure_channel(server.address) as channel:
+            stub = pb_grpc.GRPCInferenceServiceStub(channel)
+            meta = await stub.ModelMetadata(pb.ModelMetadataRequest(name="doubler"))
+            config = (await stub.ModelConfig(pb.ModelConfigRequest(name="doubler"))).config
+    assert list(meta.versions) == versions
+    assert config.version_policy.WhichOneof("policy_choice") == reported
+    if reported == "specific":
+        assert list(config.version_policy.specific.versions) == [1]
