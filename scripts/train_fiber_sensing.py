@@ -2,7 +2,9 @@
 
 Usage: python scripts/train_fiber_sensing.py [--out accel/model_repository] [--version 1]
 Deterministic (fixed seeds), numpy only, about a minute and a half on two cores. Writes
-<out>/fiber-events/{config.json,<version>/model.onnx,MODEL_CARD.md,quality.json}.
+<out>/fiber-events/{config.json,<version>/model.onnx,MODEL_CARD.md,quality.json}, and copies the
+graph into the model pipelines built on it (<out>/fiber-events-classes and fiber-events-raw,
+same version), which keep their own copy so that a version never changes under its clients.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -28,6 +31,8 @@ from pipelines.fiber_sensing.features import FEATURE_NAMES, N_FEATURES
 from pipelines.fiber_sensing.quality import evaluate, quality_table
 
 MODEL_NAME = "fiber-events"
+PIPELINES_ON_THIS_GRAPH = ("fiber-events-classes", "fiber-events-raw")
+"""Model pipelines whose onnx step runs this graph; each keeps a copy in its version directory."""
 LAYERS = (N_FEATURES, 64, 32, len(CLASSES))
 TRAIN = {"fibers": 12, "rounds": 200, "seed": 101, "event_rate": 0.5}
 HELD_OUT = {"fibers": 8, "rounds": 150, "seed": 103, "event_rate": 0.3}
@@ -156,6 +161,11 @@ def main() -> None:
     (model_dir / "config.json").write_text(json.dumps(config, indent=2) + "\n")
     (model_dir / "MODEL_CARD.md").write_text(model_card(len(x), len(train.windows), report))
     (model_dir / "quality.json").write_text(json.dumps(report, indent=2) + "\n")
+    for pipeline in PIPELINES_ON_THIS_GRAPH:
+        copy = args.out / pipeline / str(args.version) / "model.onnx"
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, copy)
+        print(f"copied the graph into {copy}")
     print(quality_table(report))
     print(f"wrote {path} in {time.monotonic() - started:.0f} s")
 
