@@ -164,3 +164,25 @@ def test_the_accel_pod_disruption_budget_covers_the_accel_pods(chart: Chart, sce
     ]
     assert budget["spec"]["selector"]["matchLabels"].items() <= pod_labels.items()
     assert budget["spec"]["maxUnavailable"] == 1
+
+
+def test_every_setting_the_chart_writes_is_one_the_application_reads(chart: Chart, scenario: str) -> None:
+    """A misspelt variable in the ConfigMap would be ignored silently by pydantic-settings."""
+    from accel.settings import AccelSettings
+    from edge.settings import EdgeSettings
+    from pipelines.energy_saving.settings import EnergySavingSettings
+    from pipelines.settings import PipelineSettings
+
+    known = {
+        f"{cls.model_config.get('env_prefix', '')}{name}".upper()
+        for cls in (AccelSettings, EdgeSettings, PipelineSettings, EnergySavingSettings)
+        for name in cls.model_fields
+    }
+    unknown = sorted(set(chart.render(scenario).config()) - known)
+    assert unknown == []
+
+
+def test_repository_watching_is_off_unless_asked_for(chart: Chart) -> None:
+    assert chart.render("cpu-small").config()["ACCEL_MODEL_POLL_S"] == "0"
+    watched = chart.render_with("--values", str(chart.values_file("cpu-small")), "--set", "accel.modelPollS=30")
+    assert watched.config()["ACCEL_MODEL_POLL_S"] == "30"
