@@ -38,6 +38,10 @@ class BatchPolicy:
     default_priority_level: int = 1
     default_timeout_us: int = 0
     """0: requests without a timeout wait as long as their gRPC deadline allows."""
+    inline_compute_max_us: int = 0
+    """Computations that take at most this long (a running average) run on the event loop
+    itself: for a small model the hop to the worker thread and back costs more than the model.
+    0: always in the worker thread."""
 
     def __post_init__(self) -> None:
         if self.max_batch_size < 1:
@@ -55,11 +59,17 @@ class BatchPolicy:
             )
         if self.default_timeout_us < 0:
             raise ValueError(f"default_timeout_us must be >= 0, got {self.default_timeout_us}")
+        if self.inline_compute_max_us < 0:
+            raise ValueError(f"inline_compute_max_us must be >= 0, got {self.inline_compute_max_us}")
+
+
+_COMPUTE_AVG_WEIGHT = 0.1
+"""Weight of the latest computation in the running average that decides where the next one runs."""
 
 
 class DynamicBatcher:
-    """Serves one model version: validates, queues by priority, merges, computes off the event
-    loop, splits.
+    """Serves one model version: validates, queues by priority, merges, computes (off the event
+    loop, unless the model is cheaper than the trip to its thread), splits.
 
     Use as `async with DynamicBatcher(backend, policy) as batcher: await batcher.infer(inputs)`.
     Counters of what it served accumulate in `statistics` (pass one in to keep counting across
@@ -78,6 +88,9 @@ class DynamicBatcher:
         self._arrived = asyncio.Event()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"infer-{label}")
         self._task: asyncio.Task[None] | None = None
+        # Running average of one computation's time; None until the first one, which always runs
+        # in the worker thread (nothing is known of the model yet).
+        self._compute_avg_ns: float | None = None
         self._closing = False
         self._specs = {spec.name: spec for spec in backend.inputs}
         # Inputs with a free size after the batch dimension: requests of different sizes cannot
@@ -266,6 +279,10 @@ class DynamicBatcher:
             self.statistics.record_queued(now_ns - head.enqueued_ns)
         return batch
 
+    def _runs_inline(self) -> bool:
+        average = self._compute_avg_ns
+        return average is not None and average <= self.policy.inline_compute_max_us * 1000
+
     def _same_sizes(self, first: QueuedRequest, other: QueuedRequest) -> bool:
         return all(first.inputs[name].shape[1:] == other.inputs[name].shape[1:] for name in self._specs)
 
@@ -278,13 +295,19 @@ class DynamicBatcher:
             else:
                 merged = {name: np.concatenate([p.inputs[name] for p in batch]) for name in self._specs}
             merged_ns = time.monotonic_ns()
-            outputs = await loop.run_in_executor(self._executor, self.backend.run, merged)
+            if self._runs_inline():
+                outputs = self.backend.run(merged)
+            else:
+                outputs = await loop.run_in_executor(self._executor, self.backend.run, merged)
         except Exception as exc:  # a failure of one computation fails its requests, not the server
             for request in batch:
                 if not request.future.done():
                     request.future.set_exception(exc)
             return
         computed_ns = time.monotonic_ns()
+        took_ns = computed_ns - merged_ns
+        average = self._compute_avg_ns
+        self._compute_avg_ns = took_ns if average is None else average + _COMPUTE_AVG_WEIGHT * (took_ns - average)
         if len(batch) == 1:
             parts = [outputs]
         else:

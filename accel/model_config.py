@@ -184,6 +184,9 @@ class ModelConfig(BaseModel):
     """Most rows merged into one computation (and most rows one request may carry)."""
     max_queue_delay_us: int = Field(0, ge=0)
     """How long the batcher waits for more requests after the first, in microseconds."""
+    inline_compute_max_us: int = Field(200, ge=0)
+    """A model whose computations average at most this many microseconds runs on the server's
+    event loop instead of a worker thread (the trip to the thread costs more); 0: never."""
     max_queue_size: int = Field(1024, ge=1)
     """Requests allowed to wait; beyond it requests are refused with RESOURCE_EXHAUSTED."""
     priority_levels: int = Field(1, ge=1)
@@ -271,6 +274,7 @@ class ModelConfig(BaseModel):
         return BatchPolicy(
             self.max_batch_size, self.max_queue_delay_us, self.max_queue_size,
             self.priority_levels, self.default_priority_level, self.default_timeout_us,
+            self.inline_compute_max_us,
         )
 
 

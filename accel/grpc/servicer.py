@@ -149,6 +149,9 @@ class InferenceServicer(pb_grpc.GRPCInferenceServiceServicer):
 
     @translate_errors
     async def ModelInfer(self, request: pb.ModelInferRequest, context: grpc.aio.ServicerContext) -> pb.ModelInferResponse:
+        if isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider):
+            # Tracing is off in this process: no span to make, no caller context to read.
+            return await self._infer(request, context)
         parent = grpc_metadata_context(context.invocation_metadata())
         with _tracer.start_as_current_span(
             "accel.ModelInfer", context=parent, kind=trace.SpanKind.SERVER,

@@ -275,3 +275,50 @@ async def test_requests_of_different_sizes_after_the_batch_dimension_are_compute
         np.testing.assert_array_equal(result["y"], request * 2)
     assert sum(backend.batch_rows) == 10
     assert len(backend.batch_rows) < len(widths), "requests of the same size still share a computation"
+
+
+class ThreadRecordingBackend(CountingBackend):
+    """The real ONNX backend, recording which thread ran each computation and optionally slowed
+    down to stand for a larger model (a spy, not a fake)."""
+
+    def __init__(self, path: Path, extra_s: float = 0.0) -> None:
+        super().__init__(path)
+        self.extra_s = extra_s
+        self.threads: list[int] = []
+
+    def run(self, inputs: dict[str, Tensor]) -> dict[str, Tensor]:
+        self.threads.append(threading.get_ident())
+        if self.extra_s:
+            threading.Event().wait(self.extra_s)
+        return super().run(inputs)
+
+
+async def _serve_one_by_one(backend: ThreadRecordingBackend, policy: BatchPolicy, requests: int) -> None:
+    async with DynamicBatcher(backend, policy) as batcher:
+        for _ in range(requests):
+            result = await batcher.infer({"x": np.ones((2, 4), dtype=np.float32)})
+            np.testing.assert_array_equal(result["y"], np.full((2, 4), 2.0, dtype=np.float32))
+
+
+async def test_a_model_cheaper_than_the_thread_hop_runs_on_the_event_loop_after_its_first_batch(
+    doubler_path: Path,
+) -> None:
+    backend = ThreadRecordingBackend(doubler_path)
+    await _serve_one_by_one(backend, BatchPolicy(inline_compute_max_us=50_000), 5)
+    loop_thread = threading.get_ident()
+    assert backend.threads[0] != loop_thread, "nothing is known of a model before its first computation"
+    assert backend.threads[1:] == [loop_thread] * 4
+
+
+async def test_a_slow_model_and_a_zero_limit_keep_computations_off_the_event_loop(doubler_path: Path) -> None:
+    loop_thread = threading.get_ident()
+    slow = ThreadRecordingBackend(doubler_path, extra_s=0.005)
+    await _serve_one_by_one(slow, BatchPolicy(inline_compute_max_us=1_000), 4)
+    never = ThreadRecordingBackend(doubler_path)
+    await _serve_one_by_one(never, BatchPolicy(inline_compute_max_us=0), 4)
+    assert loop_thread not in slow.threads and loop_thread not in never.threads
+
+
+def test_a_negative_inline_limit_is_refused() -> None:
+    with pytest.raises(ValueError, match="inline_compute_max_us must be >= 0"):
+        BatchPolicy(inline_compute_max_us=-1)
