@@ -37,6 +37,11 @@ class PipelineMetrics:
             "edge_pipeline_consumer_lag", callbacks=[self._observe_lag], unit="1",
             description="Records behind the partition's high watermark",
         )
+        self.paused_partitions = 0
+        _meter.create_observable_gauge(
+            "edge_pipeline_paused_partitions", callbacks=[self._observe_paused], unit="1",
+            description="Partitions whose fetching is paused while a batch waits (backpressure)",
+        )
 
     def set_lag(self, topic: str, partition: int, lag: int) -> None:
         self._lag[(topic, partition)] = max(lag, 0)
@@ -44,6 +49,9 @@ class PipelineMetrics:
     def forget_partitions(self, partitions: Iterable[tuple[str, int]]) -> None:
         for tp in partitions:
             self._lag.pop(tp, None)
+
+    def _observe_paused(self, options: CallbackOptions) -> Iterable[Observation]:
+        return [Observation(self.paused_partitions, self._attrs)]
 
     def _observe_lag(self, options: CallbackOptions) -> Iterable[Observation]:
         return [

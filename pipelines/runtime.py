@@ -1,14 +1,17 @@
 """The pipeline runtime: consume a batch, process it, produce every output, and only then commit
 the batch's offsets (at-least-once). While one batch waits for its acknowledgements the next is
-already being processed; at most `max_in_flight_batches` wait, then fetching waits too."""
+already being processed; at most `max_in_flight_batches` wait, then fetching waits too. A batch
+that takes longer than `pause_after_s` (accelerators down) pauses fetching from every assigned
+partition until it is done, so the consumer does not keep prefetching behind it."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from opentelemetry import trace
@@ -26,6 +29,7 @@ from pipelines.settings import PipelineSettings
 from pipelines.stats import PipelineStats
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 _tracer = trace.get_tracer(__name__)
 _MAX_SPAN_LINKS = 32
 
@@ -144,16 +148,55 @@ class PipelineRuntime:
                         for r in fetched[tp]
                     ]
                     try:
-                        deliveries, outcome = await self._process_batch(records)
+                        deliveries, outcome = await self._pausing_if_slow(
+                            self._process_batch(records), f"a batch of {len(records)} records is still being processed"
+                        )
                     except BatchAbandoned as exc:
                         self.stats.abandoned_batches += 1
                         log.warning("batch of %d records abandoned, not committed: %s", len(records), exc)
                         break
                     offsets = {tp: recs[-1].offset + 1 for tp, recs in fetched.items()}
-                    await self._in_flight.put(_InFlight(deliveries, offsets, outcome, records))
+                    await self._pausing_if_slow(
+                        self._in_flight.put(_InFlight(deliveries, offsets, outcome, records)),
+                        f"{self.settings.max_in_flight_batches} batches wait for their acknowledgements",
+                    )
                 await self.drain()
             finally:
                 committer.cancel()
+
+    async def _pausing_if_slow(self, work: Awaitable[T], why: str) -> T:
+        """Await `work`; once it has taken `pause_after_s`, pause fetching until it is done."""
+        task = asyncio.ensure_future(work)
+        try:
+            await asyncio.wait({task}, timeout=self.settings.pause_after_s)
+            if task.done():
+                return task.result()
+            paused = self._pause(why)
+            try:
+                return await task
+            finally:
+                self._resume(paused)
+        finally:
+            if not task.done():  # this loop was cancelled (the grace period ran out)
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+
+    def _pause(self, why: str) -> list[TopicPartition]:
+        assert self._consumer is not None
+        partitions = sorted(self._consumer.assignment())
+        self._consumer.pause(*partitions)
+        self.stats.paused_partitions = self.metrics.paused_partitions = len(partitions)
+        self.stats.pauses += 1
+        log.warning("fetching paused on %d partitions after %.1f s: %s", len(partitions), self.settings.pause_after_s, why)
+        return partitions
+
+    def _resume(self, partitions: list[TopicPartition]) -> None:
+        consumer = self._consumer
+        if consumer is not None:
+            assigned = consumer.assignment()
+            consumer.resume(*(tp for tp in partitions if tp in assigned))
+        self.stats.paused_partitions = self.metrics.paused_partitions = 0
+        log.info("fetching resumed")
 
     async def drain(self) -> None:
         """Wait until every batch in flight is acknowledged and committed."""

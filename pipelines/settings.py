@@ -31,6 +31,10 @@ class PipelineSettings(BaseSettings):
     infer_attempts: int = Field(3, ge=1, le=20)
     """Tries of an inference call that fails with a retriable status before the batch's events go
     to the DLQ with reason `inference`."""
+    pause_after_s: float = Field(1.0, gt=0)
+    """A batch still unfinished after this long (accelerators down or slow), or still waiting for
+    room among the batches in flight, pauses fetching from every assigned partition until it is
+    done: nothing piles up in memory behind it."""
     grace_period_s: float = Field(10.0, ge=0)
     """On SIGTERM, how long the in-flight batch may take to finish before it is abandoned."""
     metrics_port: int = Field(9464, ge=0, le=65535)

@@ -18,6 +18,10 @@ class PipelineStats:
     dlq: int = 0
     batches: int = 0
     abandoned_batches: int = 0
+    paused_partitions: int = 0
+    """Partitions whose fetching is paused now (see `PIPELINE_PAUSE_AFTER_S`)."""
+    pauses: int = 0
+    """Times fetching was paused since the replica started."""
 
     def summary(self) -> str:
         return (
