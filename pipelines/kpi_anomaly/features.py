@@ -53,12 +53,31 @@ COUNTERS = (
     "MM.HoExeInterSucc", "MM.HoExeInterReq", "PEE.AvgPower",
 )
 _NUMBER_TYPES = (int, float)  # exact types: a JSON true/false is not a counter value
+_PLAIN_TYPES = frozenset({int, float, type(None)})
+"""What a column holds when every sample is well-formed (None: the counter is missing)."""
+
+
+def _counter_value(value: object) -> float:
+    """One counter as a float; NaN for anything but a number within float range."""
+    if type(value) in _NUMBER_TYPES:
+        try:
+            return float(value)  # type: ignore[arg-type]
+        except OverflowError:
+            return math.nan
+    return math.nan
 
 
 def _counter_column(samples: Sequence[Mapping[str, object]], name: str) -> npt.NDArray[np.float64]:
-    column = np.array(
-        [v if type(v) in _NUMBER_TYPES else math.nan for v in (s.get(name) for s in samples)], dtype=np.float64
-    )
+    values = [s.get(name) for s in samples]
+    column: npt.NDArray[np.float64] | None = None
+    # The usual case, checked and converted by C loops: numbers and gaps only (None becomes NaN).
+    if set(map(type, values)) <= _PLAIN_TYPES:
+        try:
+            column = np.array(values, dtype=np.float64)
+        except OverflowError:  # an integer beyond float range: let the slow path refuse it
+            column = None
+    if column is None:
+        column = np.array([_counter_value(v) for v in values], dtype=np.float64)
     with np.errstate(invalid="ignore"):
         column[~np.isfinite(column) | (column < 0)] = math.nan
     return column

@@ -6,6 +6,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from pipelines.kpi_anomaly.features import (
     KPI_NAMES,
@@ -126,3 +128,34 @@ def test_a_batch_of_counters_gives_the_same_kpis_as_one_sample_at_a_time() -> No
         assert math.isnan(odd_kpis[name]), f"{name}: a boolean, infinite or null counter is not a value"
     assert np.isnan(matrix[2]).all()
     assert math.isnan(matrix[3][KPI_NAMES.index("ho_intra_sr")])
+
+
+def _reference_counter(value: object) -> float:
+    """A counter as the contract reads it, one value at a time."""
+    if type(value) not in (int, float):
+        return math.nan
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except OverflowError:
+        return math.nan
+    return number if math.isfinite(number) and number >= 0 else math.nan
+
+
+_COUNTER_VALUES = st.one_of(
+    st.none(), st.booleans(), st.text(max_size=3), st.floats(allow_nan=True, allow_infinity=True),
+    st.integers(min_value=-(10**20), max_value=10**20), st.just(10**400),
+)
+
+
+@given(st.lists(st.dictionaries(st.sampled_from(["RRU.PrbTotDl", "PEE.AvgPower"]), _COUNTER_VALUES), max_size=12))
+def test_every_counter_value_of_a_batch_is_read_as_the_contract_says(samples: list[dict[str, object]]) -> None:
+    """Whole columns of plain numbers take a fast path; any odd value in a column sends it down
+    the per-value path; both read every value alike (only non-negative finite numbers count)."""
+    from pipelines.kpi_anomaly.features import kpi_matrix
+
+    matrix = kpi_matrix(samples)
+    for row, sample in zip(matrix, samples, strict=True):
+        prb = _reference_counter(sample.get("RRU.PrbTotDl"))
+        power = _reference_counter(sample.get("PEE.AvgPower"))
+        np.testing.assert_allclose(row[KPI_NAMES.index("prb_dl_pct")], prb / 100.0, equal_nan=True)
+        np.testing.assert_allclose(row[KPI_NAMES.index("power_log_w")], np.log1p(power), equal_nan=True)
