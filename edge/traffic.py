@@ -52,7 +52,7 @@ async def produce_traffic(
         if count is not None:
             slice_size = min(slice_size, count - sent)
         chunk, pending = pending[:slice_size], pending[slice_size:]
-        futures = []
+        futures: list[asyncio.Future[object]] = []
         for labelled in chunk:
             key, value, headers = encode(labelled)
             if malformed_every and (sent + len(futures) + 1) % malformed_every == 0:

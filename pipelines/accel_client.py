@@ -147,12 +147,12 @@ class AcceleratorClient:
         for address in await _resolve_addresses(self._target):
             await self._verify_region(address)
         self._channel = self._open(self._target, balanced=True)
-        self._stub = pb_grpc.GRPCInferenceServiceStub(self._channel)
+        self._stub = pb_grpc.GRPCInferenceServiceStub(self._channel)  # type: ignore[no-untyped-call]
 
     async def _verify_region(self, address: str) -> None:
         channel = self._open(address, balanced=False)
         try:
-            stub = pb_grpc.GRPCInferenceServiceStub(channel)
+            stub = pb_grpc.GRPCInferenceServiceStub(channel)  # type: ignore[no-untyped-call]
             meta = await stub.ServerMetadata(
                 pb.ServerMetadataRequest(), timeout=self._timeout_s, metadata=self._metadata, wait_for_ready=True
             )

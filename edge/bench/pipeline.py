@@ -29,10 +29,11 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from edge.accel_process import AccelProcess
 from edge.broker import EmbeddedBroker, create_topics, free_port
 from edge.settings import EdgeSettings
+from edge.synthetic import LabelledEvent
 from edge.synthetic.cell_kpi import CellKpiGenerator
 from edge.topics import SiteTopics
 from pipelines.accel_client import AcceleratorClient
-from accel.kernels import IMPLEMENTATION, load_kernels
+from accel.kernels import IMPLEMENTATION, ImplementationName, load_kernels
 from pipelines.kpi_anomaly.features import CellWindows
 from pipelines.kpi_anomaly.pipeline import KpiAnomalyPipeline
 from pipelines.main import run_until_stopped
@@ -108,7 +109,7 @@ async def _raw_ceiling(bootstrap: str, source: str, sink: str, total: int, timeo
 
 
 async def _pipeline_phase(edge: EdgeSettings, settings: PipelineSettings, until_events: int, timeout_s: float,
-                          feed: Any = None, kernels: str | None = None) -> tuple[float, PipelineRuntime]:
+                          feed: Any = None, kernels: ImplementationName | None = None) -> tuple[float, PipelineRuntime]:
     async with AcceleratorClient(edge, timeout_s=settings.infer_timeout_s, attempts=settings.infer_attempts) as accel:
         pipeline = KpiAnomalyPipeline(REGION, SITE, accel)
         if kernels is not None:
@@ -193,7 +194,7 @@ async def run_pipeline_bench(options: PipelineBenchOptions) -> dict[str, Any]:
             await accel.start(60)
             try:
                 generator = CellKpiGenerator(REGION, SITE, cells=options.cells, seed=1)
-                labelled = []
+                labelled: list[LabelledEvent] = []
                 while len(labelled) < options.events:
                     labelled.extend(generator.next_round())
                 labelled = labelled[: options.events]

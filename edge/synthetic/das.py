@@ -194,7 +194,8 @@ class DasWindowGenerator:
         freqs = np.fft.rfftfreq(self.n_samples, 1 / self.sample_rate_hz)
         spec[(freqs < lo_hz) | (freqs > hi_hz)] = 0
         x = np.fft.irfft(spec, self.n_samples, axis=0)
-        return x / np.maximum(x.std(axis=0, keepdims=True), 1e-12)
+        scaled: npt.NDArray[np.float64] = x / np.maximum(x.std(axis=0, keepdims=True), 1e-12)
+        return scaled
 
     def _background(self, fibre: _Fibre) -> npt.NDArray[np.float64]:
         rng, n, k, t = self._rng, self.n_samples, self.channels, self._t

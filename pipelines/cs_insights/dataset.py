@@ -25,7 +25,8 @@ class LabelledUtterances:
 
     @property
     def customer(self) -> npt.NDArray[np.bool_]:
-        return self.speakers == "customer"
+        customer: npt.NDArray[np.bool_] = self.speakers == "customer"
+        return customer
 
 
 def generate_utterances(

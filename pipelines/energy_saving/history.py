@@ -168,7 +168,7 @@ class LoadHistory:
         seen = np.isfinite(power)
         counts = seen.sum(axis=1)
         power_w = np.where(counts > 0, np.where(seen, power, 0.0).sum(axis=1) / np.maximum(counts, 1), math.nan)
-        ready = ~np.isnan(values[:, -1, :]).any(axis=1)
+        ready = np.logical_not(np.isnan(values[:, -1, :]).any(axis=1))
         return HistoryRows(values, hours, samples, ready, late, power_w)
 
     def _push(self, idx: int, sample: npt.NDArray[np.float64], hour: float) -> None:

@@ -108,7 +108,8 @@ def kpi_matrix(samples: Sequence[Mapping[str, object]]) -> npt.NDArray[np.float6
 
 def kpi_vector(counters: Mapping[str, object]) -> npt.NDArray[np.float64]:
     """The KPIs of one sample (see `kpi_matrix`)."""
-    return kpi_matrix([counters])[0]
+    row: npt.NDArray[np.float64] = kpi_matrix([counters])[0]
+    return row
 
 
 def hour_features(ts: datetime) -> tuple[float, float]:
