@@ -28,6 +28,7 @@ from pipelines.cs_insights.redaction import Redaction, redact
 from pipelines.cs_insights.results import insight_record
 from pipelines.errors import InferenceRejected
 from pipelines.intake import AcceptedEvent
+from pipelines.partition_keys import PartitionKeys
 from pipelines.records import InboundRecord, OutboundRecord
 
 NAME = "cs-insights"
@@ -63,11 +64,10 @@ class CsInsightsPipeline:
         self.max_rows_per_call = max_rows_per_call
         self.input_topics = [self.topics.cs_utterances]
         self.output_topics = [self.topics.cs_insights, self.topics.dlq, self.topics.audit]
-        self._sessions_by_partition: dict[tuple[str, int], set[str]] = {}
+        self._sessions = PartitionKeys()
 
     def forget_keys(self, partitions: Sequence[tuple[str, int]]) -> None:
-        for tp in partitions:
-            self.churn.forget(self._sessions_by_partition.pop(tp, set()))
+        self.churn.forget(self._sessions.release(partitions))
 
     async def process(self, records: Sequence[InboundRecord], stopping: asyncio.Event) -> BatchOutcome:
         outcome = BatchOutcome(events_in=len(records))
@@ -83,9 +83,7 @@ class CsInsightsPipeline:
             for item in accepted:
                 self.intake.reject(outcome, item.record, "inference", str(exc))
             return outcome
-        for item in accepted:
-            tp = (item.record.topic, item.record.partition)
-            self._sessions_by_partition.setdefault(tp, set()).add(item.event["session_id"])
+        self._sessions.note(accepted, "session_id")
         self._emit(outcome, accepted, redactions, classified)
         return outcome
 

@@ -30,6 +30,8 @@ from pipelines.energy_saving.settings import EnergySavingSettings
 from pipelines.errors import InferenceRejected
 from pipelines.events import SchemaViolation
 from pipelines.intake import AcceptedEvent, EventIntake
+from pipelines.kpi_anomaly.pipeline import check_cell_kpi_fields
+from pipelines.partition_keys import PartitionKeys
 from pipelines.records import InboundRecord, OutboundRecord
 
 NAME = "energy-saving"
@@ -40,12 +42,8 @@ MAX_GRANULARITY_S = 86_400
 
 
 def _check_cell_kpi_fields(event: dict[str, Any]) -> None:
-    cell_id = event.get("cell_id")
-    if not isinstance(cell_id, str) or not cell_id:
-        raise SchemaViolation(f"field 'cell_id' must be a non-empty string, got {cell_id!r:.80}")
-    counters = event.get("counters")
-    if not isinstance(counters, dict):
-        raise SchemaViolation(f"field 'counters' must be an object, got {type(counters).__name__}")
+    """The anomaly pipeline's checks, and a reporting period this pipeline needs to forecast."""
+    check_cell_kpi_fields(event)
     period = event.get("granularity_s")
     if type(period) is not int or not 1 <= period <= MAX_GRANULARITY_S:
         raise SchemaViolation(
@@ -80,22 +78,19 @@ class EnergySavingPipeline:
         self.forecast_topic = self.topics.son_forecasts
         self.input_topics = [self.topics.kpi]
         self.output_topics = [self.topics.son_energy, self.forecast_topic, self.topics.dlq, self.topics.audit]
-        self._cells_by_partition: dict[tuple[str, int], set[str]] = {}
+        self._cells = PartitionKeys()
 
     def forget_keys(self, partitions: Sequence[tuple[str, int]]) -> None:
-        for tp in partitions:
-            cells = sorted(self._cells_by_partition.pop(tp, set()))
-            self.history.forget(cells)
-            self.policy.forget(cells)
+        cells = self._cells.release(partitions)
+        self.history.forget(cells)
+        self.policy.forget(cells)
 
     async def process(self, records: Sequence[InboundRecord], stopping: asyncio.Event) -> BatchOutcome:
         outcome = BatchOutcome(events_in=len(records))
         accepted = self.intake.screen(records, outcome)
         if not accepted:
             return outcome
-        cells = [a.event["cell_id"] for a in accepted]
-        for item, cell in zip(accepted, cells, strict=True):
-            self._cells_by_partition.setdefault((item.record.topic, item.record.partition), set()).add(cell)
+        cells = self._cells.note(accepted, "cell_id")
         epoch = np.array([a.ts.timestamp() for a in accepted])
         periods = np.array([a.event["granularity_s"] for a in accepted], dtype=np.float64)
         loads = np.array([load_values(a.event["counters"]) for a in accepted])

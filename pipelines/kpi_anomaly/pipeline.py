@@ -28,6 +28,7 @@ from pipelines.kpi_anomaly.features import (
 )
 from pipelines.kpi_anomaly.incidents import AlarmPolicy, IncidentTracker
 from pipelines.kpi_anomaly.results import alarm_record, score_record
+from pipelines.partition_keys import PartitionKeys
 from pipelines.records import InboundRecord, OutboundRecord
 
 NAME = "kpi-anomaly"
@@ -42,7 +43,8 @@ _WORST_CODE = N_KPIS_CODE ** np.arange(_TOP - 1, -1, -1)
 assert N_KPIS <= N_KPIS_CODE
 
 
-def _check_cell_kpi_fields(event: dict[str, Any]) -> None:
+def check_cell_kpi_fields(event: dict[str, Any]) -> None:
+    """The fields of `ran.cell_kpi.v1` this pipeline reads beyond the envelope."""
     cell_id = event.get("cell_id")
     if not isinstance(cell_id, str) or not cell_id:
         raise SchemaViolation(f"field 'cell_id' must be a non-empty string, got {cell_id!r:.80}")
@@ -67,30 +69,27 @@ class KpiAnomalyPipeline:
     ) -> None:
         self.topics = SiteTopics(region)
         self.site_id = site_id
-        self.intake = EventIntake(NAME, EVENT_SCHEMA, self.topics, site_id, _check_cell_kpi_fields)
+        self.intake = EventIntake(NAME, EVENT_SCHEMA, self.topics, site_id, check_cell_kpi_fields)
         self.accel = accel
         self.windows = CellWindows()
         self.incidents = IncidentTracker(alarm_policy)
         self.retry_backoff_s = retry_backoff_s
         self.input_topics = [self.topics.kpi]
         self.output_topics = [self.topics.kpi_scores, self.topics.anomalies, self.topics.dlq, self.topics.audit]
-        self._cells_by_partition: dict[tuple[str, int], set[str]] = {}
+        self._cells = PartitionKeys()
         self._counters_by_combo: dict[int, list[str]] = {}
 
     def forget_keys(self, partitions: Sequence[tuple[str, int]]) -> None:
-        for tp in partitions:
-            cells = sorted(self._cells_by_partition.pop(tp, set()))
-            self.windows.forget(cells)
-            self.incidents.forget(cells)
+        cells = self._cells.release(partitions)
+        self.windows.forget(cells)
+        self.incidents.forget(cells)
 
     async def process(self, records: Sequence[InboundRecord], stopping: asyncio.Event) -> BatchOutcome:
         outcome = BatchOutcome(events_in=len(records))
         accepted = self.intake.screen(records, outcome)
         if not accepted:
             return outcome
-        cells = [a.event["cell_id"] for a in accepted]
-        for item, cell in zip(accepted, cells, strict=True):
-            self._cells_by_partition.setdefault((item.record.topic, item.record.partition), set()).add(cell)
+        cells = self._cells.note(accepted, "cell_id")
         kpis = kpi_matrix([a.event["counters"] for a in accepted])
         hours = np.array([hour_features(a.ts) for a in accepted]).reshape(-1, 2)
         features, history = self.windows.features(cells, kpis, hours)
