@@ -8,14 +8,10 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-import re
-from collections.abc import Iterator
-from typing import Any
 
 import orjson
 import pytest
 from aiokafka import AIOKafkaConsumer
-from aiokafka.structs import ConsumerRecord
 
 from edge.broker import create_topics
 from edge.settings import EdgeSettings
@@ -29,6 +25,7 @@ from pipelines.main import run_until_stopped
 from pipelines.results import result_id
 from pipelines.runtime import PipelineRuntime
 from pipelines.settings import PipelineSettings
+from tests.pipelines.cs_insights.leak_search import leaks, needles, views
 
 from .kafka_io import committed, produce, read_topic
 
@@ -92,44 +89,6 @@ def _bad_records() -> list[tuple[str, tuple[bytes | None, bytes, list[tuple[str,
     return out
 
 
-def _needles(values: list[str]) -> set[str]:
-    """Each value as written, normalised (full-width as ASCII), and as bare digits when long."""
-    out = set()
-    for value in values:
-        out |= {value, normalise_text(value)}
-        digits = re.sub(r"[^0-9]", "", normalise_text(value))
-        if len(digits) >= 7:
-            out.add(digits)
-    return out
-
-
-def _views(record: ConsumerRecord) -> Iterator[str]:
-    """Everything a reader of a record could see: key, value, headers, and any base64 inside."""
-    raws: list[bytes] = [raw for raw in (record.key, record.value, *(v for _, v in record.headers)) if raw is not None]
-    strings: list[str] = []
-    try:
-        stack: list[Any] = [orjson.loads(record.value)]
-    except orjson.JSONDecodeError:
-        stack = []
-    while stack:
-        item = stack.pop()
-        if isinstance(item, dict):
-            for k, v in item.items():
-                if k.endswith("_b64") and isinstance(v, str):
-                    raws.append(base64.b64decode(v))
-                elif k == "original_headers":
-                    raws += [base64.b64decode(b) for _, b in v]
-                else:
-                    stack.append(v)
-        elif isinstance(item, list):
-            stack += item
-        elif isinstance(item, str):
-            strings.append(item)
-    for text in [*(raw.decode("utf-8", errors="replace") for raw in raws), *strings]:
-        yield text
-        yield normalise_text(text)
-
-
 async def _all_topics(bootstrap: str) -> set[str]:
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
     await consumer.start()
@@ -170,16 +129,16 @@ async def test_no_raw_personal_data_reaches_any_topic_and_every_utterance_is_acc
     assert runtime.stats.events_in == sent
 
     # The search finds every value where it is known to be: the input topic, written raw.
-    needles = _needles(injected + list(BAD_VALUES.values()))
+    searched = needles(injected + list(BAD_VALUES.values()))
     inputs = await read_topic(bootstrap, TOPICS.cs_utterances)
-    seen_in_input = {n for r in inputs for view in _views(r) for n in needles if n in view}
+    seen_in_input = {n for r in inputs for view in views(r) for n in searched if n in view}
     assert {normalise_text(v) for v in injected} <= seen_in_input
 
     topics = await _all_topics(bootstrap) - {TOPICS.cs_utterances}
     assert {TOPICS.cs_insights, TOPICS.dlq, TOPICS.audit} <= topics
     by_topic = {topic: await read_topic(bootstrap, topic) for topic in sorted(topics)}
-    leaks = [(topic, n) for topic, records in by_topic.items() for r in records for view in _views(r) for n in needles if n in view]
-    assert leaks == [], sorted(set(leaks))
+    found = leaks([r for records in by_topic.values() for r in records], searched)
+    assert found == [], sorted(set(found))
 
     insights = [orjson.loads(r.value) for r in by_topic[TOPICS.cs_insights]]
     events = [orjson.loads(value) for _, value, _ in good]

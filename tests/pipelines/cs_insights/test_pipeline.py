@@ -7,9 +7,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-import re
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -25,9 +24,11 @@ from pipelines.cs_insights.intake import MAX_TEXT_CHARS
 from pipelines.cs_insights.model import EMOTIONS, INTENTS
 from pipelines.cs_insights.pipeline import CsInsightsPipeline
 from pipelines.cs_insights.quality import predict
-from pipelines.cs_insights.redaction import RECOGNIZER_VERSION, normalise_text, redact
+from pipelines.cs_insights.redaction import RECOGNIZER_VERSION, redact
 from pipelines.records import InboundRecord, OutboundRecord
 from pipelines.results import result_id
+
+from .leak_search import leaks, needles
 
 REGION, SITE = "kr-seoul", "SEL-GN-0042"
 INPUT = "kr-seoul.cs.utterances"
@@ -72,45 +73,6 @@ def _records(utterances: list[GeneratedUtterance], partition: int = 0) -> list[I
     return records
 
 
-def _needles(values: list[str]) -> set[str]:
-    """Each value as written, normalised (full-width digits as ASCII), and as bare digits when long."""
-    out = set()
-    for value in values:
-        out |= {value, normalise_text(value)}
-        digits = re.sub(r"[^0-9]", "", normalise_text(value))
-        if len(digits) >= 7:
-            out.add(digits)
-    return out
-
-
-def _views(record: OutboundRecord) -> Iterator[str]:
-    """Every text a reader of the record could see: key, value, headers, and anything base64 inside."""
-    texts = [raw for raw in (record.key, record.value, *(v for _, v in record.headers)) if raw is not None]
-    stack: list[Any] = [orjson.loads(record.value)]
-    strings: list[str] = []
-    while stack:
-        item = stack.pop()
-        if isinstance(item, dict):
-            for k, v in item.items():
-                if k.endswith("_b64") and isinstance(v, str):
-                    texts.append(base64.b64decode(v))
-                elif k == "original_headers":
-                    texts += [base64.b64decode(b) for _, b in v]
-                else:
-                    stack.append(v)
-        elif isinstance(item, list):
-            stack += item
-        elif isinstance(item, str):
-            strings.append(item)
-    for text in [*(t.decode("utf-8", errors="replace") for t in texts), *strings]:
-        yield text
-        yield normalise_text(text)
-
-
-def _leaks(outputs: list[OutboundRecord], needles: set[str]) -> list[tuple[str, str]]:
-    return [(needle, record.topic) for record in outputs for view in _views(record) for needle in needles if needle in view]
-
-
 async def test_a_batch_is_classified_in_one_call_and_each_utterance_gets_one_insight_with_only_redacted_text(
     accel_port: int,
 ) -> None:
@@ -123,7 +85,7 @@ async def test_a_batch_is_classified_in_one_call_and_each_utterance_gets_one_ins
     assert {r.topic for r in outcome.outputs} == {"kr-seoul.cs.insights"}
     injected = [p.value for u in utterances for p in u.pii]
     assert len(injected) > 30
-    assert _leaks(outcome.outputs, _needles(injected)) == []
+    assert leaks(outcome.outputs, needles(injected)) == []
     intent_probs, _ = predict(MODEL_PATH, [redact(u.labelled.event["text"]).text for u in utterances])
     for u, record, row in zip(utterances, outcome.outputs, intent_probs, strict=True):
         event, insight = u.labelled.event, orjson.loads(record.value)
@@ -262,7 +224,7 @@ async def test_refused_records_go_to_the_dlq_and_audit_with_their_personal_data_
     assert [d["reason"] for d in dlq] == [reason for reason, _ in bad]
     assert outcome.dlq == len(bad) and outcome.results == 0
     assert outcome.dlq_by_reason == dict(Counter(reason for reason, _ in bad))
-    assert _leaks(outcome.outputs, _needles(list(PII.values()))) == []
+    assert leaks(outcome.outputs, needles(list(PII.values()))) == []
     for entry, (_, record) in zip(dlq, bad, strict=True):
         assert entry["pipeline"] == "cs-insights" and entry["value_redacted"] is True
         assert entry["recognizer_version"] == RECOGNIZER_VERSION
@@ -316,7 +278,7 @@ async def test_an_utterance_whose_id_holds_personal_data_is_refused_without_publ
     outcome = await pipeline.process([InboundRecord(INPUT, 0, 0, None, value)], asyncio.Event())
     (entry,) = [orjson.loads(r.value) for r in outcome.outputs]
     assert entry["reason"] == "schema" and f"field {field!r} holds personal data (PHONE)" in entry["detail"]
-    assert _leaks(outcome.outputs, _needles([PII["phone"]])) == []
+    assert leaks(outcome.outputs, needles([PII["phone"]])) == []
 
 
 async def test_only_a_well_formed_traceparent_passes_and_tracestate_is_redacted(accel_port: int) -> None:
@@ -354,6 +316,6 @@ def test_the_leak_search_finds_raw_values_in_keys_headers_and_base64() -> None:
     """The search the tests above rely on finds a value in every place a record could hold it."""
     body = {"original_value_b64": base64.b64encode("０１０－２３４５－６７８９".encode()).decode()}
     record = OutboundRecord("t", b"k", orjson.dumps(body), [("h", b"x")])
-    assert {n for n, _ in _leaks([record], _needles([PII["phone"]]))} == {"010-2345-6789"}
+    assert {n for n, _ in leaks([record], needles([PII["phone"]]))} == {"010-2345-6789"}
     record = OutboundRecord("t", b"01023456789", b"{}", [("h", PII["email"].encode())])
-    assert {n for n, _ in _leaks([record], _needles([PII["phone"], PII["email"]]))} == {"01023456789", PII["email"]}
+    assert {n for n, _ in leaks([record], needles([PII["phone"], PII["email"]]))} == {"01023456789", PII["email"]}
