@@ -5,7 +5,6 @@ key, value or header of any record of any topic the region has, other than the i
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
 
@@ -18,16 +17,14 @@ from edge.settings import EdgeSettings
 from edge.synthetic.utterances import UtteranceGenerator
 from edge.topics import SiteTopics
 from edge.traffic import encode
-from pipelines.accel_client import AcceleratorClient
 from pipelines.cs_insights.pipeline import CsInsightsPipeline
 from pipelines.cs_insights.redaction import normalise_text, redact
-from pipelines.main import run_until_stopped
 from pipelines.results import result_id
-from pipelines.runtime import PipelineRuntime
 from pipelines.settings import PipelineSettings
 from tests.pipelines.cs_insights.leak_search import leaks, needles, views
 
 from .kafka_io import committed, produce, read_topic
+from .pipeline_run import run_until_consumed
 
 pytestmark = pytest.mark.integration
 REGION, SITE = "kr-seoul", "SEL-GN-0042"
@@ -115,17 +112,7 @@ async def test_no_raw_personal_data_reaches_any_topic_and_every_utterance_is_acc
     sent = len(good) + len(bad)
 
     settings = PipelineSettings(session_timeout_ms=6000, health_port=0, metrics_port=0, max_batch_records=100)
-    async with AcceleratorClient(edge_settings, timeout_s=5, attempts=3) as accel:
-        runtime = PipelineRuntime(CsInsightsPipeline(REGION, SITE, accel), edge_settings, settings)
-        async with runtime:
-            stop = asyncio.Event()
-            task = asyncio.create_task(run_until_stopped(runtime, stop, grace_period_s=10))
-            loop = asyncio.get_running_loop()
-            until = loop.time() + 60
-            while runtime.stats.events_in < sent and loop.time() < until and not task.done():
-                await asyncio.sleep(0.05)
-            stop.set()
-            await task
+    runtime = await run_until_consumed(edge_settings, lambda accel: CsInsightsPipeline(REGION, SITE, accel), sent, settings)
     assert runtime.stats.events_in == sent
 
     # The search finds every value where it is known to be: the input topic, written raw.

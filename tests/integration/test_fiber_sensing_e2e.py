@@ -4,7 +4,6 @@ windows of a few fibres stream through `{region}.fiber.das`, events come out as 
 
 from __future__ import annotations
 
-import asyncio
 import base64
 from typing import Any
 
@@ -16,17 +15,15 @@ from edge.settings import EdgeSettings
 from edge.synthetic.das import DasWindowGenerator, SyntheticDasWindow
 from edge.topics import SiteTopics
 from edge.traffic import LABEL_HEADER, encode
-from pipelines.accel_client import AcceleratorClient
 from pipelines.fiber_sensing.classes import CLASSES, SEVERITY
 from pipelines.fiber_sensing.pipeline import FiberSensingPipeline
 from pipelines.fiber_sensing.quality import LOCATION_TOLERANCE_CHANNELS
 from pipelines.fiber_sensing.results import ALERT_SCHEMA
-from pipelines.main import run_until_stopped
 from pipelines.results import result_id
-from pipelines.runtime import PipelineRuntime
 from pipelines.settings import PipelineSettings
 
 from .kafka_io import committed, produce, read_topic
+from .pipeline_run import run_until_consumed
 
 pytestmark = pytest.mark.integration
 REGION, SITE = "kr-seoul", "SEL-GN-0042"
@@ -62,22 +59,6 @@ def _bad_record(kind: str, event: dict[str, Any]) -> tuple[bytes, bytes, list[tu
     return event["fiber_id"].encode(), value, [("marker", marker.encode())]
 
 
-async def _run_until_consumed(edge: EdgeSettings, total: int, timeout_s: float = 60.0) -> PipelineRuntime:
-    settings = PipelineSettings(session_timeout_ms=6000, health_port=0, metrics_port=0)
-    async with AcceleratorClient(edge, timeout_s=10, attempts=3) as accel:
-        runtime = PipelineRuntime(FiberSensingPipeline(REGION, SITE, accel), edge, settings)
-        async with runtime:
-            stop = asyncio.Event()
-            task = asyncio.create_task(run_until_stopped(runtime, stop, grace_period_s=10))
-            loop = asyncio.get_running_loop()
-            until = loop.time() + timeout_s
-            while runtime.stats.events_in < total and loop.time() < until and not task.done():
-                await asyncio.sleep(0.05)
-            stop.set()
-            await task
-    return runtime
-
-
 async def test_events_on_the_fibres_become_located_alerts_and_bad_windows_go_to_the_dlq(
     edge_settings: EdgeSettings,
 ) -> None:
@@ -99,7 +80,11 @@ async def test_events_on_the_fibres_become_located_alerts_and_bad_windows_go_to_
     assert max(len(value) for _, value, _ in records) < WINDOW_BYTES_CEILING
     await produce(bootstrap, TOPICS.fiber_das, records)
 
-    runtime = await _run_until_consumed(edge_settings, len(records))
+    settings = PipelineSettings(session_timeout_ms=6000, health_port=0, metrics_port=0)
+    runtime = await run_until_consumed(
+        edge_settings, lambda accel: FiberSensingPipeline(REGION, SITE, accel), len(records), settings,
+        infer_timeout_s=10,
+    )
     assert runtime.stats.events_in == len(records)
     assert runtime.stats.dlq == len(bad)
 

@@ -3,7 +3,6 @@ one score, anomalies are flagged, and bad records land in the DLQ while their ne
 
 from __future__ import annotations
 
-import asyncio
 import base64
 
 import orjson
@@ -13,36 +12,20 @@ from edge.broker import create_topics
 from edge.settings import EdgeSettings
 from edge.synthetic.cell_kpi import CellKpiGenerator
 from edge.topics import SiteTopics
-from edge.traffic import LABEL_HEADER, encode
+from edge.traffic import encode
 from pipelines.accel_client import AcceleratorClient
 from pipelines.kpi_anomaly.pipeline import KpiAnomalyPipeline
 from pipelines.kpi_anomaly.results import result_id
-from pipelines.main import run_until_stopped
 from pipelines.runtime import PipelineRuntime
 from pipelines.settings import PipelineSettings
 
 from .kafka_io import committed, produce, read_topic
+from .pipeline_run import run_until_consumed
 
 pytestmark = pytest.mark.integration
 TOPICS = SiteTopics("kr-seoul")
 # Detection on a cold start: each cell's first samples have no history to deviate from.
 DETECTION_FLOOR = 0.8
-
-
-async def _run_pipeline_until(edge: EdgeSettings, total: int, timeout_s: float = 90.0) -> PipelineRuntime:
-    settings = PipelineSettings(session_timeout_ms=6000, health_port=0, max_batch_records=500)
-    async with AcceleratorClient(edge, timeout_s=5, attempts=3) as accel:
-        runtime = PipelineRuntime(KpiAnomalyPipeline(edge.region, edge.site_id, accel), edge, settings)
-        async with runtime:
-            stop = asyncio.Event()
-            task = asyncio.create_task(run_until_stopped(runtime, stop, grace_period_s=10))
-            loop = asyncio.get_running_loop()
-            until = loop.time() + timeout_s
-            while runtime.stats.events_in < total and loop.time() < until and not task.done():
-                await asyncio.sleep(0.1)
-            stop.set()
-            await task
-    return runtime
 
 
 async def test_events_are_scored_once_each_and_bad_records_go_to_the_dlq(edge_settings: EdgeSettings) -> None:
@@ -67,7 +50,11 @@ async def test_events_are_scored_once_each_and_bad_records_go_to_the_dlq(edge_se
             bad[marker] = kind
     await produce(bootstrap, TOPICS.kpi, records)
 
-    runtime = await _run_pipeline_until(edge_settings, len(records))
+    settings = PipelineSettings(session_timeout_ms=6000, health_port=0, max_batch_records=500)
+    runtime = await run_until_consumed(
+        edge_settings, lambda accel: KpiAnomalyPipeline(edge_settings.region, edge_settings.site_id, accel),
+        len(records), settings, timeout_s=90,
+    )
     assert runtime.stats.events_in == len(records)
 
     scores = [orjson.loads(r.value) for r in await read_topic(bootstrap, TOPICS.kpi_scores)]

@@ -4,7 +4,6 @@ stops a pipeline."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
 
 import orjson
@@ -16,15 +15,13 @@ from edge.settings import EdgeSettings
 from edge.synthetic.cell_kpi import CellKpiGenerator
 from edge.topics import SiteTopics
 from edge.traffic import encode
-from pipelines.accel_client import AcceleratorClient
 from pipelines.dlq import DLQ_MAX_ORIGINAL_VALUE_BYTES
 from pipelines.events import MAX_EVENT_BYTES
 from pipelines.kpi_anomaly.pipeline import KpiAnomalyPipeline
-from pipelines.main import run_until_stopped
-from pipelines.runtime import PipelineRuntime
 from pipelines.settings import PipelineSettings
 
 from .kafka_io import read_topic
+from .pipeline_run import run_until_consumed
 
 pytestmark = pytest.mark.integration
 TOPICS = SiteTopics("kr-seoul")
@@ -57,17 +54,9 @@ async def test_an_oversized_record_is_dead_lettered_clipped_and_its_neighbours_a
     await _produce_large(bootstrap, records)
 
     settings = PipelineSettings(session_timeout_ms=6000, health_port=0, metrics_port=0, max_batch_records=500)
-    async with AcceleratorClient(edge_settings, timeout_s=5, attempts=3) as accel:
-        runtime = PipelineRuntime(KpiAnomalyPipeline("kr-seoul", "SEL-GN-0042", accel), edge_settings, settings)
-        async with runtime:
-            stop = asyncio.Event()
-            task = asyncio.create_task(run_until_stopped(runtime, stop, grace_period_s=10))
-            loop = asyncio.get_running_loop()
-            until = loop.time() + 60
-            while runtime.stats.events_in < len(records) and loop.time() < until and not task.done():
-                await asyncio.sleep(0.05)
-            stop.set()
-            await task
+    runtime = await run_until_consumed(
+        edge_settings, lambda accel: KpiAnomalyPipeline("kr-seoul", "SEL-GN-0042", accel), len(records), settings,
+    )
     assert runtime.stats.events_in == len(records) and runtime.stats.dlq == 2 and runtime.stats.results_out == 20
 
     dlq = {orjson.loads(r.value)["original_key_b64"]: orjson.loads(r.value) for r in await read_topic(bootstrap, TOPICS.dlq)}
