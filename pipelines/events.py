@@ -81,4 +81,7 @@ def parse_timestamp(text: str, show: Callable[[object], str] = quote) -> datetim
         raise SchemaViolation(f"field 'ts' is not an RFC 3339 timestamp: {show(text)}") from exc
     if ts.tzinfo is None:
         raise SchemaViolation(f"field 'ts' has no UTC offset: {show(text)}")
-    return ts.astimezone(UTC)
+    try:
+        return ts.astimezone(UTC)
+    except OverflowError as exc:  # 0001-01-01T00:00:00+01:00 is before the first UTC date
+        raise SchemaViolation(f"field 'ts' is out of range in UTC: {show(text)}") from exc

@@ -55,3 +55,9 @@ def test_envelope_violations_name_the_field(change: dict[str, object], message: 
 
 def test_decode_round_trips_unicode() -> None:
     assert decode_event(orjson.dumps({"site_id": "서울"}))["site_id"] == "서울"
+
+
+def test_a_time_before_the_first_utc_date_is_a_schema_violation_not_a_crash() -> None:
+    event = {"schema": "s.v1", "event_id": "e", "region": "kr-seoul", "site_id": "x", "ts": "0001-01-01T00:00:00+01:00"}
+    with pytest.raises(SchemaViolation, match="'ts' is out of range in UTC"):
+        check_envelope(event, "s.v1")
