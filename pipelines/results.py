@@ -6,7 +6,7 @@ import hashlib
 import uuid
 
 _RESULT_NAMESPACE = uuid.UUID("7d1c5a8e-2f42-4f0b-9a55-3f1e6c0b9e11")
-_NAMESPACE_BYTES = _RESULT_NAMESPACE.bytes
+RESULT_NAMESPACE_BYTES = _RESULT_NAMESPACE.bytes
 
 
 def result_id(pipeline: str, event_id: str, kind: str) -> str:
@@ -15,7 +15,7 @@ def result_id(pipeline: str, event_id: str, kind: str) -> str:
     It is `uuid.uuid5(_RESULT_NAMESPACE, f"{pipeline}/{kind}/{event_id}")`, computed without the
     `uuid.UUID` object (a third of the cost; one id per result is on every pipeline's hot path).
     """
-    digest = bytearray(hashlib.sha1(_NAMESPACE_BYTES + f"{pipeline}/{kind}/{event_id}".encode()).digest()[:16])
+    digest = bytearray(hashlib.sha1(RESULT_NAMESPACE_BYTES + f"{pipeline}/{kind}/{event_id}".encode()).digest()[:16])
     digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
     digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant
     h = digest.hex()

@@ -15,15 +15,16 @@ The environment variable `EDGE_KERNELS` chooses, read once at import:
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Literal, Protocol, get_args
+from typing import Literal, Protocol, TypeVar, get_args
 
 import numpy as np
 import numpy.typing as npt
 
 ImplementationName = Literal["native", "reference"]
 ENV_VAR = "EDGE_KERNELS"
+T = TypeVar("T")
 
 
 class WindowFeaturesKernel(Protocol):
@@ -139,18 +140,25 @@ def load_kernels(name: ImplementationName) -> KernelSet:
     )
 
 
-def select_kernels(environ: Mapping[str, str]) -> KernelSet:
-    """The implementation `EDGE_KERNELS` in `environ` asks for (see the module docstring)."""
+def choose_implementation(environ: Mapping[str, str], load: Callable[[ImplementationName], T]) -> T:
+    """What `load` gives for the implementation `EDGE_KERNELS` in `environ` asks for (see the
+    module docstring); `load` raises ImportError when the native one is not built. Other native
+    code (the KPI pipeline's codec) is chosen by the same switch through this."""
     choice = environ.get(ENV_VAR, "auto").strip().lower() or "auto"
     if choice == "auto":
         try:
-            return load_kernels("native")
+            return load("native")
         except ImportError:
-            return load_kernels("reference")
+            return load("reference")
     names: dict[str, ImplementationName] = {name: name for name in get_args(ImplementationName)}
     if choice in names:
-        return load_kernels(names[choice])
+        return load(names[choice])
     raise ValueError(f"{ENV_VAR} must be auto, native or reference, got {environ[ENV_VAR]!r}")
+
+
+def select_kernels(environ: Mapping[str, str]) -> KernelSet:
+    """The implementation `EDGE_KERNELS` in `environ` asks for (see the module docstring)."""
+    return choose_implementation(environ, load_kernels)
 
 
 KERNELS = select_kernels(os.environ)
@@ -166,6 +174,7 @@ __all__ = [
     "ImplementationName",
     "KernelSet",
     "WindowFeaturesKernel",
+    "choose_implementation",
     "das_channel_stats",
     "load_kernels",
     "select_kernels",

@@ -30,7 +30,7 @@ from pipelines.energy_saving.settings import EnergySavingSettings
 from pipelines.errors import InferenceRejected
 from pipelines.events import SchemaViolation
 from pipelines.intake import AcceptedEvent, EventIntake
-from pipelines.kpi_anomaly.pipeline import check_cell_kpi_fields
+from pipelines.kpi_anomaly.codec import check_cell_kpi_fields
 from pipelines.partition_keys import PartitionKeys
 from pipelines.records import InboundRecord, OutboundRecord
 

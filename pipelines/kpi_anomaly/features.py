@@ -69,30 +69,42 @@ def _counter_value(value: object) -> float:
 
 def _counter_column(samples: Sequence[Mapping[str, object]], name: str) -> npt.NDArray[np.float64]:
     values = [s.get(name) for s in samples]
-    column: npt.NDArray[np.float64] | None = None
     # The usual case, checked and converted by C loops: numbers and gaps only (None becomes NaN).
     if set(map(type, values)) <= _PLAIN_TYPES:
         try:
-            column = np.array(values, dtype=np.float64)
+            return np.array(values, dtype=np.float64)
         except OverflowError:  # an integer beyond float range: let the slow path refuse it
-            column = None
-    if column is None:
-        column = np.array([_counter_value(v) for v in values], dtype=np.float64)
+            pass
+    return np.array([_counter_value(v) for v in values], dtype=np.float64)
+
+
+def counter_matrix(
+    samples: Sequence[Mapping[str, object]], names: Sequence[str] = COUNTERS
+) -> npt.NDArray[np.float64]:
+    """The counters `names` of many samples as reported, `[rows, len(names)]`: NaN where a counter
+    is missing or not a number (a JSON true/false, a string, an object). One pass per counter."""
+    out = np.empty((len(samples), len(names)), dtype=np.float64)
+    for j, name in enumerate(names):
+        out[:, j] = _counter_column(samples, name)
+    return out
+
+
+_COLUMN = {name: j for j, name in enumerate(COUNTERS)}
+
+
+def kpis_from_counters(counters: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """The KPIs of `counter_matrix` rows, `[rows, N_KPIS]`; NaN where a counter is missing, not a
+    non-negative finite number, or a rate has no attempts."""
+    valid = np.array(counters, dtype=np.float64)
     with np.errstate(invalid="ignore"):
-        column[~np.isfinite(column) | (column < 0)] = math.nan
-    return column
-
-
-def kpi_matrix(samples: Sequence[Mapping[str, object]]) -> npt.NDArray[np.float64]:
-    """The KPIs of many samples' counters, `[rows, N_KPIS]`; NaN where a counter is missing, not a
-    non-negative finite number, or a rate has no attempts. One pass per counter, not per sample."""
-    c = {name: _counter_column(samples, name) for name in COUNTERS}
+        valid[~np.isfinite(valid) | (valid < 0)] = math.nan
+    c = {name: valid[:, j] for name, j in _COLUMN.items()}
 
     def rate(succ: str, att: str) -> npt.NDArray[np.float64]:
         with np.errstate(invalid="ignore", divide="ignore"):
             return np.where(c[att] > 0, np.minimum(c[succ] / c[att], 1.0), math.nan)
 
-    out = np.empty((len(samples), N_KPIS), dtype=np.float64)
+    out = np.empty((len(valid), N_KPIS), dtype=np.float64)
     out[:, 0] = c["RRU.PrbTotDl"] / 100.0
     out[:, 1] = c["RRU.PrbTotUl"] / 100.0
     out[:, 2] = np.log1p(c["DRB.UEThpDl"] / 1000.0)
@@ -106,17 +118,35 @@ def kpi_matrix(samples: Sequence[Mapping[str, object]]) -> npt.NDArray[np.float6
     return out
 
 
+def kpi_matrix(samples: Sequence[Mapping[str, object]]) -> npt.NDArray[np.float64]:
+    """The KPIs of many samples' counters, `[rows, N_KPIS]` (see `kpis_from_counters`)."""
+    return kpis_from_counters(counter_matrix(samples))
+
+
 def kpi_vector(counters: Mapping[str, object]) -> npt.NDArray[np.float64]:
     """The KPIs of one sample (see `kpi_matrix`)."""
     row: npt.NDArray[np.float64] = kpi_matrix([counters])[0]
     return row
 
 
-def hour_features(ts: datetime) -> tuple[float, float]:
-    """Local time of day as a point on the unit circle."""
-    hour = (ts.hour + _LOCAL_UTC_OFFSET_H + ts.minute / 60) % 24
+def _hour_point(hour_utc: int, minute: int) -> tuple[float, float]:
+    hour = (hour_utc + _LOCAL_UTC_OFFSET_H + minute / 60) % 24
     angle = 2 * math.pi * hour / 24
     return math.sin(angle), math.cos(angle)
+
+
+_HOUR_POINTS = np.array([_hour_point(m // 60, m % 60) for m in range(24 * 60)])
+_HOUR_POINTS.flags.writeable = False
+
+
+def hour_features(ts: datetime) -> tuple[float, float]:
+    """Local time of day as a point on the unit circle, from a UTC time."""
+    return _hour_point(ts.hour, ts.minute)
+
+
+def hour_features_of_minutes(minutes: npt.ArrayLike) -> npt.NDArray[np.float64]:
+    """`hour_features` of many UTC minutes of the day (0-1439), `[rows, 2]`, by table lookup."""
+    return _HOUR_POINTS[np.asarray(minutes, dtype=np.intp)]
 
 
 def _batch_array(name: str, given: npt.ArrayLike, rows: int, width: int) -> npt.NDArray[np.float64]:

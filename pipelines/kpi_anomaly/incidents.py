@@ -71,6 +71,10 @@ class IncidentTracker:
     def open_incident(self, cell_id: str) -> Incident | None:
         return self._open.get(cell_id)
 
+    def open_cells(self) -> set[str]:
+        """The cells with an incident open now."""
+        return set(self._open)
+
     def forget(self, cell_ids: Iterable[str]) -> None:
         for cell_id in cell_ids:
             self._open.pop(cell_id, None)

@@ -5,35 +5,37 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from itertools import repeat
 from typing import Any
 
 import numpy as np
+import orjson
 
 from edge.telemetry import trace_headers
 from edge.topics import SiteTopics
 from pipelines.accel_client import AcceleratorClient, InferResult
 from pipelines.base import BatchOutcome
 from pipelines.errors import InferenceRejected
-from pipelines.events import SchemaViolation
-from pipelines.intake import AcceptedEvent, EventIntake
+from pipelines.kpi_anomaly.codec import check_cell_kpi_fields
 from pipelines.kpi_anomaly.features import (
     KPI_NAMES,
     KPIS,
     N_KPIS,
     WINDOW,
     CellWindows,
-    hour_features,
-    kpi_matrix,
+    hour_features_of_minutes,
+    kpis_from_counters,
     worst_kpis,
 )
 from pipelines.kpi_anomaly.incidents import AlarmPolicy, IncidentTracker
-from pipelines.kpi_anomaly.results import alarm_record, score_record
+from pipelines.kpi_anomaly.intake import EVENT_SCHEMA, CellKpiBatch, CellKpiIntake
+from pipelines.kpi_anomaly.results import SCORE_SCHEMA, alarm_record
 from pipelines.partition_keys import PartitionKeys
 from pipelines.records import InboundRecord, OutboundRecord
+from pipelines.results import RESULT_NAMESPACE_BYTES
 
 NAME = "kpi-anomaly"
 MODEL = "kpi-anomaly"
-EVENT_SCHEMA = "ran.cell_kpi.v1"
 _OUTPUTS = ["score", "is_anomaly", "contributions"]
 _TOP = 3
 """KPIs named per score (`top_counters`) and per alarm explanation."""
@@ -41,16 +43,10 @@ N_KPIS_CODE = 10
 _WORST_CODE = N_KPIS_CODE ** np.arange(_TOP - 1, -1, -1)
 """Weights that turn a row of worst-KPI indices into one integer, for a cache lookup."""
 assert N_KPIS <= N_KPIS_CODE
+_SCORE_ID_PREFIX = f"{NAME}/score/".encode()
+_NO_HEADERS: list[tuple[str, bytes]] = []
 
-
-def check_cell_kpi_fields(event: dict[str, Any]) -> None:
-    """The fields of `ran.cell_kpi.v1` this pipeline reads beyond the envelope."""
-    cell_id = event.get("cell_id")
-    if not isinstance(cell_id, str) or not cell_id:
-        raise SchemaViolation(f"field 'cell_id' must be a non-empty string, got {cell_id!r:.80}")
-    counters = event.get("counters")
-    if not isinstance(counters, dict):
-        raise SchemaViolation(f"field 'counters' must be an object, got {type(counters).__name__}")
+__all__ = ["EVENT_SCHEMA", "KpiAnomalyPipeline", "check_cell_kpi_fields"]
 
 
 class KpiAnomalyPipeline:
@@ -69,7 +65,7 @@ class KpiAnomalyPipeline:
     ) -> None:
         self.topics = SiteTopics(region)
         self.site_id = site_id
-        self.intake = EventIntake(NAME, EVENT_SCHEMA, self.topics, site_id, check_cell_kpi_fields)
+        self.intake = CellKpiIntake(NAME, self.topics, site_id)
         self.accel = accel
         self.windows = CellWindows()
         self.incidents = IncidentTracker(alarm_policy)
@@ -77,7 +73,7 @@ class KpiAnomalyPipeline:
         self.input_topics = [self.topics.kpi]
         self.output_topics = [self.topics.kpi_scores, self.topics.anomalies, self.topics.dlq, self.topics.audit]
         self._cells = PartitionKeys()
-        self._counters_by_combo: dict[int, list[str]] = {}
+        self._counters_by_combo: dict[int, bytes] = {}
 
     def forget_keys(self, partitions: Sequence[tuple[str, int]]) -> None:
         cells = self._cells.release(partitions)
@@ -86,75 +82,92 @@ class KpiAnomalyPipeline:
 
     async def process(self, records: Sequence[InboundRecord], stopping: asyncio.Event) -> BatchOutcome:
         outcome = BatchOutcome(events_in=len(records))
-        accepted = self.intake.screen(records, outcome)
-        if not accepted:
+        batch = self.intake.screen(records, outcome)
+        if not batch.records:
             return outcome
-        cells = self._cells.note(accepted, "cell_id")
-        kpis = kpi_matrix([a.event["counters"] for a in accepted])
-        hours = np.array([hour_features(a.ts) for a in accepted]).reshape(-1, 2)
-        features, history = self.windows.features(cells, kpis, hours)
+        cells = self._cells.note_keys(batch.records, batch.cell_ids)
+        kpis = kpis_from_counters(batch.counters)
+        features, history = self.windows.features(cells, kpis, hour_features_of_minutes(batch.minutes))
         try:
             result = await self.accel.infer_until_answered(
                 MODEL, {"features": features}, _OUTPUTS, stopping, self.retry_backoff_s
             )
         except InferenceRejected as exc:
-            for item in accepted:
-                self.intake.reject(outcome, item.record, "inference", str(exc))
+            for record in batch.records:
+                self.intake.events.reject(outcome, record, "inference", str(exc))
             return outcome
-        self._emit(outcome, accepted, features, history, result)
+        self._emit(outcome, batch, features, history, result)
         return outcome
 
     def _emit(
         self,
         outcome: BatchOutcome,
-        accepted: list[AcceptedEvent],
+        batch: CellKpiBatch,
         features: np.ndarray,
         history: np.ndarray,
         result: InferResult,
     ) -> None:
-        scores = np.asarray(result.outputs["score"], dtype=np.float64).tolist()
-        flags = np.asarray(result.outputs["is_anomaly"], dtype=bool).tolist()
+        scores = np.ascontiguousarray(result.outputs["score"], dtype=np.float64).reshape(-1)
+        flags = np.ascontiguousarray(result.outputs["is_anomaly"], dtype=bool).reshape(-1)
         worst = worst_kpis(np.asarray(result.outputs["contributions"]))
-        # Plain Python values, once per batch: per-row NumPy scalars cost more than the row's JSON.
-        top_counters = [self._top_counters(combo) for combo in (worst @ _WORST_CODE).tolist()]
-        windows = history.tolist()
         model = {"name": result.model_name, "version": result.model_version}
-        scores_topic, outputs, observe = self.topics.kpi_scores, outcome.outputs, self.incidents.observe
-        for i, item in enumerate(accepted):
-            event = item.event
-            key = event["cell_id"].encode()
-            headers = trace_headers(item.record.headers)
-            score, flagged, window = scores[i], flags[i], windows[i]
-            outputs.append(
+        values = self.intake.codec.encode(
+            schema=SCORE_SCHEMA, region=self.topics.region, event_ids=batch.event_ids,
+            site_ids=batch.site_ids, cell_ids=batch.cell_ids, ts=batch.ts, scores=scores,
+            anomalous=flags, top_counters=[self._top_counters(c) for c in (worst @ _WORST_CODE).tolist()],
+            window_samples=np.ascontiguousarray(history, dtype=np.int64), window=WINDOW,
+            model=orjson.dumps(model), id_namespace=RESULT_NAMESPACE_BYTES, id_prefix=_SCORE_ID_PREFIX,
+        )
+        keys = [cell.encode() for cell in batch.cell_ids]
+        headers = [trace_headers(r.headers) if r.headers else _NO_HEADERS for r in batch.records]
+        outcome.outputs.extend(map(OutboundRecord, repeat(self.topics.kpi_scores), keys, values, headers))
+        self._raise_alarms(outcome, batch, scores, flags, worst, features, keys, headers, model)
+        outcome.results += len(values)
+        outcome.anomalies += int(flags.sum())
+
+    def _raise_alarms(
+        self,
+        outcome: BatchOutcome,
+        batch: CellKpiBatch,
+        scores: np.ndarray,
+        flags: np.ndarray,
+        worst: np.ndarray,
+        features: np.ndarray,
+        keys: list[bytes],
+        headers: list[list[tuple[str, bytes]]],
+        model: dict[str, str],
+    ) -> None:
+        """Alarm notifications, one per incident change. Only cells with an anomaly in this batch
+        or an incident still open can have one, so only their rows are looked at, in order."""
+        cells = batch.cell_ids
+        watched = self.incidents.open_cells() | {cells[i] for i in np.flatnonzero(flags).tolist()}
+        if not watched:
+            return
+        for i in [i for i, cell in enumerate(cells) if cell in watched]:
+            score = float(scores[i])
+            notification = self.incidents.observe(cells[i], batch.event_ids[i], batch.ts[i], score, bool(flags[i]))
+            if notification is None:
+                continue
+            event = batch.event(i)
+            outcome.outputs.append(
                 OutboundRecord(
-                    scores_topic,
-                    key,
-                    score_record(NAME, event, score, flagged, top_counters[i], window, window >= WINDOW, model),
-                    headers,
+                    self.topics.anomalies,
+                    keys[i],
+                    alarm_record(
+                        pipeline=NAME, event=event, notification=notification, score=score,
+                        explanation=_explain(event, worst[i], features[i]), model=model,
+                    ),
+                    headers[i],
                 )
             )
-            notification = observe(event["cell_id"], event["event_id"], event["ts"], score, flagged)
-            if notification is not None:
-                outputs.append(
-                    OutboundRecord(
-                        self.topics.anomalies,
-                        key,
-                        alarm_record(
-                            pipeline=NAME, event=event, notification=notification, score=score,
-                            explanation=_explain(event, worst[i], features[i]), model=model,
-                        ),
-                        headers,
-                    )
-                )
-        outcome.results += len(accepted)
-        outcome.anomalies += sum(flags)
 
-    def _top_counters(self, combo: int) -> list[str]:
-        """The counters behind a row's worst KPIs, by the row's code (`worst @ _WORST_CODE`)."""
+    def _top_counters(self, combo: int) -> bytes:
+        """The counters behind a row's worst KPIs as a JSON array, by the row's code
+        (`worst @ _WORST_CODE`)."""
         counters = self._counters_by_combo.get(combo)
         if counters is None:
             kpis = [(combo // 10**j) % N_KPIS_CODE for j in reversed(range(_TOP))]
-            counters = self._counters_by_combo[combo] = [c for k in kpis for c in KPIS[k][1]]
+            counters = self._counters_by_combo[combo] = orjson.dumps([c for k in kpis for c in KPIS[k][1]])
         return counters
 
 

@@ -11,35 +11,7 @@ from pipelines.results import result_id
 
 SCORE_SCHEMA = "ran.cell_score.v1"
 ALERT_SCHEMA = "ran.cell_anomaly.v1"
-def score_record(
-    pipeline: str,
-    event: dict[str, Any],
-    score: float,
-    is_anomaly: bool,
-    top_counters: list[str],
-    window_samples: int,
-    window_full: bool,
-    model: dict[str, str],
-) -> bytes:
-    """One `ran.cell_score.v1` record: exactly one per KPI event. `model` is `{name, version}`.
-    Positional, and one dict straight to JSON: it runs once per event."""
-    return orjson.dumps(
-        {
-            "schema": SCORE_SCHEMA,
-            "event_id": event["event_id"],
-            "result_id": result_id(pipeline, event["event_id"], "score"),
-            "region": event["region"],
-            "site_id": event["site_id"],
-            "cell_id": event["cell_id"],
-            "ts": event["ts"],
-            "score": round(score, 6),
-            "is_anomaly": is_anomaly,
-            "top_counters": top_counters,
-            "window_samples": window_samples,
-            "state_rebuilt": not window_full,
-            "model": model,
-        }
-    )
+"""Score records are written by `codec.encode_cell_scores`, a batch at a time."""
 
 
 # What an OSS needs to route an alarm, by the KPI that looks worst.

@@ -1,4 +1,4 @@
-"""The native kernels compile warning-free as plain C99 with -Wall -Wextra.
+"""The native kernels and the KPI codec compile warning-free as plain C99 with -Wall -Wextra.
 
 setup.py builds without -Werror so that a user's newer compiler cannot fail an install over a
 new warning; this test holds the line with -Werror on the compiler Python was built with.
@@ -16,11 +16,16 @@ import numpy as np
 import pytest
 
 import accel.kernels
+import pipelines.kpi_anomaly
 
-SOURCE = Path(accel.kernels.__file__).parent / "_native.c"
+SOURCES = [
+    Path(accel.kernels.__file__).parent / "_native.c",
+    Path(pipelines.kpi_anomaly.__file__).parent / "_codec.c",
+]
 
 
-def test_the_native_source_compiles_without_a_warning(tmp_path: Path) -> None:
+@pytest.mark.parametrize("source", SOURCES, ids=lambda p: p.name)
+def test_the_native_source_compiles_without_a_warning(tmp_path: Path, source: Path) -> None:
     compiler = shlex.split(sysconfig.get_config_var("CC") or "cc")
     if shutil.which(compiler[0]) is None:
         pytest.skip(f"no C compiler ({compiler[0]}) on this machine")
@@ -37,9 +42,9 @@ def test_the_native_source_compiles_without_a_warning(tmp_path: Path) -> None:
             f"-I{sysconfig.get_paths()['include']}",
             f"-I{np.get_include()}",
             "-c",
-            str(SOURCE),
+            str(source),
             "-o",
-            str(tmp_path / "_native.o"),
+            str(tmp_path / f"{source.stem}.o"),
         ],
         capture_output=True,
         text=True,

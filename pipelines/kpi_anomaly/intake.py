@@ -1,0 +1,78 @@
+"""The KPI pipelines' front door: a batch of records in, the accepted cell-KPI events out column by
+column. The codec reads the batch in one call; what it leaves goes through the shared
+`EventIntake`, which accepts it or refuses it to the DLQ with a reason."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, NamedTuple
+
+import numpy as np
+import numpy.typing as npt
+
+from edge.topics import SiteTopics
+from pipelines.base import BatchOutcome
+from pipelines.events import decode_event
+from pipelines.intake import EventIntake
+from pipelines.kpi_anomaly.codec import CODEC, CellKpiCodec, check_cell_kpi_fields
+from pipelines.kpi_anomaly.features import COUNTERS, counter_matrix
+from pipelines.records import InboundRecord
+
+EVENT_SCHEMA = "ran.cell_kpi.v1"
+
+
+class CellKpiBatch(NamedTuple):
+    """The accepted events of one batch, in arrival order, one list or array row per event."""
+
+    records: list[InboundRecord]
+    event_ids: list[str]
+    site_ids: list[str]
+    cell_ids: list[str]
+    ts: list[str]
+    """As the event wrote it."""
+    counters: npt.NDArray[np.float64]
+    """`[rows, len(COUNTERS)]`, as `features.counter_matrix` reads them."""
+    minutes: npt.NDArray[np.int64]
+    """UTC minute of the day of each event."""
+
+    def event(self, row: int) -> dict[str, Any]:
+        """The whole event of a row, decoded again (alarms need fields the columns do not hold)."""
+        return decode_event(self.records[row].value)
+
+
+class CellKpiIntake:
+    """Screens batches of `ran.cell_kpi.v1` records for one pipeline."""
+
+    def __init__(self, pipeline: str, topics: SiteTopics, site_id: str, codec: CellKpiCodec | None = None) -> None:
+        self.events = EventIntake(pipeline, EVENT_SCHEMA, topics, site_id, check_cell_kpi_fields)
+        self.region = topics.region
+        self.codec = CODEC if codec is None else codec
+
+    def screen(self, records: Sequence[InboundRecord], outcome: BatchOutcome) -> CellKpiBatch:
+        """The events worth processing; refusals are added to `outcome` as DLQ/audit records."""
+        n = len(records)
+        counters = np.empty((n, len(COUNTERS)), dtype=np.float64)
+        minutes = np.empty(n, dtype=np.int64)
+        accepted, event_ids, site_ids, cell_ids, ts = self.codec.decode(
+            [r.value for r in records], EVENT_SCHEMA, self.region, COUNTERS, counters, minutes
+        )
+        keep = np.frombuffer(accepted, dtype=np.uint8).astype(bool)
+        for i in np.flatnonzero(~keep).tolist():
+            for item in self.events.screen([records[i]], outcome):
+                event = item.event
+                event_ids[i], site_ids[i], cell_ids[i], ts[i] = (
+                    event["event_id"], event["site_id"], event["cell_id"], event["ts"]
+                )
+                counters[i] = counter_matrix([event["counters"]])[0]
+                minutes[i] = item.ts.hour * 60 + item.ts.minute
+                keep[i] = True
+        if keep.all():
+            rows = list(records)
+        else:
+            kept = np.flatnonzero(keep).tolist()
+            rows = [records[i] for i in kept]
+            event_ids, site_ids, cell_ids, ts = (
+                [column[i] for i in kept] for column in (event_ids, site_ids, cell_ids, ts)
+            )
+            counters, minutes = counters[keep], minutes[keep]
+        return CellKpiBatch(rows, event_ids, site_ids, cell_ids, ts, counters, minutes)  # type: ignore[arg-type]

@@ -1,0 +1,55 @@
+"""The KPI intake: the codec's rows and the shared intake's rows make one batch in arrival order,
+and every refusal reaches the DLQ with its reason, whichever codec runs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import orjson
+import pytest
+
+from edge.topics import SiteTopics
+from pipelines.base import BatchOutcome
+from pipelines.kpi_anomaly.codec import load_codec
+from pipelines.kpi_anomaly.features import COUNTERS
+from pipelines.kpi_anomaly.intake import CellKpiIntake
+from pipelines.records import InboundRecord
+
+REGION = "kr-seoul"
+
+
+def kpi_event(n: int, **changes: Any) -> dict[str, Any]:
+    return {
+        "schema": "ran.cell_kpi.v1", "event_id": f"e-{n}", "region": REGION, "site_id": "SEL-GN-0042",
+        "cell_id": f"cell-{n}", "ts": "2026-11-22T09:05:00+09:00",
+        "counters": {"RRU.PrbTotDl": float(n), "RRC.ConnMean": n},
+    } | changes
+
+
+@pytest.mark.parametrize("implementation", ["native", "reference"])
+def test_a_mixed_batch_keeps_arrival_order_and_refuses_with_reasons(implementation: str) -> None:
+    values = [
+        orjson.dumps(kpi_event(0)),
+        orjson.dumps(kpi_event(1, site_id="서울-0042")),  # valid, but not plain ASCII
+        b"{not json",
+        orjson.dumps(kpi_event(3, region="jp-tokyo")),
+        orjson.dumps(kpi_event(4, ts="2026-11-22 00:05:00Z")),  # valid, unusual spelling
+        orjson.dumps(kpi_event(5, cell_id="")),
+        orjson.dumps(kpi_event(6)),
+    ]
+    records = [InboundRecord(f"{REGION}.ran.kpi", 0, i, None, v) for i, v in enumerate(values)]
+    intake = CellKpiIntake("kpi-anomaly", SiteTopics(REGION), "SEL-GN-0042", load_codec(implementation))  # type: ignore[arg-type]
+    outcome = BatchOutcome(events_in=len(records))
+    batch = intake.screen(records, outcome)
+    assert [r.offset for r in batch.records] == [0, 1, 4, 6]
+    assert batch.event_ids == ["e-0", "e-1", "e-4", "e-6"]
+    assert batch.site_ids == ["SEL-GN-0042", "서울-0042", "SEL-GN-0042", "SEL-GN-0042"]
+    assert batch.minutes.tolist() == [5, 5, 5, 5]
+    prb = COUNTERS.index("RRU.PrbTotDl")
+    assert batch.counters[:, prb].tolist() == [0.0, 1.0, 4.0, 6.0]
+    assert np.isnan(batch.counters[:, COUNTERS.index("PEE.AvgPower")]).all()
+    assert outcome.dlq_by_reason == {"malformed": 1, "residency": 1, "schema": 1}
+    dlq = [orjson.loads(o.value) for o in outcome.outputs if o.topic == f"{REGION}.dlq"]
+    assert sorted(d["source"]["offset"] for d in dlq) == [2, 3, 5]
+    assert batch.event(1)["site_id"] == "서울-0042"
