@@ -4,11 +4,22 @@ a clean stop, a second one exits at once."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import signal
 
 log = logging.getLogger(__name__)
+
+
+def tune_garbage_collection(gen0_threshold: int) -> None:
+    """Run the cyclic garbage collector's youngest pass every `gen0_threshold` allocations rather
+    than Python's 700 (0: leave it). A streaming process allocates a few objects per event and
+    frees nearly all of them by reference counting; at the default it spends about a tenth of its
+    CPU on passes that find nothing. The older generations keep their default ratios."""
+    if gen0_threshold > 0:
+        _, gen1, gen2 = gc.get_threshold()
+        gc.set_threshold(gen0_threshold, gen1, gen2)
 
 
 def install_stop_signals(stop: asyncio.Event) -> None:

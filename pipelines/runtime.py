@@ -17,6 +17,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListen
 from opentelemetry import trace
 
 from edge.kafka import client_options, producer_options
+from edge.lifecycle import tune_garbage_collection
 from edge.residency import ResidencyPolicy, ResidencyViolation
 from edge.settings import EdgeSettings
 from edge.telemetry import context_kafka_headers, kafka_headers_context
@@ -97,6 +98,7 @@ class PipelineRuntime:
             policy.require_topics(self.pipeline.input_topics, "consume from")
         except ResidencyViolation as exc:
             raise StartupRefused(str(exc)) from exc
+        tune_garbage_collection(self.settings.gc_gen0_threshold)
         self._producer = AIOKafkaProducer(**producer_options(self.edge))
         await self._producer.start()
         self._publisher = ResultPublisher(self._producer)

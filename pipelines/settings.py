@@ -37,6 +37,10 @@ class PipelineSettings(BaseSettings):
     done: nothing piles up in memory behind it."""
     grace_period_s: float = Field(10.0, ge=0)
     """On SIGTERM, how long the in-flight batch may take to finish before it is abandoned."""
+    gc_gen0_threshold: int = Field(50_000, ge=0)
+    """Allocations between passes of the garbage collector's youngest generation (Python's
+    default is 700; 0 leaves it). Raised because a pipeline allocates several short-lived objects
+    per event; memory is unaffected, as they are freed by reference counting, not by the collector."""
     metrics_port: int = Field(9464, ge=0, le=65535)
     """HTTP port of the Prometheus `/metrics` endpoint (0: off)."""
     health_port: int = Field(8081, ge=0, le=65535)
