@@ -1,0 +1,113 @@
+"""The latency phase's producer: events at a fixed rate from a process of its own, as a site's
+real producers are, so that producing does not take CPU from the pipeline it measures.
+
+Each event is a copy of a pre-built one with a new `event_id` that carries the wall-clock
+millisecond it was handed to Kafka (`lat-<ms>-<sequence>`, 36 characters like a UUID), so the
+latency of a score is its record's timestamp less the time in its event id. Events go out with
+the record-batch API every `TICK_S`, as many as are due.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import time
+from collections.abc import Sequence
+
+import numpy as np
+import orjson
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+
+TICK_S = 0.002
+ID_PREFIX = "lat-"
+
+
+def paced_event_id(sent_ms: int, sequence: int) -> str:
+    """An event id that says when its event was produced, e.g. `lat-1764403200123-000000000000000042`."""
+    return f"{ID_PREFIX}{sent_ms:013d}-{sequence:018d}"
+
+
+def sent_ms_of(event_id: str) -> int | None:
+    """The production time a `paced_event_id` carries (None for any other id)."""
+    if not event_id.startswith(ID_PREFIX):
+        return None
+    return int(event_id[len(ID_PREFIX) : len(ID_PREFIX) + 13])
+
+
+async def _feed(bootstrap: str, topic: str, partitions: int, templates: Sequence[bytes], rate: float, seconds: float) -> None:
+    events = [orjson.loads(t) for t in templates]
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=0, max_batch_size=512 * 1024)
+    await producer.start()
+    try:
+        started = time.monotonic()
+        total, sent = int(rate * seconds), 0
+        pending: list[asyncio.Future[object]] = []
+        while sent < total:
+            due = min(total, int(rate * (time.monotonic() - started))) - sent
+            if due > 0:
+                now_ms = int(time.time() * 1000)
+                batches = [producer.create_batch() for _ in range(partitions)]
+                for seq in range(sent, sent + due):
+                    event = events[seq % len(events)]
+                    event["event_id"] = paced_event_id(now_ms, seq)
+                    if batches[seq % partitions].append(key=event["cell_id"].encode(), value=orjson.dumps(event), timestamp=now_ms) is None:
+                        raise ValueError("a tick's batch outgrew the producer's batch size; lower the rate")
+                for p, batch in enumerate(batches):
+                    if batch.record_count():
+                        pending.append(await producer.send_batch(batch, topic, partition=p))
+                sent += due
+                if len(pending) > 1000:
+                    await asyncio.gather(*pending)
+                    pending.clear()
+            await asyncio.sleep(TICK_S)
+        await asyncio.gather(*pending)
+    finally:
+        await producer.stop()
+
+
+def _feed_process(bootstrap: str, topic: str, partitions: int, templates: list[bytes], rate: float, seconds: float) -> None:
+    asyncio.run(_feed(bootstrap, topic, partitions, templates, rate, seconds))
+
+
+async def run_paced_feed(
+    bootstrap: str, topic: str, partitions: int, templates: list[bytes], rate: float, seconds: float
+) -> None:
+    """Produce `rate` events/s for `seconds` from a child process; return when it is done.
+
+    Raises:
+        RuntimeError: the child failed (its traceback is on stderr).
+    """
+    process = multiprocessing.get_context("spawn").Process(
+        target=_feed_process, args=(bootstrap, topic, partitions, templates, rate, seconds), name="paced-feed"
+    )
+    process.start()
+    try:
+        while process.is_alive():
+            await asyncio.sleep(0.05)
+    finally:
+        if process.is_alive():
+            process.kill()
+        process.join()
+    if process.exitcode != 0:
+        raise RuntimeError(f"the paced producer exited with status {process.exitcode}")
+
+
+async def paced_latencies_ms(bootstrap: str, topic: str) -> np.ndarray:
+    """Latency of every score of a paced event on `topic`: its record time less its production time."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, fetch_max_wait_ms=10)
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        end = await consumer.end_offsets(partitions)
+        out: list[int] = []
+        while [tp for tp in partitions if await consumer.position(tp) < end[tp]]:
+            for records in (await consumer.getmany(timeout_ms=200)).values():
+                for r in records:
+                    sent = sent_ms_of(orjson.loads(r.value)["event_id"])
+                    if sent is not None:
+                        out.append(r.timestamp - sent)
+        return np.array(out, dtype=np.float64)
+    finally:
+        await consumer.stop()
