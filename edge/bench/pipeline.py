@@ -124,9 +124,11 @@ async def _pipeline_phase(edge: EdgeSettings, settings: PipelineSettings, until_
             stop = asyncio.Event()
             async with asyncio.TaskGroup() as tasks:
                 tasks.create_task(run_until_stopped(runtime, stop, settings.grace_period_s))
-                if feed is not None:
-                    tasks.create_task(feed)
                 deadline = time.monotonic() + timeout_s
+                if feed is not None:
+                    # Events produced while the group still forms would measure the join, not the pipeline.
+                    await asyncio.wait_for(runtime.assigned.wait(), timeout_s)
+                    tasks.create_task(feed)
                 while runtime.stats.fetched == 0 and time.monotonic() < deadline:
                     await asyncio.sleep(0.005)
                 started = time.monotonic()
@@ -156,6 +158,7 @@ async def run_pipeline_bench(options: PipelineBenchOptions) -> dict[str, Any]:
                 labelled = labelled[: options.events]
                 values = [orjson.dumps(e.event) for e in labelled]
                 keys = [e.event["cell_id"].encode() for e in labelled]
+                del labelled
                 prefill_s = await _prefill(bootstrap, topics.kpi, options.partitions, values, keys)
                 _progress(f"pre-filled {options.events} events ({np.mean([len(v) for v in values]):.0f} bytes each) in {prefill_s:.1f} s")
 
