@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
 import numpy as np
@@ -32,6 +33,15 @@ def check_cell_kpi_fields(event: dict[str, Any]) -> None:
     counters = event.get("counters")
     if not isinstance(counters, dict):
         raise SchemaViolation(f"field 'counters' must be an object, got {type(counters).__name__}")
+
+
+TEXT_FIELDS = ("event_id", "site_id", "cell_id", "ts")
+"""The fields `DecodeCellKpis` returns as columns, in its order."""
+
+
+def utc_minute_of_day(ts: datetime) -> int:
+    """The minute of the day (0-1439) of a UTC time, as the decoders give it."""
+    return ts.hour * 60 + ts.minute
 
 
 class DecodeCellKpis(Protocol):
@@ -125,9 +135,9 @@ def decode_cell_kpis(
         if event["region"] != region:
             continue
         accepted[i] = 1
-        for column, name in zip(columns, ("event_id", "site_id", "cell_id", "ts"), strict=True):
+        for column, name in zip(columns, TEXT_FIELDS, strict=True):
             column[i] = event[name]
-        minutes_out[i] = ts.hour * 60 + ts.minute
+        minutes_out[i] = utc_minute_of_day(ts)
         rows.append(i)
         events.append(event["counters"])
     if rows:

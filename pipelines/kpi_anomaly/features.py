@@ -218,8 +218,8 @@ class CellWindows:
 
         Args:
             cell_ids: the cell of each row.
-            kpis: `[rows, N_KPIS]` from `kpi_vector` (NaN for missing).
-            hours: `[rows, 2]` from `hour_features`.
+            kpis: `[rows, N_KPIS]` from `kpis_from_counters` or `kpi_matrix` (NaN for missing).
+            hours: `[rows, 2]` from `hour_features_of_minutes` or `hour_features`.
         """
         rows = len(cell_ids)
         kpi_rows = _batch_array("kpis", kpis, rows, N_KPIS)

@@ -14,7 +14,13 @@ from edge.topics import SiteTopics
 from pipelines.base import BatchOutcome
 from pipelines.events import decode_event
 from pipelines.intake import EventIntake
-from pipelines.kpi_anomaly.codec import CODEC, CellKpiCodec, check_cell_kpi_fields
+from pipelines.kpi_anomaly.codec import (
+    CODEC,
+    TEXT_FIELDS,
+    CellKpiCodec,
+    check_cell_kpi_fields,
+    utc_minute_of_day,
+)
 from pipelines.kpi_anomaly.features import COUNTERS, counter_matrix
 from pipelines.records import InboundRecord
 
@@ -57,22 +63,19 @@ class CellKpiIntake:
             [r.value for r in records], EVENT_SCHEMA, self.region, COUNTERS, counters, minutes
         )
         keep = np.frombuffer(accepted, dtype=np.uint8).astype(bool)
+        text_columns = (event_ids, site_ids, cell_ids, ts)
         for i in np.flatnonzero(~keep).tolist():
             for item in self.events.screen([records[i]], outcome):
-                event = item.event
-                event_ids[i], site_ids[i], cell_ids[i], ts[i] = (
-                    event["event_id"], event["site_id"], event["cell_id"], event["ts"]
-                )
-                counters[i] = counter_matrix([event["counters"]])[0]
-                minutes[i] = item.ts.hour * 60 + item.ts.minute
+                for column, name in zip(text_columns, TEXT_FIELDS, strict=True):
+                    column[i] = item.event[name]
+                counters[i] = counter_matrix([item.event["counters"]])[0]
+                minutes[i] = utc_minute_of_day(item.ts)
                 keep[i] = True
         if keep.all():
             rows = list(records)
         else:
             kept = np.flatnonzero(keep).tolist()
             rows = [records[i] for i in kept]
-            event_ids, site_ids, cell_ids, ts = (
-                [column[i] for i in kept] for column in (event_ids, site_ids, cell_ids, ts)
-            )
+            event_ids, site_ids, cell_ids, ts = ([column[i] for i in kept] for column in text_columns)
             counters, minutes = counters[keep], minutes[keep]
         return CellKpiBatch(rows, event_ids, site_ids, cell_ids, ts, counters, minutes)  # type: ignore[arg-type]

@@ -44,7 +44,6 @@ _WORST_CODE = N_KPIS_CODE ** np.arange(_TOP - 1, -1, -1)
 """Weights that turn a row of worst-KPI indices into one integer, for a cache lookup."""
 assert N_KPIS <= N_KPIS_CODE
 _SCORE_ID_PREFIX = f"{NAME}/score/".encode()
-_NO_HEADERS: list[tuple[str, bytes]] = []
 
 __all__ = ["EVENT_SCHEMA", "KpiAnomalyPipeline", "check_cell_kpi_fields"]
 
@@ -119,7 +118,7 @@ class KpiAnomalyPipeline:
             model=orjson.dumps(model), id_namespace=RESULT_NAMESPACE_BYTES, id_prefix=_SCORE_ID_PREFIX,
         )
         keys = [cell.encode() for cell in batch.cell_ids]
-        headers = [trace_headers(r.headers) if r.headers else _NO_HEADERS for r in batch.records]
+        headers = [trace_headers(r.headers) for r in batch.records]
         outcome.outputs.extend(map(OutboundRecord, repeat(self.topics.kpi_scores), keys, values, headers))
         self._raise_alarms(outcome, batch, scores, flags, worst, features, keys, headers, model)
         outcome.results += len(values)
