@@ -73,5 +73,5 @@ class PipelineMetrics:
         _batch_size.record(len(records), self._attrs)
         step = max(1, len(records) // LATENCY_SAMPLES_PER_BATCH)
         for r in records[::step]:
-            if r.timestamp_ms > 0:
-                _e2e.record(max(now_ms - r.timestamp_ms, 0) / 1000.0, self._attrs)
+            if r.timestamp > 0:
+                _e2e.record(max(now_ms - r.timestamp, 0) / 1000.0, self._attrs)

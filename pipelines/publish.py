@@ -26,8 +26,8 @@ class ResultPublisher:
         self._partitions: dict[str, list[int]] = {}
         self._round_robin = itertools.count()
         # Keys repeat (cells, sessions, fibres): hashing each once saves the pure-Python murmur2
-        # on every record. Bounded; cleared whole when full. Keyed by partition count too.
-        self._partition_of: dict[tuple[bytes, int], int] = {}
+        # on every record. By partition count, then key; bounded, cleared whole when full.
+        self._partition_of: dict[int, dict[bytes, int]] = {}
 
     async def _partitions_of(self, topic: str) -> list[int]:
         partitions = self._partitions.get(topic)
@@ -51,18 +51,22 @@ class ResultPublisher:
         """Hand every record to the producer, keeping per-key order, and return the delivery
         futures without waiting for them (later batches of a partition go out after earlier ones)."""
         groups: dict[tuple[str, int], list[OutboundRecord]] = defaultdict(list)
+        topic, partitions, partition_of = "", [], {}
         for record in records:
-            partitions = await self._partitions_of(record.topic)
-            if record.key is None:
+            if record.topic != topic:  # outputs come in runs of one topic: look it up per run
+                topic = record.topic
+                partitions = await self._partitions_of(topic)
+                partition_of = self._partition_of.setdefault(len(partitions), {})
+            key = record.key
+            if key is None:
                 partition = partitions[next(self._round_robin) % len(partitions)]
             else:
-                cache_key = (record.key, len(partitions))
-                partition = self._partition_of.get(cache_key, -1)
+                partition = partition_of.get(key, -1)
                 if partition < 0:
-                    if len(self._partition_of) >= _PARTITION_CACHE_SIZE:
-                        self._partition_of.clear()
-                    partition = self._partition_of[cache_key] = self._partitioner(record.key, partitions, partitions)
-            groups[(record.topic, partition)].append(record)
+                    if len(partition_of) >= _PARTITION_CACHE_SIZE:
+                        partition_of.clear()
+                    partition = partition_of[key] = self._partitioner(key, partitions, partitions)
+            groups[(topic, partition)].append(record)
         deliveries: list[asyncio.Future[object]] = []
         for (topic, partition), group in groups.items():
             batch = self._producer.create_batch()

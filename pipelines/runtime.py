@@ -144,10 +144,8 @@ class PipelineRuntime:
                         highwater = consumer.highwater(tp)
                         if highwater is not None:
                             self.metrics.set_lag(tp.topic, tp.partition, highwater - recs[-1].offset - 1)
-                    records = [
-                        InboundRecord(r.topic, r.partition, r.offset, r.key, r.value, list(r.headers), r.timestamp)
-                        for tp in sorted(fetched, key=lambda t: (t.topic, t.partition))
-                        for r in fetched[tp]
+                    records: list[InboundRecord] = [
+                        r for tp in sorted(fetched, key=lambda t: (t.topic, t.partition)) for r in fetched[tp]
                     ]
                     try:
                         deliveries, outcome = await self._pausing_if_slow(
@@ -236,8 +234,8 @@ class PipelineRuntime:
             outcome = await self.pipeline.process(records, self._stopping)
             # Results of an event that carried a trace continue it; the rest join the batch's trace.
             batch_headers = context_kafka_headers()
-            outputs = [
-                o if any(k == "traceparent" for k, _ in o.headers) or not batch_headers
+            outputs = outcome.outputs if not batch_headers else [
+                o if any(k == "traceparent" for k, _ in o.headers)
                 else OutboundRecord(o.topic, o.key, o.value, o.headers + batch_headers)
                 for o in outcome.outputs
             ]

@@ -30,7 +30,7 @@ from pipelines.base import BatchOutcome
 from pipelines.cs_insights.redaction import PII_KINDS, RECOGNIZER_VERSION, redact, redact_bytes
 from pipelines.events import SchemaViolation
 from pipelines.intake import AcceptedEvent, EventIntake
-from pipelines.records import InboundRecord, OutboundRecord
+from pipelines.records import ConsumedRecord, InboundRecord, OutboundRecord
 
 SPEAKERS = ("customer", "agent")
 LANGUAGES = ("ko", "en")
@@ -101,7 +101,10 @@ def redact_record(record: InboundRecord) -> tuple[InboundRecord, Counter[str]]:
 
     keep = {k for k, _ in safe_trace_headers(record.headers)}
     headers = [(k, v if k in keep else scrub(v) or b"") for k, v in record.headers]
-    return record._replace(key=scrub(record.key), value=scrub(record.value), headers=headers), found
+    clean = ConsumedRecord(
+        record.topic, record.partition, record.offset, scrub(record.key), scrub(record.value), headers, record.timestamp
+    )
+    return clean, found
 
 
 class RedactingIntake(EventIntake):

@@ -25,7 +25,7 @@ from pipelines.energy_saving.pipeline import EnergySavingPipeline
 from pipelines.energy_saving.settings import EnergySavingSettings
 from pipelines.energy_saving.synthetic import CoSitedCells
 from pipelines.main import run_until_stopped
-from pipelines.records import InboundRecord
+from pipelines.records import ConsumedRecord, InboundRecord
 from pipelines.results import result_id
 from pipelines.runtime import PipelineRuntime
 from pipelines.settings import PipelineSettings
@@ -166,7 +166,7 @@ async def test_after_a_rebalance_the_cells_forecasts_say_their_state_was_rebuilt
 
     def batch(offset: int) -> list[InboundRecord]:
         return [
-            InboundRecord(TOPICS.kpi, 2, offset + i, key, value, headers)
+            ConsumedRecord(TOPICS.kpi, 2, offset + i, key, value, headers)
             for i, (key, value, headers) in enumerate(encode(e) for e in site.next_round())
         ]
 

@@ -7,13 +7,13 @@ from datetime import UTC, datetime
 
 from pipelines.intake import AcceptedEvent
 from pipelines.partition_keys import PartitionKeys
-from pipelines.records import InboundRecord
+from pipelines.records import ConsumedRecord, InboundRecord
 
 TS = datetime(2026, 11, 22, tzinfo=UTC)
 
 
 def _accepted(partition: int, cell: str) -> AcceptedEvent:
-    return AcceptedEvent(InboundRecord("kr-seoul.ran.kpi", partition, 0, None, b"{}"), {"cell_id": cell}, TS)
+    return AcceptedEvent(ConsumedRecord("kr-seoul.ran.kpi", partition, 0, None, b"{}"), {"cell_id": cell}, TS)
 
 
 def test_released_partitions_give_back_their_keys_once_and_others_keep_theirs() -> None:

@@ -25,7 +25,7 @@ from pipelines.cs_insights.model import EMOTIONS, INTENTS
 from pipelines.cs_insights.pipeline import CsInsightsPipeline
 from pipelines.cs_insights.quality import predict
 from pipelines.cs_insights.redaction import RECOGNIZER_VERSION, redact
-from pipelines.records import InboundRecord, OutboundRecord
+from pipelines.records import ConsumedRecord, InboundRecord, OutboundRecord
 from pipelines.results import result_id
 
 from .leak_search import leaks, needles
@@ -69,7 +69,7 @@ def _records(utterances: list[GeneratedUtterance], partition: int = 0) -> list[I
     records = []
     for offset, u in enumerate(utterances):
         key, value, headers = encode(u.labelled)
-        records.append(InboundRecord(INPUT, partition, offset, key, value, [TRACEPARENT, *headers]))
+        records.append(ConsumedRecord(INPUT, partition, offset, key, value, [TRACEPARENT, *headers]))
     return records
 
 
@@ -211,7 +211,7 @@ def _bad_records() -> list[tuple[str, InboundRecord]]:
         ("residency", None, orjson.dumps(_utterance(region="jp-tokyo", text=f"외국인등록번호는 {p['frn']}예요")), []),
         ("residency", None, orjson.dumps(_utterance(region=p["address"])), []),
     ]
-    return [(reason, InboundRecord(INPUT, 3, 100 + i, key, value, headers)) for i, (reason, key, value, headers) in enumerate(bad)]
+    return [(reason, ConsumedRecord(INPUT, 3, 100 + i, key, value, headers)) for i, (reason, key, value, headers) in enumerate(bad)]
 
 
 async def test_refused_records_go_to_the_dlq_and_audit_with_their_personal_data_redacted_everywhere() -> None:
@@ -252,7 +252,7 @@ async def test_a_refusal_quoting_a_long_field_never_holds_part_of_a_value_cut_sh
     """The quoted value is cut at 40 characters; a phone number straddling the cut is still redacted."""
     value = orjson.dumps(_utterance(**{field: "x" * 30 + PII["phone"]}))
     pipeline = CsInsightsPipeline(REGION, SITE, AcceleratorClient(_settings(), timeout_s=1, attempts=1))
-    outcome = await pipeline.process([InboundRecord(INPUT, 0, 0, None, value)], asyncio.Event())
+    outcome = await pipeline.process([ConsumedRecord(INPUT, 0, 0, None, value)], asyncio.Event())
     (entry,) = [orjson.loads(r.value) for r in outcome.outputs]
     assert entry["reason"] == "schema" and f"field {field!r} must be one of" in entry["detail"]
     assert "010-2345" not in entry["detail"] and "[PHONE]" in entry["detail"], entry["detail"]
@@ -265,7 +265,7 @@ async def test_an_envelope_refusal_never_holds_part_of_a_value_cut_short(field: 
     if field == "event_id":  # a non-string id is quoted; put the number where the cut falls
         value = value.replace(b'"event_id":7', b'"event_id":["' + b"y" * 70 + PII["phone"].encode() + b'"]')
     pipeline = CsInsightsPipeline(REGION, SITE, AcceleratorClient(_settings(), timeout_s=1, attempts=1))
-    outcome = await pipeline.process([InboundRecord(INPUT, 0, 0, None, value)], asyncio.Event())
+    outcome = await pipeline.process([ConsumedRecord(INPUT, 0, 0, None, value)], asyncio.Event())
     (entry,) = [orjson.loads(r.value) for r in outcome.outputs]
     assert entry["reason"] == "schema" and f"field {field!r}" in entry["detail"], entry["detail"]
     assert "010-23" not in entry["detail"] and "2345" not in entry["detail"], entry["detail"]
@@ -275,7 +275,7 @@ async def test_an_envelope_refusal_never_holds_part_of_a_value_cut_short(field: 
 async def test_an_utterance_whose_id_holds_personal_data_is_refused_without_publishing_it(field: str) -> None:
     value = orjson.dumps(_utterance(**{field: f"cust-{PII['phone']}"}))
     pipeline = CsInsightsPipeline(REGION, SITE, AcceleratorClient(_settings(), timeout_s=1, attempts=1))
-    outcome = await pipeline.process([InboundRecord(INPUT, 0, 0, None, value)], asyncio.Event())
+    outcome = await pipeline.process([ConsumedRecord(INPUT, 0, 0, None, value)], asyncio.Event())
     (entry,) = [orjson.loads(r.value) for r in outcome.outputs]
     assert entry["reason"] == "schema" and f"field {field!r} holds personal data (PHONE)" in entry["detail"]
     assert leaks(outcome.outputs, needles([PII["phone"]])) == []
@@ -286,7 +286,7 @@ async def test_only_a_well_formed_traceparent_passes_and_tracestate_is_redacted(
     key, value, _ = encode(utterance.labelled)
     headers = [TRACEPARENT, ("tracestate", f"crm=caller:{PII['email']}".encode())]
     forged = [("traceparent", f"00-{PII['phone']}-x-01".encode())]
-    records = [InboundRecord(INPUT, 0, 0, key, value, headers), InboundRecord(INPUT, 0, 1, key, value, forged)]
+    records = [ConsumedRecord(INPUT, 0, 0, key, value, headers), ConsumedRecord(INPUT, 0, 1, key, value, forged)]
     async with _client(accel_port) as client:
         outcome = await CsInsightsPipeline(REGION, SITE, client).process(records, asyncio.Event())
     assert [r.headers for r in outcome.outputs] == [[TRACEPARENT, ("tracestate", b"crm=caller:[EMAIL]")], []]

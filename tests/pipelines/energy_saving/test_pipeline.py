@@ -12,7 +12,7 @@ from edge.settings import EdgeSettings
 from edge.synthetic.cell_kpi import CellKpiGenerator
 from pipelines.accel_client import AcceleratorClient
 from pipelines.energy_saving.pipeline import EnergySavingPipeline
-from pipelines.records import InboundRecord
+from pipelines.records import ConsumedRecord, InboundRecord
 
 TOPIC = "kr-seoul.ran.kpi"
 
@@ -29,7 +29,7 @@ def _event(**changes: object) -> dict[str, object]:
 
 
 def _record(offset: int, value: bytes) -> InboundRecord:
-    return InboundRecord(TOPIC, 0, offset, b"cell", value)
+    return ConsumedRecord(TOPIC, 0, offset, b"cell", value)
 
 
 @pytest.mark.parametrize(

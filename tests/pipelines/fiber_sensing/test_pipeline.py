@@ -17,7 +17,7 @@ from edge.synthetic.das import DasWindowGenerator, encode_samples
 from edge.traffic import encode
 from pipelines.accel_client import AcceleratorClient, InferResult
 from pipelines.fiber_sensing.pipeline import FiberSensingPipeline
-from pipelines.records import InboundRecord
+from pipelines.records import ConsumedRecord, InboundRecord
 from pipelines.results import result_id
 
 REGION, SITE = "kr-seoul", "SEL-GN-0042"
@@ -38,7 +38,7 @@ def _settings(accel_port: int = 1) -> EdgeSettings:
 
 
 def _records(values: list[bytes]) -> list[InboundRecord]:
-    return [InboundRecord("kr-seoul.fiber.das", 0, i, b"F01", v) for i, v in enumerate(values)]
+    return [ConsumedRecord("kr-seoul.fiber.das", 0, i, b"F01", v) for i, v in enumerate(values)]
 
 
 async def test_every_window_of_a_batch_is_classified_in_one_call_and_events_become_located_alerts(

@@ -14,7 +14,7 @@ from pipelines.base import BatchOutcome
 from pipelines.kpi_anomaly.codec import load_codec
 from pipelines.kpi_anomaly.features import COUNTERS
 from pipelines.kpi_anomaly.intake import CellKpiIntake
-from pipelines.records import InboundRecord
+from pipelines.records import ConsumedRecord, InboundRecord
 
 REGION = "kr-seoul"
 
@@ -38,7 +38,7 @@ def test_a_mixed_batch_keeps_arrival_order_and_refuses_with_reasons(implementati
         orjson.dumps(kpi_event(5, cell_id="")),
         orjson.dumps(kpi_event(6)),
     ]
-    records = [InboundRecord(f"{REGION}.ran.kpi", 0, i, None, v) for i, v in enumerate(values)]
+    records = [ConsumedRecord(f"{REGION}.ran.kpi", 0, i, None, v) for i, v in enumerate(values)]
     intake = CellKpiIntake("kpi-anomaly", SiteTopics(REGION), "SEL-GN-0042", load_codec(implementation))  # type: ignore[arg-type]
     outcome = BatchOutcome(events_in=len(records))
     batch = intake.screen(records, outcome)
