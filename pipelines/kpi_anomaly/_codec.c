@@ -39,28 +39,21 @@ static void sha1_compress(uint32_t state[5], const uint8_t block[64])
     for (int t = 16; t < 80; t++)
         w[t] = rotl(w[t - 3] ^ w[t - 8] ^ w[t - 14] ^ w[t - 16], 1);
     uint32_t a = state[0], b = state[1], c = state[2], d = state[3], e = state[4];
-    for (int t = 0; t < 80; t++) {
-        uint32_t f, k;
-        if (t < 20) {
-            f = (b & c) | (~b & d);
-            k = 0x5A827999u;
-        } else if (t < 40) {
-            f = b ^ c ^ d;
-            k = 0x6ED9EBA1u;
-        } else if (t < 60) {
-            f = (b & c) | (b & d) | (c & d);
-            k = 0x8F1BBCDCu;
-        } else {
-            f = b ^ c ^ d;
-            k = 0xCA62C1D6u;
-        }
-        const uint32_t next = rotl(a, 5) + f + e + k + w[t];
-        e = d;
-        d = c;
-        c = rotl(b, 30);
-        b = a;
-        a = next;
+    /* Four loops of 20 rounds, one per round function, so that none branches per round. */
+#define SHA1_ROUNDS(first, f, k)                                                               \
+    for (int t = (first); t < (first) + 20; t++) {                                             \
+        const uint32_t next = rotl(a, 5) + (f) + e + (k) + w[t];                               \
+        e = d;                                                                                 \
+        d = c;                                                                                 \
+        c = rotl(b, 30);                                                                       \
+        b = a;                                                                                 \
+        a = next;                                                                              \
     }
+    SHA1_ROUNDS(0, (b & c) | (~b & d), 0x5A827999u)
+    SHA1_ROUNDS(20, b ^ c ^ d, 0x6ED9EBA1u)
+    SHA1_ROUNDS(40, (b & c) | (b & d) | (c & d), 0x8F1BBCDCu)
+    SHA1_ROUNDS(60, b ^ c ^ d, 0xCA62C1D6u)
+#undef SHA1_ROUNDS
     state[0] += a;
     state[1] += b;
     state[2] += c;
@@ -96,14 +89,17 @@ static void sha1_update(Sha1 *h, const uint8_t *data, size_t n)
 static void sha1_final(Sha1 *h, uint8_t digest[20])
 {
     const uint64_t bits = h->length * 8;
-    const uint8_t one = 0x80, zero = 0;
-    sha1_update(h, &one, 1);
-    while (h->used != 56)
-        sha1_update(h, &zero, 1);
-    uint8_t tail[8];
+    /* 0x80, zeros up to 56 bytes into a block, then the length in bits, big-endian. */
+    h->block[h->used++] = 0x80;
+    if (h->used > 56) {
+        memset(h->block + h->used, 0, 64 - h->used);
+        sha1_compress(h->state, h->block);
+        h->used = 0;
+    }
+    memset(h->block + h->used, 0, 56 - h->used);
     for (int i = 0; i < 8; i++)
-        tail[i] = (uint8_t)(bits >> (56 - 8 * i));
-    sha1_update(h, tail, 8);
+        h->block[56 + i] = (uint8_t)(bits >> (56 - 8 * i));
+    sha1_compress(h->state, h->block);
     for (int i = 0; i < 5; i++) {
         digest[4 * i] = (uint8_t)(h->state[i] >> 24);
         digest[4 * i + 1] = (uint8_t)(h->state[i] >> 16);

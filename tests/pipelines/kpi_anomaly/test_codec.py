@@ -201,6 +201,15 @@ def test_name_based_ids_match_uuid5(name: str, namespace: bytes) -> None:
     assert _codec.uuid5(namespace, name) == str(uuid.uuid5(uuid.UUID(bytes=namespace), name))
 
 
+def test_name_based_ids_match_uuid5_at_every_padding_length() -> None:
+    """Every message length through three SHA-1 blocks: the padding fits the last block, fills
+    it exactly, or spills into one more."""
+    namespace = RESULT_NAMESPACE_BYTES
+    for n in range(0, 3 * 64):
+        name = "e" * n
+        assert _codec.uuid5(namespace, name) == str(uuid.uuid5(uuid.UUID(bytes=namespace), name)), n
+
+
 @pytest.mark.parametrize(("switch", "expected"), [(None, "native"), ("reference", "reference"), ("native", "native")])
 def test_the_codec_follows_the_kernel_switch(switch: str | None, expected: str) -> None:
     env = {k: v for k, v in os.environ.items() if k != "EDGE_KERNELS"} | ({} if switch is None else {"EDGE_KERNELS": switch})
