@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from pipelines.records import InboundRecord, OutboundRecord
 
@@ -42,4 +42,32 @@ class StreamPipeline(Protocol):
 
     def forget_keys(self, partitions: Sequence[tuple[str, int]]) -> None:
         """Drop per-entity state of partitions this replica no longer owns."""
+        ...
+
+
+@dataclass
+class StartedBatch:
+    """A batch an `OverlappingPipeline` has begun: its outcome so far (refusals), the inference
+    it waits for (None when nothing is left to infer), and what turns the inference's answer into
+    the rest of its outputs."""
+
+    outcome: BatchOutcome
+    answer: Awaitable[Any] | None
+    finish: Callable[[Any], None]
+
+
+@runtime_checkable
+class OverlappingPipeline(StreamPipeline, Protocol):
+    """A pipeline whose next batch may be decoded while this one's inference is out.
+
+    The runtime calls `begin` for batches in the order they were fetched, and, each once its
+    answer is in, `finish` in that same order: state read or written before the inference
+    (windows) and after it (incidents) sees the batches in order, as `process` alone would.
+    """
+
+    def begin(self, records: Sequence[InboundRecord], stopping: asyncio.Event) -> StartedBatch:
+        """Screen the batch, update the state its inference needs, and return the inference
+        still to await (not yet awaited: the runtime starts it at once).
+
+        The awaitable raises `BatchAbandoned` as `process` does."""
         ...

@@ -1,27 +1,34 @@
 """The pipeline runtime: consume a batch, process it, produce every output, and only then commit
-the batch's offsets (at-least-once). While one batch waits for its acknowledgements the next is
-already being processed; at most `max_in_flight_batches` wait, then fetching waits too. A batch
-that takes longer than `pause_after_s` (accelerators down) pauses fetching from every assigned
-partition until it is done, so the consumer does not keep prefetching behind it."""
+the batch's offsets (at-least-once).
+
+Three stages, each in batch order: the fetch loop takes a batch and, for an
+`OverlappingPipeline`, begins it at once (decode, windows, inference sent); the finisher awaits
+each batch's inference, finishes it and hands its outputs to the producer; the committer awaits
+each batch's acknowledgements and commits its offsets. At most `inference_overlap` batches are
+begun and not finished, and at most `max_in_flight_batches` wait for acknowledgements; when
+either bound is reached, fetching waits too. Anything that keeps fetching waiting longer than
+`pause_after_s` (accelerators down) pauses every assigned partition until it is done, so the
+consumer does not keep prefetching behind it."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from opentelemetry import trace
+from opentelemetry.trace import Span
 
 from edge.kafka import client_options, producer_options
 from edge.lifecycle import tune_garbage_collection
 from edge.residency import ResidencyPolicy, ResidencyViolation
 from edge.settings import EdgeSettings
 from edge.telemetry import context_kafka_headers, kafka_headers_context
-from pipelines.base import BatchOutcome, StreamPipeline
+from pipelines.base import BatchOutcome, OverlappingPipeline, StreamPipeline
 from pipelines.errors import BatchAbandoned, StartupRefused
 from pipelines.metrics import PipelineMetrics
 from pipelines.publish import ResultPublisher
@@ -54,6 +61,18 @@ class _RebalanceHandler(ConsumerRebalanceListener):  # type: ignore[misc]
 
 
 @dataclass
+class _Begun:
+    """A fetched batch waiting to be finished: `answer` is the running inference of an
+    `OverlappingPipeline`'s batch, or a plain pipeline's whole `process()`, not yet started."""
+
+    records: list[InboundRecord]
+    offsets: dict[TopicPartition, int]
+    span: Span
+    answer: Awaitable[Any]
+    finish: Callable[[Any], BatchOutcome]
+
+
+@dataclass
 class _InFlight:
     """A processed batch whose outputs are on their way; its offsets wait for every ack."""
 
@@ -80,7 +99,12 @@ class PipelineRuntime:
         self._consumer: AIOKafkaConsumer | None = None
         self._producer: AIOKafkaProducer | None = None
         self._publisher: ResultPublisher | None = None
+        self._begun: asyncio.Queue[_Begun] = asyncio.Queue()
+        self._begin_slots = asyncio.Semaphore(settings.inference_overlap)
+        self._inferences: set[asyncio.Task[Any]] = set()
         self._in_flight: asyncio.Queue[_InFlight] = asyncio.Queue(maxsize=settings.max_in_flight_batches)
+        self._pause_holds = 0
+        self._paused: list[TopicPartition] = []
 
     @property
     def group_id(self) -> str:
@@ -125,44 +149,114 @@ class PipelineRuntime:
 
     async def run(self) -> None:
         """Process batches until a stop is requested. Batches in flight are committed before it
-        returns; a batch whose inference is interrupted by the stop is abandoned uncommitted."""
+        returns; a batch whose inference is interrupted by the stop is abandoned uncommitted,
+        with every batch begun after it."""
         assert self._consumer is not None, "start() first"
         consumer = self._consumer
         async with asyncio.TaskGroup() as tasks:
             committer = tasks.create_task(self._commit_in_order(), name=f"{self.pipeline.name}-committer")
+            finisher = tasks.create_task(self._finish_in_order(), name=f"{self.pipeline.name}-finisher")
             try:
                 while not self._stopping.is_set():
+                    await self._pausing_if_slow(
+                        self._begin_slots.acquire(),
+                        f"{self.settings.inference_overlap} batches are begun and not finished",
+                    )
                     fetched = await consumer.getmany(
                         timeout_ms=self.settings.poll_timeout_ms, max_records=self.settings.max_batch_records
                     )
                     if consumer.assignment():
                         self.assigned.set()
-                    if not fetched:
+                    if not fetched or self._stopping.is_set():
+                        self._begin_slots.release()
                         continue
-                    self.stats.fetched += sum(len(recs) for recs in fetched.values())
-                    for tp, recs in fetched.items():
-                        highwater = consumer.highwater(tp)
-                        if highwater is not None:
-                            self.metrics.set_lag(tp.topic, tp.partition, highwater - recs[-1].offset - 1)
-                    records: list[InboundRecord] = [
-                        r for tp in sorted(fetched, key=lambda t: (t.topic, t.partition)) for r in fetched[tp]
-                    ]
-                    try:
-                        deliveries, outcome = await self._pausing_if_slow(
-                            self._process_batch(records), f"a batch of {len(records)} records is still being processed"
-                        )
-                    except BatchAbandoned as exc:
-                        self.stats.abandoned_batches += 1
-                        log.warning("batch of %d records abandoned, not committed: %s", len(records), exc)
-                        break
-                    offsets = {tp: recs[-1].offset + 1 for tp, recs in fetched.items()}
-                    await self._pausing_if_slow(
-                        self._in_flight.put(_InFlight(deliveries, offsets, outcome, records)),
-                        f"{self.settings.max_in_flight_batches} batches wait for their acknowledgements",
-                    )
+                    self._begun.put_nowait(self._begin(consumer, fetched))
                 await self.drain()
             finally:
                 committer.cancel()
+                finisher.cancel()
+                for task in self._inferences:
+                    task.cancel()
+                await asyncio.gather(*self._inferences, return_exceptions=True)
+
+    def _begin(self, consumer: AIOKafkaConsumer, fetched: dict[TopicPartition, list[Any]]) -> _Begun:
+        self.stats.fetched += sum(len(recs) for recs in fetched.values())
+        for tp, recs in fetched.items():
+            highwater = consumer.highwater(tp)
+            if highwater is not None:
+                self.metrics.set_lag(tp.topic, tp.partition, highwater - recs[-1].offset - 1)
+        records: list[InboundRecord] = [
+            r for tp in sorted(fetched, key=lambda t: (t.topic, t.partition)) for r in fetched[tp]
+        ]
+        offsets = {tp: recs[-1].offset + 1 for tp, recs in fetched.items()}
+        links = [
+            trace.Link(ctx)
+            for r in records[:_MAX_SPAN_LINKS]
+            if (ctx := trace.get_current_span(kafka_headers_context(r.headers)).get_span_context()).is_valid
+        ]
+        span = _tracer.start_span(
+            f"{self.pipeline.name} batch", links=links, attributes={"messaging.batch.message_count": len(records)}
+        )
+        pipeline = self.pipeline
+        if not isinstance(pipeline, OverlappingPipeline):
+            return _Begun(records, offsets, span, pipeline.process(records, self._stopping), lambda outcome: outcome)
+        with trace.use_span(span, end_on_exit=False):
+            started = pipeline.begin(records, self._stopping)
+            if started.answer is None:
+                answer: Awaitable[Any] = asyncio.sleep(0)
+            else:
+                task = asyncio.ensure_future(started.answer)
+                self._inferences.add(task)
+                task.add_done_callback(self._inferences.discard)
+                answer = task
+
+        def finish(result: Any) -> BatchOutcome:
+            started.finish(result)
+            return started.outcome
+
+        return _Begun(records, offsets, span, answer, finish)
+
+    async def _finish_in_order(self) -> None:
+        """Finish begun batches in order and hand their outputs to the producer. After an
+        abandoned batch, every later one is abandoned too: its offsets must not be committed
+        past records that were not."""
+        abandoning = False
+        while True:
+            begun = await self._begun.get()
+            try:
+                with trace.use_span(begun.span, end_on_exit=True):
+                    if abandoning:
+                        self.stats.abandoned_batches += 1
+                        await _discard(begun.answer)
+                        continue
+                    try:
+                        outcome = begun.finish(await self._pausing_if_slow(
+                            begun.answer, f"a batch of {len(begun.records)} records is still being processed"
+                        ))
+                    except BatchAbandoned as exc:
+                        abandoning = True
+                        self.stats.abandoned_batches += 1
+                        log.warning("batch of %d records abandoned, not committed: %s", len(begun.records), exc)
+                        continue
+                    deliveries = await self._publish(outcome)
+                await self._pausing_if_slow(
+                    self._in_flight.put(_InFlight(deliveries, begun.offsets, outcome, begun.records)),
+                    f"{self.settings.max_in_flight_batches} batches wait for their acknowledgements",
+                )
+            finally:
+                self._begun.task_done()
+                self._begin_slots.release()
+
+    async def _publish(self, outcome: BatchOutcome) -> list[asyncio.Future[object]]:
+        # Results of an event that carried a trace continue it; the rest join the batch's trace.
+        batch_headers = context_kafka_headers()
+        outputs = outcome.outputs if not batch_headers else [
+            o if any(k == "traceparent" for k, _ in o.headers)
+            else OutboundRecord(o.topic, o.key, o.value, o.headers + batch_headers)
+            for o in outcome.outputs
+        ]
+        assert self._publisher is not None
+        return await self._publisher.send(outputs)
 
     async def _pausing_if_slow(self, work: Awaitable[T], why: str) -> T:
         """Await `work`; once it has taken `pause_after_s`, pause fetching until it is done."""
@@ -171,35 +265,44 @@ class PipelineRuntime:
             await asyncio.wait({task}, timeout=self.settings.pause_after_s)
             if task.done():
                 return task.result()
-            paused = self._pause(why)
+            self._pause(why)
             try:
                 return await task
             finally:
-                self._resume(paused)
+                self._resume()
         finally:
             if not task.done():  # this loop was cancelled (the grace period ran out)
                 task.cancel()
                 await asyncio.gather(task, return_exceptions=True)
 
-    def _pause(self, why: str) -> list[TopicPartition]:
+    def _pause(self, why: str) -> None:
+        """Pause every assigned partition; the stages that wait hold the pause together, and the
+        last to stop waiting resumes."""
         assert self._consumer is not None
-        partitions = sorted(self._consumer.assignment())
-        self._consumer.pause(*partitions)
-        self.stats.paused_partitions = self.metrics.paused_partitions = len(partitions)
+        self._pause_holds += 1
+        if self._pause_holds > 1:
+            return
+        self._paused = sorted(self._consumer.assignment())
+        self._consumer.pause(*self._paused)
+        self.stats.paused_partitions = self.metrics.paused_partitions = len(self._paused)
         self.stats.pauses += 1
-        log.warning("fetching paused on %d partitions after %.1f s: %s", len(partitions), self.settings.pause_after_s, why)
-        return partitions
+        log.warning("fetching paused on %d partitions after %.1f s: %s", len(self._paused), self.settings.pause_after_s, why)
 
-    def _resume(self, partitions: list[TopicPartition]) -> None:
+    def _resume(self) -> None:
+        self._pause_holds -= 1
+        if self._pause_holds > 0:
+            return
         consumer = self._consumer
         if consumer is not None:
             assigned = consumer.assignment()
-            consumer.resume(*(tp for tp in partitions if tp in assigned))
+            consumer.resume(*(tp for tp in self._paused if tp in assigned))
+        self._paused = []
         self.stats.paused_partitions = self.metrics.paused_partitions = 0
         log.info("fetching resumed")
 
     async def drain(self) -> None:
-        """Wait until every batch in flight is acknowledged and committed."""
+        """Wait until every batch begun is finished, acknowledged and committed."""
+        await self._begun.join()
         await self._in_flight.join()
 
     async def _commit_in_order(self) -> None:
@@ -220,28 +323,6 @@ class PipelineRuntime:
             # Wall-clock on purpose: record timestamps are epoch milliseconds set by other processes.
             self.metrics.batch_committed(batch.records, outcome, int(time.time() * 1000))
 
-    async def _process_batch(
-        self, records: Sequence[InboundRecord]
-    ) -> tuple[list[asyncio.Future[object]], BatchOutcome]:
-        links = [
-            trace.Link(ctx)
-            for r in records[:_MAX_SPAN_LINKS]
-            if (ctx := trace.get_current_span(kafka_headers_context(r.headers)).get_span_context()).is_valid
-        ]
-        with _tracer.start_as_current_span(
-            f"{self.pipeline.name} batch", links=links, attributes={"messaging.batch.message_count": len(records)}
-        ):
-            outcome = await self.pipeline.process(records, self._stopping)
-            # Results of an event that carried a trace continue it; the rest join the batch's trace.
-            batch_headers = context_kafka_headers()
-            outputs = outcome.outputs if not batch_headers else [
-                o if any(k == "traceparent" for k, _ in o.headers)
-                else OutboundRecord(o.topic, o.key, o.value, o.headers + batch_headers)
-                for o in outcome.outputs
-            ]
-            assert self._publisher is not None
-            return await self._publisher.send(outputs), outcome
-
     async def stop(self) -> None:
         """Leave the consumer group and flush the producer. Safe to call twice."""
         self._stopping.set()
@@ -258,3 +339,12 @@ class PipelineRuntime:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.stop()
+
+
+async def _discard(answer: Awaitable[Any]) -> None:
+    """Drop an abandoned batch's answer: cancel its inference, or close a `process()` never started."""
+    if asyncio.iscoroutine(answer):
+        answer.close()
+    elif isinstance(answer, asyncio.Future):
+        answer.cancel()
+        await asyncio.gather(answer, return_exceptions=True)

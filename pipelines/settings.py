@@ -18,6 +18,9 @@ class PipelineSettings(BaseSettings):
     max_in_flight_batches: int = Field(4, ge=1, le=64)
     """Batches processed but not yet acknowledged and committed; when reached, fetching waits
     (backpressure instead of unbounded buffering)."""
+    inference_overlap: int = Field(2, ge=1, le=16)
+    """Batches begun and not finished at once: with 2, a pipeline that supports it (KPI anomaly)
+    decodes the next batch while this one's inference is out. 1 processes one batch at a time."""
     fetch_max_wait_ms: int = Field(10, ge=0, le=10_000)
     """How long the broker may hold a fetch waiting for data; short keeps latency low."""
     poll_timeout_ms: int = Field(200, ge=1)

@@ -14,7 +14,7 @@ import orjson
 from edge.telemetry import trace_headers
 from edge.topics import SiteTopics
 from pipelines.accel_client import AcceleratorClient, InferResult
-from pipelines.base import BatchOutcome
+from pipelines.base import BatchOutcome, StartedBatch
 from pipelines.errors import InferenceRejected
 from pipelines.kpi_anomaly.codec import check_cell_kpi_fields
 from pipelines.kpi_anomaly.features import (
@@ -80,23 +80,39 @@ class KpiAnomalyPipeline:
         self.incidents.forget(cells)
 
     async def process(self, records: Sequence[InboundRecord], stopping: asyncio.Event) -> BatchOutcome:
+        started = self.begin(records, stopping)
+        if started.answer is not None:
+            started.finish(await started.answer)
+        return started.outcome
+
+    def begin(self, records: Sequence[InboundRecord], stopping: asyncio.Event) -> StartedBatch:
+        """Screen the batch and push its samples through the cells' windows; the scoring call
+        and the outputs follow in `finish` (see `OverlappingPipeline`)."""
         outcome = BatchOutcome(events_in=len(records))
         batch = self.intake.screen(records, outcome)
         if not batch.records:
-            return outcome
+            return StartedBatch(outcome, None, lambda _: None)
         cells = self._cells.note_keys(batch.records, batch.cell_ids)
         kpis = kpis_from_counters(batch.counters)
         features, history = self.windows.features(cells, kpis, hour_features_of_minutes(batch.minutes))
+
+        def finish(answer: InferResult | InferenceRejected) -> None:
+            if isinstance(answer, InferenceRejected):
+                for record in batch.records:
+                    self.intake.events.reject(outcome, record, "inference", str(answer))
+            else:
+                self._emit(outcome, batch, features, history, answer)
+
+        return StartedBatch(outcome, self._score(features, stopping), finish)
+
+    async def _score(self, features: np.ndarray, stopping: asyncio.Event) -> InferResult | InferenceRejected:
+        """The model's answer for a batch's features, or the accelerator's refusal of them."""
         try:
-            result = await self.accel.infer_until_answered(
+            return await self.accel.infer_until_answered(
                 MODEL, {"features": features}, _OUTPUTS, stopping, self.retry_backoff_s
             )
         except InferenceRejected as exc:
-            for record in batch.records:
-                self.intake.events.reject(outcome, record, "inference", str(exc))
-            return outcome
-        self._emit(outcome, batch, features, history, result)
-        return outcome
+            return exc
 
     def _emit(
         self,

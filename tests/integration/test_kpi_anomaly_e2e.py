@@ -3,6 +3,7 @@ one score, anomalies are flagged, and bad records land in the DLQ while their ne
 
 from __future__ import annotations
 
+import asyncio
 import base64
 
 import orjson
@@ -16,6 +17,7 @@ from edge.traffic import encode
 from pipelines.accel_client import AcceleratorClient
 from pipelines.kpi_anomaly.pipeline import KpiAnomalyPipeline
 from pipelines.kpi_anomaly.results import result_id
+from pipelines.records import ConsumedRecord
 from pipelines.runtime import PipelineRuntime
 from pipelines.settings import PipelineSettings
 
@@ -120,3 +122,25 @@ async def test_the_pipeline_refuses_to_start_when_it_would_write_outside_its_reg
         with pytest.raises(StartupRefused, match="jp-tokyo.ran.anomalies"):
             await runtime.start()
         await runtime.stop()
+
+
+async def test_overlapped_batches_give_exactly_the_outputs_of_batches_one_at_a_time(accel_port: int) -> None:
+    """The next batch's windows move before this batch's incidents are settled: outputs must
+    not change for it, alarms included."""
+    edge = EdgeSettings(region="kr-seoul", site_id="SEL-GN-0042", accel_targets=f"127.0.0.1:{accel_port}")
+    generator = CellKpiGenerator("kr-seoul", "SEL-GN-0042", cells=40, seed=5, anomaly_rate=0.05)
+    values = [encode(e) for _ in range(40) for e in generator.next_round()]
+    records = [ConsumedRecord(TOPICS.kpi, 0, i, key, value, headers) for i, (key, value, headers) in enumerate(values)]
+    batches = [records[i : i + 400] for i in range(0, len(records), 400)]
+    stopping = asyncio.Event()
+    async with AcceleratorClient(edge, timeout_s=5, attempts=2) as accel:
+        one_at_a_time = KpiAnomalyPipeline("kr-seoul", "SEL-GN-0042", accel)
+        expected = [(await one_at_a_time.process(batch, stopping)).outputs for batch in batches]
+        overlapped = KpiAnomalyPipeline("kr-seoul", "SEL-GN-0042", accel)
+        started = [overlapped.begin(batch, stopping) for batch in batches]
+        answers = await asyncio.gather(*(s.answer for s in started if s.answer is not None))
+    assert len(answers) == len(started)
+    for s, answer in zip(started, answers, strict=True):
+        s.finish(answer)
+    assert [s.outcome.outputs for s in started] == expected
+    assert sum(o.topic == TOPICS.anomalies for outputs in expected for o in outputs) > 0, "no alarm to compare"

@@ -1,0 +1,136 @@
+"""The runtime's overlap of batches, against the real broker: a pipeline that supports it has its
+next batch begun while this one's inference is out, yet batches finish, publish and commit in
+the order they were fetched, never more than `inference_overlap` are begun at once, and a stop
+while an inference hangs abandons that batch and every batch begun after it, uncommitted.
+
+The pipeline here is a scripted double whose "inference" is a timed wait, so that answers can
+be made to arrive out of order on purpose."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+import pytest
+
+from edge.broker import create_topics
+from edge.settings import EdgeSettings
+from edge.topics import SiteTopics
+from pipelines.base import BatchOutcome, StartedBatch
+from pipelines.errors import BatchAbandoned
+from pipelines.main import run_until_stopped
+from pipelines.records import InboundRecord, OutboundRecord
+from pipelines.runtime import PipelineRuntime
+from pipelines.settings import PipelineSettings
+
+from .kafka_io import committed, produce, read_topic
+
+pytestmark = pytest.mark.integration
+TOPICS = SiteTopics("kr-seoul")
+SOURCE, SINK = TOPICS.kpi, TOPICS.kpi_scores
+BATCH = 50
+
+
+class ScriptedPipeline:
+    """Echoes each record's offset to the sink. Batch n's inference takes `delays[n]` seconds
+    (0 after the list), or, at `hang_at`, until the runtime stops and abandons it."""
+
+    name = "scripted"
+
+    def __init__(self, delays: Sequence[float], hang_at: int | None = None) -> None:
+        self.input_topics = [SOURCE]
+        self.output_topics = [SINK]
+        self.delays = delays
+        self.hang_at = hang_at
+        self.begun: list[int] = []
+        self.finished: list[int] = []
+        self.most_begun_unfinished = 0
+
+    def forget_keys(self, partitions: Sequence[tuple[str, int]]) -> None:
+        pass
+
+    async def process(self, records: Sequence[InboundRecord], stopping: asyncio.Event) -> BatchOutcome:
+        raise AssertionError("an overlapping pipeline is begun and finished, never processed whole")
+
+    def begin(self, records: Sequence[InboundRecord], stopping: asyncio.Event) -> StartedBatch:
+        n = len(self.begun)
+        self.begun.append(records[0].offset)
+        self.most_begun_unfinished = max(self.most_begun_unfinished, len(self.begun) - len(self.finished))
+        outcome = BatchOutcome(events_in=len(records))
+
+        def finish(answer: int) -> None:
+            assert answer == n
+            self.finished.append(records[0].offset)
+            for r in records:
+                outcome.outputs.append(OutboundRecord(SINK, r.key, str(r.offset).encode()))
+            outcome.results += len(records)
+
+        return StartedBatch(outcome, self._infer(n, stopping), finish)
+
+    async def _infer(self, n: int, stopping: asyncio.Event) -> int:
+        if n == self.hang_at:
+            await stopping.wait()
+            raise BatchAbandoned("stopping while the scripted inference hangs")
+        await asyncio.sleep(self.delays[n] if n < len(self.delays) else 0)
+        return n
+
+
+async def _prepare(broker: str, records: int) -> None:
+    await create_topics(broker, [SOURCE, SINK], partitions=1)
+    await produce(broker, SOURCE, [(b"cell-1", f"r{i}".encode(), []) for i in range(records)])
+
+
+def _runtime(broker: str, pipeline: ScriptedPipeline, overlap: int) -> PipelineRuntime:
+    edge = EdgeSettings(region="kr-seoul", site_id="SEL-GN-0042", kafka_bootstrap_servers=broker,
+                        kafka_enable_idempotence=False)
+    settings = PipelineSettings(session_timeout_ms=6000, health_port=0, metrics_port=0, max_batch_records=BATCH,
+                                inference_overlap=overlap, consumer_group="overlap")
+    return PipelineRuntime(pipeline, edge, settings)
+
+
+async def _wait_for(condition: object, timeout_s: float = 30.0) -> None:
+    loop = asyncio.get_running_loop()
+    until = loop.time() + timeout_s
+    while not condition() and loop.time() < until:  # type: ignore[operator]
+        await asyncio.sleep(0.02)
+    assert condition(), "timed out"  # type: ignore[operator]
+
+
+@pytest.mark.parametrize("overlap", [1, 3])
+async def test_answers_out_of_order_still_finish_publish_and_commit_in_fetch_order(broker: str, overlap: int) -> None:
+    records = 10 * BATCH
+    await _prepare(broker, records)
+    # Early batches answer last: with overlap, later answers arrive first and must wait their turn.
+    pipeline = ScriptedPipeline(delays=[0.4, 0.3, 0.2, 0.1])
+    async with _runtime(broker, pipeline, overlap) as runtime:
+        stop = asyncio.Event()
+        task = asyncio.create_task(run_until_stopped(runtime, stop, grace_period_s=10))
+        await _wait_for(lambda: runtime.stats.events_in == records)
+        stop.set()
+        await task
+
+    assert pipeline.finished == pipeline.begun == sorted(pipeline.begun)
+    assert pipeline.most_begun_unfinished == overlap
+    assert [int(r.value) for r in await read_topic(broker, SINK)] == list(range(records))
+    assert await committed(broker, "overlap", SOURCE) == {0: records}
+
+
+async def test_a_stop_while_an_inference_hangs_abandons_it_and_every_batch_begun_after_it(broker: str) -> None:
+    await _prepare(broker, 10 * BATCH)
+    pipeline = ScriptedPipeline(delays=[], hang_at=1)
+    async with _runtime(broker, pipeline, overlap=3) as runtime:
+        stop = asyncio.Event()
+        task = asyncio.create_task(run_until_stopped(runtime, stop, grace_period_s=10))
+        # Batch 1 hangs; batches 2 and 3 are begun (three unfinished) and answered behind it,
+        # but may not finish before it.
+        await _wait_for(lambda: len(pipeline.begun) == 4 and runtime.stats.events_in == BATCH)
+        await asyncio.sleep(0.2)
+        assert pipeline.finished == [0]
+        stop.set()
+        await task
+
+    assert runtime.stats.abandoned_batches == 3
+    assert len(pipeline.begun) == 4
+    assert pipeline.finished == [0]
+    assert [int(r.value) for r in await read_topic(broker, SINK)] == list(range(BATCH))
+    assert await committed(broker, "overlap", SOURCE) == {0: BATCH}
