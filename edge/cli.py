@@ -113,6 +113,8 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--profile-server", type=Path, default=None, help="accel: cProfile our server into this file")
     bench.add_argument("--events", type=int, default=50_000, help="pipeline: backlog size (default 50000)")
     bench.add_argument("--latency-seconds", type=float, default=10.0, help="pipeline: paced phase length (default 10)")
+    bench.add_argument("--feed-interval-ms", type=float, default=10.0,
+                       help="pipeline: the paced producer sends one record batch per partition this often (default 10)")
     bench.add_argument("--json", type=Path, default=None, help="also write the figures as JSON to this file")
     return parser
 
@@ -317,7 +319,11 @@ def _bench(args: argparse.Namespace) -> None:
 
         if args.events < 1000:
             raise SystemExit(f"--events must be >= 1000, got {args.events}")
-        result = asyncio.run(run_pipeline_bench(PipelineBenchOptions(events=args.events, latency_s=args.latency_seconds)))
+        if not 1 <= args.feed_interval_ms <= 1000:
+            raise SystemExit(f"--feed-interval-ms must be between 1 and 1000, got {args.feed_interval_ms}")
+        options = PipelineBenchOptions(events=args.events, latency_s=args.latency_seconds,
+                                       feed_interval_s=args.feed_interval_ms / 1000)
+        result = asyncio.run(run_pipeline_bench(options))
         print(format_report(result))
         if args.json is not None:
             args.json.write_text(as_json(result) + "\n")
