@@ -28,32 +28,60 @@ typedef struct {
     uint64_t length;
 } Sha1;
 
-static uint32_t rotl(uint32_t x, int n) { return (x << n) | (x >> (32 - n)); }
+static inline uint32_t rotl(uint32_t x, int n) { return (x << n) | (x >> (32 - n)); }
 
 static void sha1_compress(uint32_t state[5], const uint8_t block[64])
 {
-    uint32_t w[80];
+    uint32_t w[16];
     for (int t = 0; t < 16; t++)
         w[t] = (uint32_t)block[4 * t] << 24 | (uint32_t)block[4 * t + 1] << 16 |
                (uint32_t)block[4 * t + 2] << 8 | (uint32_t)block[4 * t + 3];
-    for (int t = 16; t < 80; t++)
-        w[t] = rotl(w[t - 3] ^ w[t - 8] ^ w[t - 14] ^ w[t - 16], 1);
     uint32_t a = state[0], b = state[1], c = state[2], d = state[3], e = state[4];
-    /* Four loops of 20 rounds, one per round function, so that none branches per round. */
-#define SHA1_ROUNDS(first, f, k)                                                               \
-    for (int t = (first); t < (first) + 20; t++) {                                             \
-        const uint32_t next = rotl(a, 5) + (f) + e + (k) + w[t];                               \
-        e = d;                                                                                 \
-        d = c;                                                                                 \
-        c = rotl(b, 30);                                                                       \
-        b = a;                                                                                 \
-        a = next;                                                                              \
-    }
-    SHA1_ROUNDS(0, (b & c) | (~b & d), 0x5A827999u)
-    SHA1_ROUNDS(20, b ^ c ^ d, 0x6ED9EBA1u)
-    SHA1_ROUNDS(40, (b & c) | (b & d) | (c & d), 0x8F1BBCDCu)
-    SHA1_ROUNDS(60, b ^ c ^ d, 0xCA62C1D6u)
-#undef SHA1_ROUNDS
+    /* Round t of 80 with the round function f and constant k; the schedule is kept as the last
+     * 16 words, updated in place from round 16 on. The five variables rotate by renaming. */
+#define W(t) (w[(t) & 15] = rotl(w[((t) + 13) & 15] ^ w[((t) + 8) & 15] ^ w[((t) + 2) & 15] ^ w[(t) & 15], 1))
+#define CH(b, c, d) ((d) ^ ((b) & ((c) ^ (d))))
+#define PARITY(b, c, d) ((b) ^ (c) ^ (d))
+#define MAJ(b, c, d) (((b) & (c)) | ((d) & ((b) | (c))))
+#define ROUND(a, b, c, d, e, f, k, x)                                                          \
+    do {                                                                                       \
+        e += rotl(a, 5) + f(b, c, d) + (k) + (x);                                              \
+        b = rotl(b, 30);                                                                       \
+    } while (0)
+#define FIVE(t, f, k, x)                                                                       \
+    ROUND(a, b, c, d, e, f, k, x(t));                                                          \
+    ROUND(e, a, b, c, d, f, k, x(t + 1));                                                      \
+    ROUND(d, e, a, b, c, f, k, x(t + 2));                                                      \
+    ROUND(c, d, e, a, b, f, k, x(t + 3));                                                      \
+    ROUND(b, c, d, e, a, f, k, x(t + 4))
+#define W0(t) w[t]
+    FIVE(0, CH, 0x5A827999u, W0);
+    FIVE(5, CH, 0x5A827999u, W0);
+    FIVE(10, CH, 0x5A827999u, W0);
+    ROUND(a, b, c, d, e, CH, 0x5A827999u, w[15]);
+    ROUND(e, a, b, c, d, CH, 0x5A827999u, W(16));
+    ROUND(d, e, a, b, c, CH, 0x5A827999u, W(17));
+    ROUND(c, d, e, a, b, CH, 0x5A827999u, W(18));
+    ROUND(b, c, d, e, a, CH, 0x5A827999u, W(19));
+    FIVE(20, PARITY, 0x6ED9EBA1u, W);
+    FIVE(25, PARITY, 0x6ED9EBA1u, W);
+    FIVE(30, PARITY, 0x6ED9EBA1u, W);
+    FIVE(35, PARITY, 0x6ED9EBA1u, W);
+    FIVE(40, MAJ, 0x8F1BBCDCu, W);
+    FIVE(45, MAJ, 0x8F1BBCDCu, W);
+    FIVE(50, MAJ, 0x8F1BBCDCu, W);
+    FIVE(55, MAJ, 0x8F1BBCDCu, W);
+    FIVE(60, PARITY, 0xCA62C1D6u, W);
+    FIVE(65, PARITY, 0xCA62C1D6u, W);
+    FIVE(70, PARITY, 0xCA62C1D6u, W);
+    FIVE(75, PARITY, 0xCA62C1D6u, W);
+#undef W
+#undef W0
+#undef CH
+#undef PARITY
+#undef MAJ
+#undef ROUND
+#undef FIVE
     state[0] += a;
     state[1] += b;
     state[2] += c;
