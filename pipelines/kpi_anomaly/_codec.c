@@ -390,6 +390,7 @@ static int skip_value(Cursor *c)
 enum { F_SCHEMA, F_EVENT_ID, F_REGION, F_SITE_ID, F_TS, F_CELL_ID, N_TEXT_FIELDS };
 static const char *const TEXT_FIELDS[N_TEXT_FIELDS] = {"schema",  "event_id", "region",
                                                        "site_id", "ts",       "cell_id"};
+static const size_t TEXT_FIELD_LENGTHS[N_TEXT_FIELDS] = {6, 8, 6, 7, 2, 7};
 
 typedef struct {
     Span schema, region;
@@ -418,6 +419,7 @@ static int span_equal(const Span *a, const Span *b)
 static int read_counters(Cursor *c, const Expected *x, double *values)
 {
     uint64_t seen = 0;
+    Py_ssize_t next = 0;
     for (Py_ssize_t k = 0; k < x->n_counters; k++)
         values[k] = NAN;
     if (!take(c, '{'))
@@ -428,9 +430,16 @@ static int read_counters(Cursor *c, const Expected *x, double *values)
         Span key;
         if (!(read_string(c, &key) && take(c, ':')))
             return 0;
-        Py_ssize_t k = 0;
-        while (k < x->n_counters && !span_equal(&key, &x->counters[k]))
-            k++;
+        /* Producers write the counters in one order: try the one after the last found first. */
+        Py_ssize_t k = x->n_counters;
+        for (Py_ssize_t tried = 0; tried < x->n_counters; tried++) {
+            const Py_ssize_t candidate = (next + tried) % x->n_counters;
+            if (span_equal(&key, &x->counters[candidate])) {
+                k = candidate;
+                next = candidate + 1;
+                break;
+            }
+        }
         if (k == x->n_counters) {
             if (!skip_value(c))
                 return 0;
@@ -518,8 +527,7 @@ static int read_cell_kpi(const char *data, Py_ssize_t len, const Expected *x, Ce
         if (!(read_string(&c, &key) && take(&c, ':')))
             return 0;
         int field = 0;
-        while (field < N_TEXT_FIELDS &&
-               !span_is(&key, TEXT_FIELDS[field], strlen(TEXT_FIELDS[field])))
+        while (field < N_TEXT_FIELDS && !span_is(&key, TEXT_FIELDS[field], TEXT_FIELD_LENGTHS[field]))
             field++;
         if (field < N_TEXT_FIELDS) {
             if (seen[field] || !read_string(&c, &out->text[field]) || out->text[field].len == 0)
@@ -628,6 +636,8 @@ static PyObject *decode_cell_kpis(PyObject *Py_UNUSED(module), PyObject *args, P
     if (status == NULL || !columns[0] || !columns[1] || !columns[2] || !columns[3])
         goto done;
     char *accepted = PyBytes_AS_STRING(status);
+    Span previous[4] = {{NULL, 0}, {NULL, 0}, {NULL, 0}, {NULL, 0}};
+    Py_ssize_t previous_row[4] = {0, 0, 0, 0};
     double *counters = counters_view.buf;
     int64_t *minutes = minutes_view.buf;
     for (Py_ssize_t i = 0; i < n; i++) {
@@ -642,10 +652,17 @@ static PyObject *decode_cell_kpis(PyObject *Py_UNUSED(module), PyObject *args, P
         for (int j = 0; j < 4; j++) {
             PyObject *text;
             if (accepted[i]) {
+                /* Neighbours share a site, often a timestamp or a cell: share the str too. */
                 const Span *s = &event.text[fields[j]];
-                text = PyUnicode_DecodeASCII(s->start, s->len, NULL);
-                if (text == NULL)
-                    goto done;
+                if (j != 0 && previous[j].start != NULL && span_equal(s, &previous[j])) {
+                    text = Py_NewRef(PyList_GET_ITEM(columns[j], previous_row[j]));
+                } else {
+                    text = PyUnicode_DecodeASCII(s->start, s->len, NULL);
+                    if (text == NULL)
+                        goto done;
+                    previous[j] = *s;
+                    previous_row[j] = i;
+                }
             } else {
                 text = Py_NewRef(Py_None);
             }
