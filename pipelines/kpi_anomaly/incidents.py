@@ -9,9 +9,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
+from pipelines.results import name_based_id
+
 NotificationType = Literal["notifyNewAlarm", "notifyChangedAlarm", "notifyClearedAlarm"]
 Severity = Literal["CRITICAL", "MAJOR", "MINOR", "CLEARED"]
-_ALARM_NAMESPACE = uuid.UUID("0b9d6f0e-5d1a-4c57-8a51-2b8f3c1d7e42")
+_ALARM_NAMESPACE = uuid.UUID("0b9d6f0e-5d1a-4c57-8a51-2b8f3c1d7e42").bytes
 
 
 @dataclass(frozen=True)
@@ -85,7 +87,7 @@ class IncidentTracker:
         if anomalous:
             severity = self.policy.severity(score)
             if incident is None:
-                alarm_id = str(uuid.uuid5(_ALARM_NAMESPACE, f"{cell_id}/{event_id}"))
+                alarm_id = name_based_id(_ALARM_NAMESPACE, f"{cell_id}/{event_id}")
                 incident = self._open[cell_id] = Incident(alarm_id, cell_id, ts, severity)
                 return AlarmNotification("notifyNewAlarm", incident, severity, ts)
             incident.normal_streak = 0

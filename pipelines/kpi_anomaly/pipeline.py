@@ -190,11 +190,12 @@ def _explain(event: dict[str, Any], worst: np.ndarray, features: np.ndarray) -> 
     """The worst KPIs of one sample: their counters as reported, and how many standard deviations
     each sits from the cell's recent window (0 while the window is still filling)."""
     counters = event["counters"]
+    deviations = features[N_KPIS : 2 * N_KPIS].tolist()
     return [
         {
             "kpi": KPI_NAMES[k],
-            "deviation_sigma": round(float(features[N_KPIS + k]), 2),
+            "deviation_sigma": round(deviations[k], 2),
             "counters": {name: counters.get(name) for name in KPIS[k][1]},
         }
-        for k in worst
+        for k in worst.tolist()
     ]
