@@ -31,6 +31,9 @@ class StreamPipeline(Protocol):
     name: str
     input_topics: list[str]
     output_topics: list[str]
+    batch_records: int
+    """Records per batch unless `PIPELINE_MAX_BATCH_RECORDS` says otherwise: as many as one
+    inference request to its model may carry."""
 
     async def process(self, records: Sequence[InboundRecord], stopping: asyncio.Event) -> BatchOutcome:
         """Decode, validate, infer and build outputs for a whole batch.

@@ -103,6 +103,7 @@ class PipelineRuntime:
         self._begin_slots = asyncio.Semaphore(settings.inference_overlap)
         self._inferences: set[asyncio.Task[Any]] = set()
         self._in_flight: asyncio.Queue[_InFlight] = asyncio.Queue(maxsize=settings.max_in_flight_batches)
+        self.batch_records = settings.max_batch_records or pipeline.batch_records
         self._pause_holds = 0
         self._paused: list[TopicPartition] = []
 
@@ -132,7 +133,7 @@ class PipelineRuntime:
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             fetch_max_wait_ms=self.settings.fetch_max_wait_ms,
-            max_poll_records=self.settings.max_batch_records,
+            max_poll_records=self.batch_records,
             session_timeout_ms=self.settings.session_timeout_ms,
             heartbeat_interval_ms=self.settings.heartbeat_interval_ms,
         )
@@ -163,7 +164,7 @@ class PipelineRuntime:
                         f"{self.settings.inference_overlap} batches are begun and not finished",
                     )
                     fetched = await consumer.getmany(
-                        timeout_ms=self.settings.poll_timeout_ms, max_records=self.settings.max_batch_records
+                        timeout_ms=self.settings.poll_timeout_ms, max_records=self.batch_records
                     )
                     if consumer.assignment():
                         self.assigned.set()

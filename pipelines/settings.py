@@ -13,8 +13,10 @@ class PipelineSettings(BaseSettings):
 
     consumer_group: str | None = None
     """Kafka consumer group; defaults to `{region}.{pipeline}` so replicas share the work."""
-    max_batch_records: int = Field(1000, ge=1, le=100_000)
-    """Most records taken from Kafka per batch (one inference request per batch)."""
+    max_batch_records: int | None = Field(None, ge=1, le=100_000)
+    """Most records taken from Kafka per batch (one inference request per batch). Unset: the
+    pipeline's own, sized so that a full batch's request fits its model's `max_batch_size`
+    (kpi-anomaly 4,000; the others 1,000)."""
     max_in_flight_batches: int = Field(4, ge=1, le=64)
     """Batches processed but not yet acknowledged and committed; when reached, fetching waits
     (backpressure instead of unbounded buffering)."""

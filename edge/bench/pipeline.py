@@ -3,7 +3,8 @@ accelerator process, beside the raw aiokafka ceiling measured in the same run.
 
 Phases, one after another so they do not share the CPU:
 1. pre-fill `{region}.ran.kpi` with N synthetic events;
-2. raw ceiling: consume the backlog and produce each record once (send per record), no processing;
+2. raw ceiling: consume the backlog and produce each record once (send per record), no processing,
+   in batches of the pipeline's size;
 3. pipeline: consume the same backlog through decode, windows, features, gRPC inference, score
    and alert outputs, offsets committed after every ack; once with the Python/NumPy references
    of the native kernels and codec, once with the selected (normally native) ones;
@@ -85,11 +86,11 @@ async def _prefill(bootstrap: str, topic: str, partitions: int, events: list[byt
     return time.monotonic() - started
 
 
-async def _raw_ceiling(bootstrap: str, source: str, sink: str, total: int, timeout_s: float) -> float:
+async def _raw_ceiling(bootstrap: str, source: str, sink: str, total: int, timeout_s: float, batch_records: int) -> float:
     """Consume and produce each record with no processing: the per-record ceiling."""
     consumer = AIOKafkaConsumer(
         source, bootstrap_servers=bootstrap, group_id="bench-raw", enable_auto_commit=False,
-        auto_offset_reset="earliest", fetch_max_wait_ms=10, session_timeout_ms=6000, max_poll_records=1000,
+        auto_offset_reset="earliest", fetch_max_wait_ms=10, session_timeout_ms=6000, max_poll_records=batch_records,
     )
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
     await consumer.start()
@@ -99,7 +100,7 @@ async def _raw_ceiling(bootstrap: str, source: str, sink: str, total: int, timeo
         started: float | None = None
         until = time.monotonic() + timeout_s
         while seen < total and time.monotonic() < until:
-            fetched = await consumer.getmany(timeout_ms=200, max_records=1000)
+            fetched = await consumer.getmany(timeout_ms=200, max_records=batch_records)
             if not fetched:
                 continue
             started = started or time.monotonic()
@@ -164,10 +165,11 @@ async def run_pipeline_bench(options: PipelineBenchOptions) -> dict[str, Any]:
                 prefill_s = await _prefill(bootstrap, topics.kpi, options.partitions, values, keys)
                 _progress(f"pre-filled {options.events} events ({np.mean([len(v) for v in values]):.0f} bytes each) in {prefill_s:.1f} s")
 
-                # The raw loop runs with the garbage-collector setting the pipeline runtime applies,
-                # so the comparison is between the two ways of handling records, nothing else.
+                # The raw loop runs with the garbage-collector setting and the batch size the pipeline
+                # runtime uses, so the comparison is between the two ways of handling records.
                 tune_garbage_collection(PipelineSettings().gc_gen0_threshold)
-                raw = await _raw_ceiling(bootstrap, topics.kpi, raw_sink, options.events, options.phase_timeout_s)
+                raw = await _raw_ceiling(bootstrap, topics.kpi, raw_sink, options.events, options.phase_timeout_s,
+                                         PipelineSettings().max_batch_records or KpiAnomalyPipeline.batch_records)
                 _progress(f"raw ceiling: {raw:,.0f} events/s")
 
                 edge = EdgeSettings(region=REGION, site_id=SITE, kafka_bootstrap_servers=bootstrap,

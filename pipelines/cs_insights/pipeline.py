@@ -42,6 +42,7 @@ class CsInsightsPipeline:
     """Utterances in (`{region}.cs.utterances`), insights out (`{region}.cs.insights`)."""
 
     name = NAME
+    batch_records = 1_000
 
     def __init__(
         self,

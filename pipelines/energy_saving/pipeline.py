@@ -56,6 +56,7 @@ class EnergySavingPipeline:
     recommendations (`.son.energy`) out."""
 
     name = NAME
+    batch_records = 1_000
 
     def __init__(
         self,

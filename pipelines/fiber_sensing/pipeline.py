@@ -38,6 +38,7 @@ class FiberSensingPipeline:
     """DAS windows in (`{region}.fiber.das`), alerts (`{region}.fiber.alerts`) out."""
 
     name = NAME
+    batch_records = 1_000
 
     def __init__(
         self,

@@ -52,6 +52,9 @@ class KpiAnomalyPipeline:
     """Cell KPIs in (`{region}.ran.kpi`), scores (`.ran.kpi-scores`) and alerts (`.ran.anomalies`) out."""
 
     name = NAME
+    batch_records = 4_000
+    """Per-batch costs (one request, one commit, a produce request per partition) take a fifth of
+    the CPU at 1,000 events a batch; 4,000 makes them small and still fits the model's 4,096."""
 
     def __init__(
         self,

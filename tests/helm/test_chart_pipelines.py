@@ -130,3 +130,10 @@ def test_a_pipeline_env_entry_overrides_the_shared_setting_for_that_pipeline_onl
     assert {"name": "PIPELINE_MAX_BATCH_RECORDS", "value": "64"} in cs_env
     kpi_container = deployments["kpi-anomaly"]["spec"]["template"]["spec"]["containers"][0]
     assert "PIPELINE_MAX_BATCH_RECORDS" not in {e["name"] for e in kpi_container.get("env", [])}
+
+
+def test_the_batch_size_is_left_to_each_pipeline_unless_the_values_set_one(chart: Chart, scenario: str) -> None:
+    assert "PIPELINE_MAX_BATCH_RECORDS" not in chart.render(scenario).config()
+    config = chart.render_with("--values", str(chart.values_file(scenario)),
+                               "--set", "pipelineDefaults.maxBatchRecords=250").config()
+    assert config["PIPELINE_MAX_BATCH_RECORDS"] == "250"

@@ -36,6 +36,7 @@ class ScriptedPipeline:
     (0 after the list), or, at `hang_at`, until the runtime stops and abandons it."""
 
     name = "scripted"
+    batch_records = BATCH
 
     def __init__(self, delays: Sequence[float], hang_at: int | None = None) -> None:
         self.input_topics = [SOURCE]

@@ -11,9 +11,9 @@ from accel.settings import DEFAULT_MODEL_REPOSITORY
 from pipelines.fiber_sensing.classes import CLASSES
 from pipelines.fiber_sensing.dataset import generate_channels
 from pipelines.fiber_sensing.features import FEATURE_NAMES
+from pipelines.fiber_sensing.pipeline import FiberSensingPipeline
 from pipelines.fiber_sensing.quality import evaluate
 from pipelines.fiber_sensing.window import MAX_CHANNELS
-from pipelines.settings import PipelineSettings
 
 MODEL_DIR = DEFAULT_MODEL_REPOSITORY / "fiber-events"
 # Floors a little under the model card's figures, which come from another seed.
@@ -53,4 +53,4 @@ def test_the_model_names_the_classes_and_features_the_pipeline_uses() -> None:
 
 def test_one_request_may_carry_every_channel_of_a_full_batch_of_the_largest_windows() -> None:
     config = json.loads((MODEL_DIR / "config.json").read_text())
-    assert config["max_batch_size"] >= MAX_CHANNELS * PipelineSettings.model_fields["max_batch_records"].default
+    assert config["max_batch_size"] >= MAX_CHANNELS * FiberSensingPipeline.batch_records
