@@ -176,9 +176,19 @@ class PipelineRuntime:
             finally:
                 committer.cancel()
                 finisher.cancel()
-                for task in self._inferences:
-                    task.cancel()
-                await asyncio.gather(*self._inferences, return_exceptions=True)
+                await self._discard_unfinished()
+
+    async def _discard_unfinished(self) -> None:
+        """After a cancelled run: drop the batches begun and not finished (their inferences
+        cancelled, a plain pipeline's `process()` never started), none of them committed."""
+        while not self._begun.empty():
+            begun = self._begun.get_nowait()
+            begun.span.end()
+            await _discard(begun.answer)
+            self._begun.task_done()
+        for task in self._inferences:
+            task.cancel()
+        await asyncio.gather(*self._inferences, return_exceptions=True)
 
     def _begin(self, consumer: AIOKafkaConsumer, fetched: dict[TopicPartition, list[Any]]) -> _Begun:
         self.stats.fetched += sum(len(recs) for recs in fetched.values())

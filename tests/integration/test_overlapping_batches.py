@@ -9,6 +9,7 @@ be made to arrive out of order on purpose."""
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import Sequence
 
 import pytest
@@ -16,7 +17,7 @@ import pytest
 from edge.broker import create_topics
 from edge.settings import EdgeSettings
 from edge.topics import SiteTopics
-from pipelines.base import BatchOutcome, StartedBatch
+from pipelines.base import BatchOutcome, StartedBatch, StreamPipeline
 from pipelines.errors import BatchAbandoned
 from pipelines.main import run_until_stopped
 from pipelines.records import InboundRecord, OutboundRecord
@@ -81,7 +82,7 @@ async def _prepare(broker: str, records: int) -> None:
     await produce(broker, SOURCE, [(b"cell-1", f"r{i}".encode(), []) for i in range(records)])
 
 
-def _runtime(broker: str, pipeline: ScriptedPipeline, overlap: int) -> PipelineRuntime:
+def _runtime(broker: str, pipeline: StreamPipeline, overlap: int) -> PipelineRuntime:
     edge = EdgeSettings(region="kr-seoul", site_id="SEL-GN-0042", kafka_bootstrap_servers=broker,
                         kafka_enable_idempotence=False)
     settings = PipelineSettings(session_timeout_ms=6000, health_port=0, metrics_port=0, max_batch_records=BATCH,
@@ -133,5 +134,54 @@ async def test_a_stop_while_an_inference_hangs_abandons_it_and_every_batch_begun
     assert runtime.stats.abandoned_batches == 3
     assert len(pipeline.begun) == 4
     assert pipeline.finished == [0]
+    assert [int(r.value) for r in await read_topic(broker, SINK)] == list(range(BATCH))
+    assert await committed(broker, "overlap", SOURCE) == {0: BATCH}
+
+
+class HangingPlainPipeline:
+    """A pipeline without `begin`: processed whole, one batch at a time; batch 1 ignores the
+    stop and hangs until cancelled."""
+
+    name = "plain"
+    batch_records = BATCH
+
+    def __init__(self) -> None:
+        self.input_topics = [SOURCE]
+        self.output_topics = [SINK]
+        self.processed = 0
+        self.cancelled = False
+
+    def forget_keys(self, partitions: Sequence[tuple[str, int]]) -> None:
+        pass
+
+    async def process(self, records: Sequence[InboundRecord], stopping: asyncio.Event) -> BatchOutcome:
+        self.processed += 1
+        if self.processed == 2:
+            try:
+                await asyncio.Event().wait()
+            except asyncio.CancelledError:
+                self.cancelled = True
+                raise
+        outcome = BatchOutcome(events_in=len(records), results=len(records))
+        outcome.outputs.extend(OutboundRecord(SINK, r.key, str(r.offset).encode()) for r in records)
+        return outcome
+
+
+async def test_the_grace_period_running_out_cancels_the_hung_batch_and_drops_the_one_queued_behind_it(
+    broker: str,
+) -> None:
+    await _prepare(broker, 10 * BATCH)
+    pipeline = HangingPlainPipeline()
+    async with _runtime(broker, pipeline, overlap=2) as runtime:
+        stop = asyncio.Event()
+        task = asyncio.create_task(run_until_stopped(runtime, stop, grace_period_s=0.5))
+        # Batch 1 hangs in process(); batch 2 is fetched and queued behind it, not started.
+        await _wait_for(lambda: pipeline.processed == 2 and runtime.stats.events_in == BATCH
+                        and runtime.stats.fetched == 3 * BATCH)
+        stop.set()
+        await asyncio.wait_for(task, 10)
+    gc.collect()  # a queued process() never started and never closed would warn here
+
+    assert pipeline.cancelled and pipeline.processed == 2
     assert [int(r.value) for r in await read_topic(broker, SINK)] == list(range(BATCH))
     assert await committed(broker, "overlap", SOURCE) == {0: BATCH}
