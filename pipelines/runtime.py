@@ -43,13 +43,14 @@ _MAX_SPAN_LINKS = 32
 
 
 class _RebalanceHandler(ConsumerRebalanceListener):  # type: ignore[misc]
-    """Before partitions move: commit the batches in flight, then drop those partitions' state."""
+    """Before partitions move: finish and commit the batches in flight (abandoning those still
+    waiting for an accelerator after the grace period), then drop those partitions' state."""
 
     def __init__(self, runtime: PipelineRuntime) -> None:
         self._runtime = runtime
 
     async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
-        await self._runtime.drain()
+        await self._runtime.drain_within_grace_period()
         moved = [(tp.topic, tp.partition) for tp in revoked]
         self._runtime.pipeline.forget_keys(moved)
         self._runtime.metrics.forget_partitions(moved)
@@ -96,6 +97,11 @@ class PipelineRuntime:
         self.metrics = PipelineMetrics(pipeline.name)
         self.assigned = asyncio.Event()
         self._stopping = asyncio.Event()
+        # Set while batches still waiting for an accelerator are to be abandoned: after a stop,
+        # or while a revoke's drain outlasts the grace period. Pipelines get it as `stopping`.
+        self._giving_up = asyncio.Event()
+        # The finisher abandoned a batch: every batch begun after it is dropped too.
+        self._abandoning = False
         self._consumer: AIOKafkaConsumer | None = None
         self._producer: AIOKafkaProducer | None = None
         self._publisher: ResultPublisher | None = None
@@ -143,6 +149,7 @@ class PipelineRuntime:
     def request_stop(self) -> None:
         """Ask the loop to stop; batches in flight are committed, one stuck in inference is abandoned."""
         self._stopping.set()
+        self._giving_up.set()
 
     @property
     def stopping(self) -> bool:
@@ -171,7 +178,11 @@ class PipelineRuntime:
                     if not fetched or self._stopping.is_set():
                         self._begin_slots.release()
                         continue
-                    self._begun.put_nowait(self._begin(consumer, fetched))
+                    try:
+                        self._begun.put_nowait(self._begin(consumer, fetched))
+                    except BaseException:
+                        self._begin_slots.release()
+                        raise
                 await self.drain()
             finally:
                 committer.cancel()
@@ -179,13 +190,19 @@ class PipelineRuntime:
                 await self._discard_unfinished()
 
     async def _discard_unfinished(self) -> None:
-        """After a cancelled run: drop the batches begun and not finished (their inferences
-        cancelled, a plain pipeline's `process()` never started), none of them committed."""
+        """After a cancelled or failed run: drop the batches begun and not finished (their
+        inferences cancelled, a plain pipeline's `process()` never started) and those waiting for
+        acknowledgements, none of them committed, so that nothing waits on them (a revoke's drain)."""
         while not self._begun.empty():
             begun = self._begun.get_nowait()
             begun.span.end()
             await _discard(begun.answer)
+            self.stats.abandoned_batches += 1
             self._begun.task_done()
+        while not self._in_flight.empty():
+            self._in_flight.get_nowait()
+            self.stats.abandoned_batches += 1
+            self._in_flight.task_done()
         for task in self._inferences:
             task.cancel()
         await asyncio.gather(*self._inferences, return_exceptions=True)
@@ -210,9 +227,13 @@ class PipelineRuntime:
         )
         pipeline = self.pipeline
         if not isinstance(pipeline, OverlappingPipeline):
-            return _Begun(records, offsets, span, pipeline.process(records, self._stopping), lambda outcome: outcome)
+            return _Begun(records, offsets, span, pipeline.process(records, self._giving_up), lambda outcome: outcome)
         with trace.use_span(span, end_on_exit=False):
-            started = pipeline.begin(records, self._stopping)
+            try:
+                started = pipeline.begin(records, self._giving_up)
+            except BaseException:
+                span.end()
+                raise
             if started.answer is None:
                 answer: Awaitable[Any] = asyncio.sleep(0)
             else:
@@ -231,12 +252,11 @@ class PipelineRuntime:
         """Finish begun batches in order and hand their outputs to the producer. After an
         abandoned batch, every later one is abandoned too: its offsets must not be committed
         past records that were not."""
-        abandoning = False
         while True:
             begun = await self._begun.get()
             try:
                 with trace.use_span(begun.span, end_on_exit=True):
-                    if abandoning:
+                    if self._abandoning:
                         self.stats.abandoned_batches += 1
                         await _discard(begun.answer)
                         continue
@@ -245,7 +265,7 @@ class PipelineRuntime:
                             begun.answer, f"a batch of {len(begun.records)} records is still being processed"
                         ))
                     except BatchAbandoned as exc:
-                        abandoning = True
+                        self._abandoning = True
                         self.stats.abandoned_batches += 1
                         log.warning("batch of %d records abandoned, not committed: %s", len(begun.records), exc)
                         continue
@@ -315,6 +335,25 @@ class PipelineRuntime:
         """Wait until every batch begun is finished, acknowledged and committed."""
         await self._begun.join()
         await self._in_flight.join()
+
+    async def drain_within_grace_period(self) -> None:
+        """`drain()`, but a batch still waiting for an accelerator after `grace_period_s` is
+        abandoned uncommitted, with every batch begun after it: a rebalance must not wait for an
+        outage to end. Their records are fetched again from the committed offsets once the
+        partitions are assigned."""
+        try:
+            await asyncio.wait_for(self.drain(), self.settings.grace_period_s)
+            return
+        except TimeoutError:
+            log.warning("partitions revoked while batches wait for an accelerator: abandoning them after %.1f s",
+                        self.settings.grace_period_s)
+        self._giving_up.set()
+        try:
+            await self.drain()
+        finally:
+            if not self._stopping.is_set():
+                self._giving_up.clear()
+                self._abandoning = False
 
     async def _commit_in_order(self) -> None:
         assert self._consumer is not None

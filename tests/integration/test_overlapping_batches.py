@@ -13,6 +13,7 @@ import gc
 from collections.abc import Sequence
 
 import pytest
+from aiokafka import AIOKafkaConsumer
 
 from edge.broker import create_topics
 from edge.settings import EdgeSettings
@@ -184,4 +185,64 @@ async def test_the_grace_period_running_out_cancels_the_hung_batch_and_drops_the
 
     assert pipeline.cancelled and pipeline.processed == 2
     assert [int(r.value) for r in await read_topic(broker, SINK)] == list(range(BATCH))
+    assert await committed(broker, "overlap", SOURCE) == {0: BATCH}
+
+
+async def test_a_revoke_during_an_outage_abandons_the_waiting_batches_after_the_grace_period(broker: str) -> None:
+    """Another replica joins while a batch waits for an accelerator that does not answer: the
+    revoke must not wait for the outage to end. The batch and those begun after it are dropped
+    uncommitted, fetched again once the partition is assigned, and scored then."""
+    records = 10 * BATCH
+    await _prepare(broker, records)
+    pipeline = ScriptedPipeline(delays=[], hang_at=1)
+    runtime = _runtime(broker, pipeline, overlap=3)
+    runtime.settings = runtime.settings.model_copy(update={"grace_period_s": 0.5})
+    async with runtime:
+        stop = asyncio.Event()
+        task = asyncio.create_task(run_until_stopped(runtime, stop, grace_period_s=10))
+        await _wait_for(lambda: len(pipeline.begun) == 4 and runtime.stats.events_in == BATCH)
+        # A second member of the group forces a rebalance; it leaves again, so this replica
+        # ends up with the partition whichever member got it in between.
+        other = AIOKafkaConsumer(SOURCE, bootstrap_servers=broker, group_id="overlap", session_timeout_ms=6000,
+                                 enable_auto_commit=False)
+        await other.start()
+        await _wait_for(lambda: runtime.stats.abandoned_batches == 3)
+        await other.stop()
+        await _wait_for(lambda: runtime.stats.events_in == records, timeout_s=60)
+        stop.set()
+        await task
+
+    assert runtime.stats.abandoned_batches == 3
+    assert [int(r.value) for r in await read_topic(broker, SINK)] == list(range(records))
+    assert await committed(broker, "overlap", SOURCE) == {0: records}
+
+
+async def test_a_stop_while_a_revoke_waits_on_a_hung_batch_still_leaves_the_group(
+    broker: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The revoke's drain waits on a batch that ignores the stop; when the grace period of the
+    stop runs out and the run is cancelled, the drain must end too, or leaving the group (which
+    waits for the rebalance callback) would hang the process until it is killed."""
+    await _prepare(broker, 10 * BATCH)
+    pipeline = HangingPlainPipeline()
+    runtime = _runtime(broker, pipeline, overlap=2)
+    runtime.settings = runtime.settings.model_copy(update={"grace_period_s": 0.5})
+    other = AIOKafkaConsumer(SOURCE, bootstrap_servers=broker, group_id="overlap", session_timeout_ms=6000,
+                             enable_auto_commit=False)
+    await runtime.start()
+    try:
+        stop = asyncio.Event()
+        task = asyncio.create_task(run_until_stopped(runtime, stop, grace_period_s=0.5))
+        await _wait_for(lambda: pipeline.processed == 2 and runtime.stats.events_in == BATCH)
+        joining = asyncio.create_task(other.start())
+        await _wait_for(lambda: "partitions revoked while batches wait" in caplog.text)
+        stop.set()
+        await asyncio.wait_for(task, 10)
+        await asyncio.wait_for(runtime.stop(), 20)
+        await asyncio.wait_for(joining, 30)
+    finally:
+        await other.stop()
+        await runtime.stop()
+
+    assert pipeline.cancelled
     assert await committed(broker, "overlap", SOURCE) == {0: BATCH}
