@@ -41,7 +41,8 @@ class PipelineSettings(BaseSettings):
     room among the batches in flight, pauses fetching from every assigned partition until it is
     done: nothing piles up in memory behind it."""
     grace_period_s: float = Field(10.0, ge=0)
-    """On SIGTERM, how long the in-flight batch may take to finish before it is abandoned."""
+    """On SIGTERM, or when partitions are revoked in a rebalance, how long the batches in flight
+    may take to finish before those still waiting for an accelerator are abandoned uncommitted."""
     gc_gen0_threshold: int = Field(50_000, ge=0)
     """Allocations between passes of the garbage collector's youngest generation (Python's
     default is 700; 0 leaves it). Raised because a pipeline allocates several short-lived objects
