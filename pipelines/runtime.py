@@ -142,6 +142,7 @@ class PipelineRuntime:
             max_poll_records=self.batch_records,
             session_timeout_ms=self.settings.session_timeout_ms,
             heartbeat_interval_ms=self.settings.heartbeat_interval_ms,
+            max_poll_interval_ms=self.settings.max_poll_interval_ms,
         )
         self._consumer.subscribe(self.pipeline.input_topics, listener=_RebalanceHandler(self))
         await self._consumer.start()
@@ -166,10 +167,7 @@ class PipelineRuntime:
             finisher = tasks.create_task(self._finish_in_order(), name=f"{self.pipeline.name}-finisher")
             try:
                 while not self._stopping.is_set():
-                    await self._pausing_if_slow(
-                        self._begin_slots.acquire(),
-                        f"{self.settings.inference_overlap} batches are begun and not finished",
-                    )
+                    await self._take_begin_slot(consumer)
                     fetched = await consumer.getmany(
                         timeout_ms=self.settings.poll_timeout_ms, max_records=self.batch_records
                     )
@@ -188,6 +186,29 @@ class PipelineRuntime:
                 committer.cancel()
                 finisher.cancel()
                 await self._discard_unfinished()
+
+    async def _take_begin_slot(self, consumer: AIOKafkaConsumer) -> None:
+        """Wait for room to begin a batch. Past `pause_after_s` fetching is paused, and the
+        consumer keeps polling (its paused partitions give nothing) so that an outage longer than
+        `max_poll_interval_ms` does not get it taken for dead and evicted from the group. Records
+        of partitions assigned meanwhile, not paused, are handed back by seeking to them."""
+        slot = asyncio.ensure_future(self._begin_slots.acquire())
+        try:
+            await asyncio.wait({slot}, timeout=self.settings.pause_after_s)
+            if slot.done():
+                return
+            self._pause(f"{self.settings.inference_overlap} batches are begun and not finished")
+            try:
+                while not slot.done():
+                    fetched = await consumer.getmany(timeout_ms=self.settings.poll_timeout_ms)
+                    for tp, recs in fetched.items():
+                        consumer.seek(tp, recs[0].offset)
+            finally:
+                self._resume()
+        finally:
+            if not slot.done():  # this loop was cancelled (the grace period ran out)
+                slot.cancel()
+                await asyncio.gather(slot, return_exceptions=True)
 
     async def _discard_unfinished(self) -> None:
         """After a cancelled or failed run: drop the batches begun and not finished (their

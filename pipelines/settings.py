@@ -31,6 +31,9 @@ class PipelineSettings(BaseSettings):
     """Consumer group session timeout."""
     heartbeat_interval_ms: int = Field(1000, ge=100)
     """Consumer heartbeat interval."""
+    max_poll_interval_ms: int = Field(300_000, ge=1000)
+    """A replica that takes no records for this long leaves its group. While an outage keeps
+    fetching paused, the runtime keeps polling, so an outage alone never makes it leave."""
     infer_timeout_s: float = Field(5.0, gt=0)
     """Deadline of one inference call."""
     infer_attempts: int = Field(3, ge=1, le=20)

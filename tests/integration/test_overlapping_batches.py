@@ -246,3 +246,27 @@ async def test_a_stop_while_a_revoke_waits_on_a_hung_batch_still_leaves_the_grou
 
     assert pipeline.cancelled
     assert await committed(broker, "overlap", SOURCE) == {0: BATCH}
+
+
+async def test_an_outage_longer_than_the_poll_interval_keeps_the_replica_in_its_group(
+    broker: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Every slot is taken by batches waiting for a slow accelerator for twice the maximum poll
+    interval: the replica keeps polling its paused partitions, so it is not evicted (which would
+    fail its next commit and restart it), and everything is scored once."""
+    records = 10 * BATCH
+    await _prepare(broker, records)
+    pipeline = ScriptedPipeline(delays=[0, 4.0])
+    runtime = _runtime(broker, pipeline, overlap=3)
+    runtime.settings = runtime.settings.model_copy(update={"max_poll_interval_ms": 2000, "pause_after_s": 0.3})
+    async with runtime:
+        stop = asyncio.Event()
+        task = asyncio.create_task(run_until_stopped(runtime, stop, grace_period_s=10))
+        await _wait_for(lambda: runtime.stats.events_in == records)
+        stop.set()
+        await task
+
+    assert runtime.stats.pauses >= 1
+    assert "revoked" not in caplog.text and "leave" not in caplog.text.lower()
+    assert [int(r.value) for r in await read_topic(broker, SINK)] == list(range(records))
+    assert await committed(broker, "overlap", SOURCE) == {0: records}
