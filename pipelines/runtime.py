@@ -167,7 +167,11 @@ class PipelineRuntime:
             finisher = tasks.create_task(self._finish_in_order(), name=f"{self.pipeline.name}-finisher")
             try:
                 while not self._stopping.is_set():
-                    await self._take_begin_slot(consumer)
+                    await self._pausing_if_slow(
+                        self._begin_slots.acquire(),
+                        f"{self.settings.inference_overlap} batches are begun and not finished",
+                        polling=consumer,
+                    )
                     fetched = await consumer.getmany(
                         timeout_ms=self.settings.poll_timeout_ms, max_records=self.batch_records
                     )
@@ -186,29 +190,6 @@ class PipelineRuntime:
                 committer.cancel()
                 finisher.cancel()
                 await self._discard_unfinished()
-
-    async def _take_begin_slot(self, consumer: AIOKafkaConsumer) -> None:
-        """Wait for room to begin a batch. Past `pause_after_s` fetching is paused, and the
-        consumer keeps polling (its paused partitions give nothing) so that an outage longer than
-        `max_poll_interval_ms` does not get it taken for dead and evicted from the group. Records
-        of partitions assigned meanwhile, not paused, are handed back by seeking to them."""
-        slot = asyncio.ensure_future(self._begin_slots.acquire())
-        try:
-            await asyncio.wait({slot}, timeout=self.settings.pause_after_s)
-            if slot.done():
-                return
-            self._pause(f"{self.settings.inference_overlap} batches are begun and not finished")
-            try:
-                while not slot.done():
-                    fetched = await consumer.getmany(timeout_ms=self.settings.poll_timeout_ms)
-                    for tp, recs in fetched.items():
-                        consumer.seek(tp, recs[0].offset)
-            finally:
-                self._resume()
-        finally:
-            if not slot.done():  # this loop was cancelled (the grace period ran out)
-                slot.cancel()
-                await asyncio.gather(slot, return_exceptions=True)
 
     async def _discard_unfinished(self) -> None:
         """After a cancelled or failed run: drop the batches begun and not finished (their
@@ -310,8 +291,13 @@ class PipelineRuntime:
         assert self._publisher is not None
         return await self._publisher.send(outputs)
 
-    async def _pausing_if_slow(self, work: Awaitable[T], why: str) -> T:
-        """Await `work`; once it has taken `pause_after_s`, pause fetching until it is done."""
+    async def _pausing_if_slow(self, work: Awaitable[T], why: str, polling: AIOKafkaConsumer | None = None) -> T:
+        """Await `work`; once it has taken `pause_after_s`, pause fetching until it is done.
+
+        The fetch loop passes its consumer as `polling`: while paused it keeps polling (paused
+        partitions give nothing), so that an outage longer than `max_poll_interval_ms` does not
+        get the replica taken for dead and evicted from its group. Records of partitions assigned
+        meanwhile, not paused, are handed back by seeking to them."""
         task = asyncio.ensure_future(work)
         try:
             await asyncio.wait({task}, timeout=self.settings.pause_after_s)
@@ -319,6 +305,10 @@ class PipelineRuntime:
                 return task.result()
             self._pause(why)
             try:
+                while polling is not None and not task.done():
+                    fetched = await polling.getmany(timeout_ms=self.settings.poll_timeout_ms)
+                    for tp, recs in fetched.items():
+                        polling.seek(tp, recs[0].offset)
                 return await task
             finally:
                 self._resume()
