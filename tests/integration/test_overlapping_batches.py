@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import gc
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaConsumer
@@ -83,20 +84,21 @@ async def _prepare(broker: str, records: int) -> None:
     await produce(broker, SOURCE, [(b"cell-1", f"r{i}".encode(), []) for i in range(records)])
 
 
-def _runtime(broker: str, pipeline: StreamPipeline, overlap: int) -> PipelineRuntime:
+def _runtime(broker: str, pipeline: StreamPipeline, overlap: int, **settings: Any) -> PipelineRuntime:
     edge = EdgeSettings(region="kr-seoul", site_id="SEL-GN-0042", kafka_bootstrap_servers=broker,
                         kafka_enable_idempotence=False)
-    settings = PipelineSettings(session_timeout_ms=6000, health_port=0, metrics_port=0, max_batch_records=BATCH,
-                                inference_overlap=overlap, consumer_group="overlap")
-    return PipelineRuntime(pipeline, edge, settings)
+    return PipelineRuntime(pipeline, edge, PipelineSettings(
+        session_timeout_ms=6000, health_port=0, metrics_port=0, max_batch_records=BATCH,
+        inference_overlap=overlap, consumer_group="overlap", **settings,
+    ))
 
 
-async def _wait_for(condition: object, timeout_s: float = 30.0) -> None:
+async def _wait_for(condition: Callable[[], bool], timeout_s: float = 30.0) -> None:
     loop = asyncio.get_running_loop()
     until = loop.time() + timeout_s
-    while not condition() and loop.time() < until:  # type: ignore[operator]
+    while not condition() and loop.time() < until:
         await asyncio.sleep(0.02)
-    assert condition(), "timed out"  # type: ignore[operator]
+    assert condition(), "timed out"
 
 
 @pytest.mark.parametrize("overlap", [1, 3])
@@ -195,8 +197,7 @@ async def test_a_revoke_during_an_outage_abandons_the_waiting_batches_after_the_
     records = 10 * BATCH
     await _prepare(broker, records)
     pipeline = ScriptedPipeline(delays=[], hang_at=1)
-    runtime = _runtime(broker, pipeline, overlap=3)
-    runtime.settings = runtime.settings.model_copy(update={"grace_period_s": 0.5})
+    runtime = _runtime(broker, pipeline, overlap=3, grace_period_s=0.5)
     async with runtime:
         stop = asyncio.Event()
         task = asyncio.create_task(run_until_stopped(runtime, stop, grace_period_s=10))
@@ -225,8 +226,7 @@ async def test_a_stop_while_a_revoke_waits_on_a_hung_batch_still_leaves_the_grou
     waits for the rebalance callback) would hang the process until it is killed."""
     await _prepare(broker, 10 * BATCH)
     pipeline = HangingPlainPipeline()
-    runtime = _runtime(broker, pipeline, overlap=2)
-    runtime.settings = runtime.settings.model_copy(update={"grace_period_s": 0.5})
+    runtime = _runtime(broker, pipeline, overlap=2, grace_period_s=0.5)
     other = AIOKafkaConsumer(SOURCE, bootstrap_servers=broker, group_id="overlap", session_timeout_ms=6000,
                              enable_auto_commit=False)
     await runtime.start()
@@ -257,8 +257,7 @@ async def test_an_outage_longer_than_the_poll_interval_keeps_the_replica_in_its_
     records = 10 * BATCH
     await _prepare(broker, records)
     pipeline = ScriptedPipeline(delays=[0, 4.0])
-    runtime = _runtime(broker, pipeline, overlap=3)
-    runtime.settings = runtime.settings.model_copy(update={"max_poll_interval_ms": 2000, "pause_after_s": 0.3})
+    runtime = _runtime(broker, pipeline, overlap=3, max_poll_interval_ms=2000, pause_after_s=0.3)
     async with runtime:
         stop = asyncio.Event()
         task = asyncio.create_task(run_until_stopped(runtime, stop, grace_period_s=10))
