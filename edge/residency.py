@@ -13,9 +13,15 @@ class ResidencyViolation(Exception):
 
 @dataclass(frozen=True)
 class ResidencyPolicy:
-    """The rule for one site, e.g. `ResidencyPolicy("kr-seoul").allows_topic("kr-seoul.dlq")`."""
+    """The rule for one site, e.g. `ResidencyPolicy("kr-seoul").allows_topic("kr-seoul.dlq")`.
+
+    `site_ids` are the sites whose events are processed here (empty: any site of the region).
+    A refusal's reason never quotes the event's value: a field can hold anything, personal
+    data included, and reasons travel to the audit topic.
+    """
 
     region: str
+    site_ids: frozenset[str] = frozenset()
 
     def allows_topic(self, topic: str) -> bool:
         """Whether a topic belongs to this region (its name starts with `{region}.`)."""
@@ -41,8 +47,10 @@ class ResidencyPolicy:
                 f"this site is in {self.region!r}; refusing to send it data"
             )
 
-    def event_region_violation(self, event_region: object) -> str | None:
-        """A human-readable reason when an event's region is not ours, else None."""
-        if event_region == self.region:
-            return None
-        return f"event region {event_region!r} is not this site's region {self.region!r}"
+    def event_violation(self, event_region: object, event_site_id: object) -> str | None:
+        """A human-readable reason when an event is not this site's to process, else None."""
+        if event_region != self.region:
+            return f"event region is not this site's region {self.region!r}"
+        if self.site_ids and event_site_id not in self.site_ids:
+            return f"event site_id is not one this site serves ({', '.join(sorted(self.site_ids))})"
+        return None

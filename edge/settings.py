@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
@@ -20,6 +21,10 @@ class EdgeSettings(BaseSettings):
     """The site's region (e.g. `kr-seoul`). Every topic is prefixed with it; data never leaves it."""
     site_id: str = Field(pattern=SITE_ID_PATTERN)
     """The edge site's identifier (e.g. `SEL-GN-0042`), stamped on every result."""
+    served_site_ids: str = ""
+    """Comma-separated ids of the sites whose events this site's pipelines process (e.g.
+    `SEL-GN-0042,SEL-GN-0043` when one site serves a neighbour's cells); empty: its own only.
+    An event of any other site is refused with reason `residency` and audited."""
 
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
     """Comma-separated `host:port` list of the region's Kafka brokers."""
@@ -60,12 +65,25 @@ class EdgeSettings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     """Log verbosity."""
 
+    @field_validator("served_site_ids")
+    @classmethod
+    def _site_ids(cls, value: str) -> str:
+        for site in (s.strip() for s in value.split(",") if s.strip()):
+            if re.fullmatch(SITE_ID_PATTERN, site) is None:
+                raise ValueError(f"site id {site!r} must match {SITE_ID_PATTERN}")
+        return value.strip()
+
     @field_validator("kafka_bootstrap_servers", "accel_targets")
     @classmethod
     def _not_blank(cls, value: str) -> str:
         if not value.strip():
             raise ValueError("must name at least one host:port")
         return value.strip()
+
+    def served_sites(self) -> frozenset[str]:
+        """The site ids whose events are processed here: `served_site_ids`, or this site's own."""
+        listed = frozenset(s.strip() for s in self.served_site_ids.split(",") if s.strip())
+        return listed or frozenset((self.site_id,))
 
     def bootstrap_list(self) -> list[str]:
         """The Kafka bootstrap servers as a list."""

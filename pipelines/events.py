@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
+from collections import Counter
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
@@ -30,11 +32,12 @@ class SchemaViolation(EventRejected):
     reason = "schema"
 
 
-def decode_event(value: bytes | None) -> dict[str, Any]:
-    """Parse one record value as a JSON object.
+def decode_event(value: bytes | None, guarded_fields: Sequence[str] = ENVELOPE_FIELDS) -> dict[str, Any]:
+    """Parse one record value as a JSON object whose `guarded_fields` appear at most once.
 
     Raises:
         MalformedEvent: empty, oversized, not UTF-8 JSON, or not an object.
+        SchemaViolation: a guarded field appears more than once.
     """
     if not value:
         raise MalformedEvent("record has no value")
@@ -46,7 +49,27 @@ def decode_event(value: bytes | None) -> dict[str, Any]:
         raise MalformedEvent(f"not valid UTF-8 JSON: {exc}") from exc
     if not isinstance(event, dict):
         raise MalformedEvent(f"expected a JSON object, got {type(event).__name__}")
+    repeated = repeated_fields(value, guarded_fields)
+    if repeated:
+        raise SchemaViolation(
+            f"field {repeated[0]!r} appears more than once; readers that take the first and the last "
+            "value would disagree about the event"
+        )
     return event
+
+
+def repeated_fields(value: bytes, names: Sequence[str]) -> list[str]:
+    """The `names` that the top-level object of a valid JSON document holds more than once.
+
+    A JSON parser keeps one of a repeated key's values (orjson the last, others the first), so an
+    event that says `region` twice means different things to different readers. Most events
+    cannot repeat a name: each name appears at most once as a quoted string anywhere and no
+    `\\u` escape could spell one; only the others are parsed again, key by key."""
+    if b"\\u" not in value and all(value.count(b'"%s"' % name.encode()) <= 1 for name in names):
+        return []
+    pairs = json.loads(value, object_pairs_hook=list)
+    counts = Counter(key for key, _ in pairs)
+    return [name for name in names if counts[name] > 1]
 
 
 def quote(value: object, limit: int = 80) -> str:

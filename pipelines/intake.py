@@ -3,7 +3,7 @@ region, and turn every refusal into a DLQ record (plus an audit record for resid
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
@@ -11,7 +11,7 @@ from edge.residency import ResidencyPolicy
 from edge.topics import SiteTopics
 from pipelines.base import BatchOutcome
 from pipelines.dlq import audit_record, dlq_record
-from pipelines.events import EventRejected, check_envelope, decode_event, quote
+from pipelines.events import ENVELOPE_FIELDS, EventRejected, check_envelope, decode_event, quote
 from pipelines.records import InboundRecord
 
 
@@ -29,6 +29,9 @@ class EventIntake:
     Args:
         check_fields: the pipeline's own field checks on a decoded event; raise
             `pipelines.events.SchemaViolation` naming the field.
+        served_site_ids: the sites whose events are processed (empty: `site_id` alone).
+        guarded_fields: fields an event may not repeat (the envelope and the pipeline's own key
+            fields): a repeated one is refused with reason `schema`.
     """
 
     def __init__(
@@ -38,12 +41,16 @@ class EventIntake:
         topics: SiteTopics,
         site_id: str,
         check_fields: Callable[[dict[str, Any]], None] | None = None,
+        *,
+        served_site_ids: Collection[str] = (),
+        guarded_fields: Sequence[str] = ENVELOPE_FIELDS,
     ) -> None:
         self.pipeline = pipeline
         self.schema = schema
         self.topics = topics
         self.site_id = site_id
-        self.policy = ResidencyPolicy(topics.region)
+        self.policy = ResidencyPolicy(topics.region, frozenset(served_site_ids or (site_id,)))
+        self.guarded_fields = tuple(dict.fromkeys((*ENVELOPE_FIELDS, *guarded_fields)))
         self._check_fields = check_fields
         self.show: Callable[[object], str] = quote
 
@@ -52,14 +59,14 @@ class EventIntake:
         accepted: list[AcceptedEvent] = []
         for record in records:
             try:
-                event = decode_event(record.value)
+                event = decode_event(record.value, self.guarded_fields)
                 ts = check_envelope(event, self.schema, self.show)
                 if self._check_fields is not None:
                     self._check_fields(event)
             except EventRejected as exc:
                 self.reject(outcome, record, exc.reason, str(exc))
                 continue
-            violation = self.policy.event_region_violation(event.get("region"))
+            violation = self.policy.event_violation(event.get("region"), event.get("site_id"))
             if violation is not None:
                 self.reject(outcome, record, "residency", violation)
                 outcome.outputs.append(

@@ -5,7 +5,7 @@ recommends cell sleep (and wake) to the SON controller."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
 import numpy as np
@@ -67,11 +67,15 @@ class EnergySavingPipeline:
         settings: EnergySavingSettings | None = None,
         group_of: Callable[[str], str] = co_sited_group,
         retry_backoff_s: float = 0.5,
+        served_site_ids: Collection[str] = (),
     ) -> None:
         self.topics = SiteTopics(region)
         self.site_id = site_id
         self.settings = settings if settings is not None else EnergySavingSettings()
-        self.intake = EventIntake(NAME, EVENT_SCHEMA, self.topics, site_id, _check_cell_kpi_fields)
+        self.intake = EventIntake(
+            NAME, EVENT_SCHEMA, self.topics, site_id, _check_cell_kpi_fields,
+            served_site_ids=served_site_ids, guarded_fields=("cell_id", "granularity_s", "counters"),
+        )
         self.accel = accel
         self.history = LoadHistory()
         self.policy = SleepPolicy(self.settings, group_of)

@@ -10,7 +10,7 @@ as a stalled input topic, not as missing results.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 import numpy as np
@@ -29,6 +29,8 @@ from pipelines.fiber_sensing.window import SCHEMA, DasWindow, parse_das_window
 from pipelines.intake import AcceptedEvent, EventIntake
 from pipelines.records import InboundRecord, OutboundRecord
 
+GUARDED_FIELDS = ("fiber_id", "first_channel", "channel_spacing_m", "sample_rate_hz", "n_channels", "n_samples", "samples")
+"""Fields a window may not name twice: they place an alert on the fibre."""
 NAME = "fiber-sensing"
 MODEL = "fiber-events"
 _OUTPUTS = ["probabilities"]
@@ -48,10 +50,14 @@ class FiberSensingPipeline:
         *,
         retry_backoff_s: float = 0.5,
         alert_policy: AlertPolicy | None = None,
+        served_site_ids: Collection[str] = (),
     ) -> None:
         self.topics = SiteTopics(region)
         self.site_id = site_id
-        self.intake = EventIntake(NAME, SCHEMA, self.topics, site_id, self._decode_window)
+        self.intake = EventIntake(
+            NAME, SCHEMA, self.topics, site_id, self._decode_window,
+            served_site_ids=served_site_ids, guarded_fields=GUARDED_FIELDS,
+        )
         # Windows decoded by the intake's field check, by id() of their event, so that the
         # samples (the bulk of every record) are decoded once. Filled and emptied within one
         # synchronous `screen` call and the line after it.

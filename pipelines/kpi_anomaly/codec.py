@@ -19,7 +19,13 @@ import numpy.typing as npt
 import orjson
 
 from accel.kernels import ImplementationName, choose_implementation
-from pipelines.events import EventRejected, SchemaViolation, check_envelope, decode_event
+from pipelines.events import (
+    ENVELOPE_FIELDS,
+    EventRejected,
+    SchemaViolation,
+    check_envelope,
+    decode_event,
+)
 from pipelines.kpi_anomaly.features import counter_matrix
 
 Columns = tuple[bytes, list[str | None], list[str | None], list[str | None], list[str | None]]
@@ -37,6 +43,9 @@ def check_cell_kpi_fields(event: dict[str, Any]) -> None:
 
 TEXT_FIELDS = ("event_id", "site_id", "cell_id", "ts")
 """The fields `DecodeCellKpis` returns as columns, in its order."""
+GUARDED_FIELDS = (*ENVELOPE_FIELDS, "cell_id", "counters")
+"""Fields a cell-KPI event may not name twice: every field either codec reads (the native one
+leaves an event that repeats one to the intake, which refuses it)."""
 
 
 def utc_minute_of_day(ts: datetime) -> int:
@@ -127,7 +136,7 @@ def decode_cell_kpis(
     events: list[dict[str, Any]] = []
     for i, value in enumerate(values):
         try:
-            event = decode_event(value)
+            event = decode_event(value, GUARDED_FIELDS)
             ts = check_envelope(event, schema)
             check_cell_kpi_fields(event)
         except EventRejected:

@@ -4,7 +4,7 @@ column. The codec reads the batch in one call; what it leaves goes through the s
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -16,6 +16,7 @@ from pipelines.events import decode_event
 from pipelines.intake import EventIntake
 from pipelines.kpi_anomaly.codec import (
     CODEC,
+    GUARDED_FIELDS,
     TEXT_FIELDS,
     CellKpiCodec,
     check_cell_kpi_fields,
@@ -49,9 +50,21 @@ class CellKpiBatch(NamedTuple):
 class CellKpiIntake:
     """Screens batches of `ran.cell_kpi.v1` records for one pipeline."""
 
-    def __init__(self, pipeline: str, topics: SiteTopics, site_id: str, codec: CellKpiCodec | None = None) -> None:
-        self.events = EventIntake(pipeline, EVENT_SCHEMA, topics, site_id, check_cell_kpi_fields)
+    def __init__(
+        self,
+        pipeline: str,
+        topics: SiteTopics,
+        site_id: str,
+        codec: CellKpiCodec | None = None,
+        *,
+        served_site_ids: Collection[str] = (),
+    ) -> None:
+        self.events = EventIntake(
+            pipeline, EVENT_SCHEMA, topics, site_id, check_cell_kpi_fields,
+            served_site_ids=served_site_ids, guarded_fields=GUARDED_FIELDS,
+        )
         self.region = topics.region
+        self.served_sites = self.events.policy.site_ids
         self.codec = CODEC if codec is None else codec
 
     def screen(self, records: Sequence[InboundRecord], outcome: BatchOutcome) -> CellKpiBatch:
@@ -63,6 +76,11 @@ class CellKpiIntake:
             [r.value for r in records], EVENT_SCHEMA, self.region, COUNTERS, counters, minutes
         )
         keep = np.frombuffer(accepted, dtype=np.uint8).astype(bool)
+        # The codec checks the region; the site is checked here, and the intake refuses the rest.
+        served = self.served_sites
+        for i, site in enumerate(site_ids):
+            if keep[i] and site not in served:
+                keep[i] = False
         text_columns = (event_ids, site_ids, cell_ids, ts)
         for i in np.flatnonzero(~keep).tolist():
             for item in self.events.screen([records[i]], outcome):

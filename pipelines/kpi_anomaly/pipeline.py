@@ -4,7 +4,7 @@ call, emits one score per event, and raises, escalates and clears one alarm per 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from itertools import repeat
 from typing import Any
 
@@ -64,10 +64,11 @@ class KpiAnomalyPipeline:
         *,
         retry_backoff_s: float = 0.5,
         alarm_policy: AlarmPolicy | None = None,
+        served_site_ids: Collection[str] = (),
     ) -> None:
         self.topics = SiteTopics(region)
         self.site_id = site_id
-        self.intake = CellKpiIntake(NAME, self.topics, site_id)
+        self.intake = CellKpiIntake(NAME, self.topics, site_id, served_site_ids=served_site_ids)
         self.accel = accel
         self.windows = CellWindows()
         self.incidents = IncidentTracker(alarm_policy)

@@ -27,6 +27,21 @@ def test_an_accelerator_without_a_declared_region_is_refused() -> None:
 
 
 def test_event_regions_are_compared_exactly() -> None:
-    assert POLICY.event_region_violation("kr-seoul") is None
-    assert "'jp-tokyo' is not this site's region" in (POLICY.event_region_violation("jp-tokyo") or "")
-    assert POLICY.event_region_violation(None) is not None
+    assert POLICY.event_violation("kr-seoul", "any") is None
+    assert "not this site's region 'kr-seoul'" in (POLICY.event_violation("jp-tokyo", "any") or "")
+    assert POLICY.event_violation("kr-seoul ", "any") is not None and POLICY.event_violation(None, "any") is not None
+
+
+def test_an_event_of_another_site_of_the_region_is_refused_when_the_sites_are_listed() -> None:
+    policy = ResidencyPolicy("kr-seoul", frozenset({"SEL-GN-0042", "SEL-GN-0043"}))
+    assert policy.event_violation("kr-seoul", "SEL-GN-0043") is None
+    assert "SEL-GN-0042, SEL-GN-0043" in (policy.event_violation("kr-seoul", "SEL-GN-0099") or "")
+    assert policy.event_violation("kr-seoul", None) is not None
+
+
+def test_a_refusal_never_quotes_the_value_it_refuses() -> None:
+    """A field can hold anything, personal data included, and the reason goes to the audit topic."""
+    policy = ResidencyPolicy("kr-seoul", frozenset({"SEL-GN-0042"}))
+    for region, site in (("010-1234-5678", "SEL-GN-0042"), ("kr-seoul", "minsu.kim@naver.com")):
+        reason = policy.event_violation(region, site) or ""
+        assert reason and region not in reason.replace("kr-seoul", "") and site not in reason.replace("SEL-GN-0042", "")

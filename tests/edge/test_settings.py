@@ -48,3 +48,14 @@ def test_sasl_password_is_passed_but_never_printed() -> None:
     )
     assert client_options(settings)["sasl_plain_password"] == "s3cret"
     assert "s3cret" not in repr(settings)
+
+
+def test_a_site_serves_its_own_events_unless_a_list_of_sites_says_otherwise() -> None:
+    assert EdgeSettings(region="kr-seoul", site_id="S1").served_sites() == {"S1"}
+    listed = EdgeSettings(region="kr-seoul", site_id="S1", served_site_ids=" S1, S2 ,")
+    assert listed.served_sites() == {"S1", "S2"}
+
+
+def test_a_served_site_id_that_is_not_an_id_is_refused_at_start() -> None:
+    with pytest.raises(ValidationError, match="must match"):
+        EdgeSettings(region="kr-seoul", site_id="S1", served_site_ids="S1,010-1234 5678")

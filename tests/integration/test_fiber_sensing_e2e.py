@@ -145,7 +145,7 @@ async def test_events_on_the_fibres_become_located_alerts_and_bad_windows_go_to_
     audit_records = await read_topic(bootstrap, TOPICS.audit)
     audit = [orjson.loads(r.value) for r in audit_records]
     assert [(a["action"], a["pipeline"]) for a in audit] == [("refused-event", "fiber-sensing")]
-    assert "jp-tokyo" in audit[0]["reason"] and audit[0]["source"]["topic"] == TOPICS.fiber_das
+    assert "not this site's region" in audit[0]["reason"] and audit[0]["source"]["topic"] == TOPICS.fiber_das
     assert not {"samples", "original_value_b64", "event_id"} & set(audit[0]), "the audit record carries no payload"
     assert len(audit_records[0].value) < 2000, "not a byte of the 340 KB window"
 

@@ -83,7 +83,7 @@ async def test_events_are_scored_once_each_and_bad_records_go_to_the_dlq(edge_se
 
     audit = [orjson.loads(r.value) for r in await read_topic(bootstrap, TOPICS.audit)]
     assert len(audit) == sum(1 for k in bad.values() if k == "residency")
-    assert all(a["action"] == "refused-event" and "jp-tokyo" in a["reason"] for a in audit)
+    assert all(a["action"] == "refused-event" and "not this site's region" in a["reason"] for a in audit)
     assert all("counters" not in a and "original_value_b64" not in a for a in audit), "audit carries no payload"
 
     labelled_anomalies = [e for e in good if e.label]

@@ -42,7 +42,7 @@ def _record(offset: int, value: bytes) -> InboundRecord:
         (orjson.dumps(_event(granularity_s=True)), "schema", "granularity_s"),
         (orjson.dumps({k: v for k, v in _event().items() if k != "granularity_s"}), "schema", "granularity_s"),
         (orjson.dumps(_event(ts="yesterday")), "schema", "ts"),
-        (orjson.dumps(_event(region="jp-tokyo")), "residency", "jp-tokyo"),
+        (orjson.dumps(_event(region="jp-tokyo")), "residency", "not this site's region 'kr-seoul'"),
     ],
     ids=["truncated", "no-cell", "counters-list", "zero-period", "bool-period", "no-period", "bad-ts", "foreign"],
 )

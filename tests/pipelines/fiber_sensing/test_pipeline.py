@@ -97,7 +97,7 @@ async def test_bad_windows_go_to_the_dlq_with_the_field_and_limit_and_never_reac
     assert "field 'n_channels' is 300, the limits are 16 to 256 channels per window" in dlq[2]["detail"]
     assert all(d["pipeline"] == "fiber-sensing" and d["source"]["topic"] == "kr-seoul.fiber.das" for d in dlq)
     assert base64.b64decode(dlq[2]["original_value_b64"]) == values[2]
-    assert len(audit) == 1 and "jp-tokyo" in audit[0]["reason"]
+    assert len(audit) == 1 and "not this site's region 'kr-seoul'" in audit[0]["reason"]
     assert outcome.dlq == 5 and outcome.dlq_by_reason == {"schema": 3, "residency": 1, "malformed": 1}
     assert outcome.results == 0
 

@@ -14,7 +14,7 @@ from pipelines.base import BatchOutcome
 from pipelines.kpi_anomaly.codec import load_codec
 from pipelines.kpi_anomaly.features import COUNTERS
 from pipelines.kpi_anomaly.intake import CellKpiIntake
-from pipelines.records import ConsumedRecord, InboundRecord
+from pipelines.records import ConsumedRecord
 
 REGION = "kr-seoul"
 
@@ -39,7 +39,10 @@ def test_a_mixed_batch_keeps_arrival_order_and_refuses_with_reasons(implementati
         orjson.dumps(kpi_event(6)),
     ]
     records = [ConsumedRecord(f"{REGION}.ran.kpi", 0, i, None, v) for i, v in enumerate(values)]
-    intake = CellKpiIntake("kpi-anomaly", SiteTopics(REGION), "SEL-GN-0042", load_codec(implementation))  # type: ignore[arg-type]
+    intake = CellKpiIntake(
+        "kpi-anomaly", SiteTopics(REGION), "SEL-GN-0042", load_codec(implementation),  # type: ignore[arg-type]
+        served_site_ids={"SEL-GN-0042", "서울-0042"},
+    )
     outcome = BatchOutcome(events_in=len(records))
     batch = intake.screen(records, outcome)
     assert [r.offset for r in batch.records] == [0, 1, 4, 6]
@@ -53,3 +56,33 @@ def test_a_mixed_batch_keeps_arrival_order_and_refuses_with_reasons(implementati
     dlq = [orjson.loads(o.value) for o in outcome.outputs if o.topic == f"{REGION}.dlq"]
     assert sorted(d["source"]["offset"] for d in dlq) == [2, 3, 5]
     assert batch.event(1)["site_id"] == "서울-0042"
+
+
+@pytest.mark.parametrize("implementation", ["native", "reference"])
+def test_an_event_of_a_site_not_served_here_is_refused_for_residency_and_audited(implementation: str) -> None:
+    values = [orjson.dumps(kpi_event(0)), orjson.dumps(kpi_event(1, site_id="SEL-GN-0043")), orjson.dumps(kpi_event(2))]
+    records = [ConsumedRecord(f"{REGION}.ran.kpi", 0, i, None, v) for i, v in enumerate(values)]
+    intake = CellKpiIntake("kpi-anomaly", SiteTopics(REGION), "SEL-GN-0042", load_codec(implementation))  # type: ignore[arg-type]
+    outcome = BatchOutcome(events_in=len(records))
+    batch = intake.screen(records, outcome)
+    assert batch.event_ids == ["e-0", "e-2"] and outcome.dlq_by_reason == {"residency": 1}
+    dlq, audit = (orjson.loads(o.value) for o in outcome.outputs)
+    assert dlq["source"]["offset"] == 1 and "SEL-GN-0043" not in dlq["detail"]
+    assert audit["action"] == "refused-event" and "SEL-GN-0042" in audit["reason"]
+
+
+@pytest.mark.parametrize("implementation", ["native", "reference"])
+@pytest.mark.parametrize("field", ["schema", "event_id", "region", "site_id", "ts", "cell_id", "counters"])
+def test_an_event_that_names_a_field_twice_is_refused_as_schema_by_either_codec(implementation: str, field: str) -> None:
+    good = kpi_event(0)
+    foreign = {"region": "jp-tokyo", "site_id": "TYO-0001", "cell_id": "cell-x", "counters": {}}.get(field, "other")
+    # The foreign value first, ours last: a reader taking the last sees a good event.
+    text = orjson.dumps(good).decode()
+    twice = "{" + f'"{field}": {orjson.dumps(foreign).decode()}, ' + text[1:]
+    records = [ConsumedRecord(f"{REGION}.ran.kpi", 0, 0, None, twice.encode())]
+    intake = CellKpiIntake("kpi-anomaly", SiteTopics(REGION), "SEL-GN-0042", load_codec(implementation))  # type: ignore[arg-type]
+    outcome = BatchOutcome(events_in=1)
+    batch = intake.screen(records, outcome)
+    assert batch.event_ids == [] and outcome.dlq_by_reason == {"schema": 1}
+    (dlq,) = (orjson.loads(o.value) for o in outcome.outputs)
+    assert f"field {field!r} appears more than once" in dlq["detail"]
