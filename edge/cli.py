@@ -22,7 +22,7 @@ GENERATORS = ("kpi", "utterances", "das")
 GENERATOR_ALIASES = {"kpi-anomaly": "kpi", "energy-saving": "kpi", "cs-insights": "utterances", "fiber-sensing": "das"}
 """Each pipeline's name also names the traffic it reads."""
 PIPELINE_NAMES = ("kpi-anomaly", "energy-saving", "cs-insights", "fiber-sensing")
-BENCHES = ("accel", "pipeline", "kernels")
+BENCHES = ("accel", "pipeline", "kernels", "cs-insights")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -100,7 +100,8 @@ def _parser() -> argparse.ArgumentParser:
         "  request batch and unary/stream, against our server (or --url), beside the in-process ONNX Runtime\n"
         "  and bare gRPC echo ceilings.\n"
         "pipeline: the KPI anomaly pipeline against a real accelerator, beside the raw aiokafka ceiling.\n"
-        "kernels: each native kernel against its NumPy reference on realistic sizes.",
+        "kernels: each native kernel against its NumPy reference on realistic sizes.\n"
+        "cs-insights: utterances per second through redaction alone and the customer-service pipeline's batch step.",
     )
     bench.add_argument("target", choices=BENCHES, help="what to measure")
     bench.add_argument("--url", default=None, help="accel: host:port of a server to measure (default: start ours)")
@@ -115,6 +116,7 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--latency-seconds", type=float, default=10.0, help="pipeline: paced phase length (default 10)")
     bench.add_argument("--feed-interval-ms", type=float, default=10.0,
                        help="pipeline: the paced producer sends one record batch per partition this often (default 10)")
+    bench.add_argument("--utterances", type=int, default=20_000, help="cs-insights: utterances (default 20000)")
     bench.add_argument("--json", type=Path, default=None, help="also write the figures as JSON to this file")
     return parser
 
@@ -315,7 +317,12 @@ def _bench(args: argparse.Namespace) -> None:
     if args.target == "accel":
         _bench_accel(args)
     elif args.target == "pipeline":
-        from edge.bench.pipeline import PipelineBenchOptions, as_json, format_report, run_pipeline_bench
+        from edge.bench.pipeline import (
+            PipelineBenchOptions,
+            as_json,
+            format_report,
+            run_pipeline_bench,
+        )
 
         if args.events < 1000:
             raise SystemExit(f"--events must be >= 1000, got {args.events}")
@@ -327,6 +334,17 @@ def _bench(args: argparse.Namespace) -> None:
         print(format_report(result))
         if args.json is not None:
             args.json.write_text(as_json(result) + "\n")
+    elif args.target == "cs-insights":
+        from edge.bench.cs_insights import CsInsightsBenchOptions, run_cs_insights_bench
+        from edge.bench.cs_insights import as_json as cs_json
+        from edge.bench.cs_insights import format_report as cs_report
+
+        if args.utterances < 1000:
+            raise SystemExit(f"--utterances must be >= 1000, got {args.utterances}")
+        cs_result = asyncio.run(run_cs_insights_bench(CsInsightsBenchOptions(utterances=args.utterances)))
+        print(cs_report(cs_result))
+        if args.json is not None:
+            args.json.write_text(cs_json(cs_result) + "\n")
     elif args.target == "kernels":
         import orjson
 

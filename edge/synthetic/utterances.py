@@ -16,7 +16,7 @@ from typing import Literal
 
 from edge.synthetic import LabelledEvent
 from edge.synthetic.cell_kpi import rfc3339
-from edge.synthetic.personal_data import PII_FORMATS, pii_value
+from edge.synthetic.personal_data import NEEDS_ADDRESS_CUE, PII_FORMATS, pii_value, split_point
 from edge.synthetic.utterance_phrases import (
     ABOUT,
     AGENT_GENERIC,
@@ -57,13 +57,17 @@ _ARC_WEIGHTS = {"quick": 3, "resolved": 4, "escalating": 2, "porting_threat": 1,
 
 @dataclass(frozen=True)
 class InjectedPii:
-    """Ground truth of one personal-data value put into an utterance: `text[start:end] == value`."""
+    """Ground truth of one personal-data value put into an utterance: `text[start:end] == value`.
+    A value split across two turns of a session is two of these: `part` "head" at the end of
+    one utterance and "tail" at the start of the next, each with the `whole` value."""
 
     kind: str
     fmt: str
     value: str
     start: int
     end: int
+    part: Literal["whole", "head", "tail"] = "whole"
+    whole: str = ""
 
 
 @dataclass(frozen=True)
@@ -87,6 +91,8 @@ class _Session:
     agent_opens: bool
     step: int = 0
     queue: list[tuple[str, str, str]] = field(default_factory=list)
+    carry: InjectedPii | None = None
+    """The tail of a value split at the end of the last turn, said first in the next one."""
 
 
 class UtteranceGenerator:
@@ -98,6 +104,8 @@ class UtteranceGenerator:
 
     Args:
         pii_rate: chance that a customer turn carries personal data (agents read it back at half).
+        split_rate: chance that a value said at the end of a turn is cut off there and finished
+            at the start of the session's next turn (formats that `split_point` splits).
         phrasings: which phrase alternatives to use: `"train"`, `"held_out"` (never in train) or `"all"`.
     """
 
@@ -109,17 +117,18 @@ class UtteranceGenerator:
         sessions: int = 50,
         seed: int = 0,
         pii_rate: float = 0.15,
+        split_rate: float = 0.0,
         phrasings: Phrasings = "all",
         korean_share: float = 0.6,
         start: datetime | None = None,
     ) -> None:
         if sessions < 1:
             raise ValueError(f"sessions must be >= 1, got {sessions}")
-        for name, rate in (("pii_rate", pii_rate), ("korean_share", korean_share)):
+        for name, rate in (("pii_rate", pii_rate), ("split_rate", split_rate), ("korean_share", korean_share)):
             if not 0 <= rate <= 1:
                 raise ValueError(f"{name} must be within [0, 1], got {rate}")
         self.region, self.site_id = region, site_id
-        self.pii_rate, self.phrasings, self.korean_share = pii_rate, phrasings, korean_share
+        self.pii_rate, self.split_rate, self.phrasings, self.korean_share = pii_rate, split_rate, phrasings, korean_share
         self.now = start or datetime(2026, 11, 22, 0, 0, tzinfo=UTC)
         self.last_round: list[GeneratedUtterance] = []
         self._rng = random.Random(seed)
@@ -197,10 +206,22 @@ class UtteranceGenerator:
         for _ in range((1 + (rng.random() < 0.3)) if rng.random() < pii_rate else 0):
             kind = rng.choice(tuple(PII_FORMATS))
             fmt = rng.choice(PII_FORMATS[kind])
+            if speaker == "agent" and (kind, fmt) in NEEDS_ADDRESS_CUE:
+                fmt = "road"  # an agent's read-back does not say "address"
             value = pii_value(kind, fmt, rng)
             carriers = PII_CARRIERS[session.language][kind] if speaker == "customer" else AGENT_PII[session.language]
             carrier = self._choose(carriers)
             before, _, after = carrier.partition("{v}")
+            cut = split_point(kind, fmt, value, before) if self.split_rate and session.carry is None else None
+            if cut is not None and rng.random() < self.split_rate:
+                # The caller stops after the start of the value; the next turn finishes it.
+                joint = " " if text[-1:] in ".!?" else ". "
+                head, tail = value[:cut].rstrip(), value[cut:].lstrip()
+                offset = len(text) + len(joint) + len(before)
+                text = f"{text}{joint}{before}{head}"
+                injected = [*injected, InjectedPii(kind, fmt, head, offset, offset + len(head), "head", value)]
+                session.carry = InjectedPii(kind, fmt, tail, 0, len(tail), "tail", value)
+                break
             if rng.random() < 0.5:
                 joint = " " if text[-1:] in ".!?" else ". "
                 offset = len(text) + len(joint)
@@ -211,6 +232,12 @@ class UtteranceGenerator:
                 injected = [InjectedPii(p.kind, p.fmt, p.value, p.start + shift, p.end + shift) for p in injected]
                 injected.append(InjectedPii(kind, fmt, value, len(before), len(before) + len(value)))
                 text = f"{before}{value}{after}, {text}"
+        if session.carry is not None and (not injected or injected[-1].part != "head"):
+            carried, session.carry = session.carry, None
+            shift = len(carried.value) + 2
+            moved = (InjectedPii(p.kind, p.fmt, p.value, p.start + shift, p.end + shift, p.part, p.whole) for p in injected)
+            injected = [carried, *moved]
+            text = f"{carried.value}. {text}"
         event = {
             "schema": SCHEMA,
             "event_id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),

@@ -5,7 +5,7 @@ one insight per utterance for the CRM. Raw text never reaches an output topic, t
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 import numpy as np
 
@@ -26,6 +26,8 @@ from pipelines.cs_insights.model import (
 )
 from pipelines.cs_insights.redaction import Redaction, redact
 from pipelines.cs_insights.results import insight_record
+from pipelines.cs_insights.session_text import SessionTails
+from pipelines.cs_insights.settings import CsInsightsSettings
 from pipelines.errors import InferenceRejected
 from pipelines.intake import AcceptedEvent
 from pipelines.partition_keys import PartitionKeys
@@ -53,14 +55,21 @@ class CsInsightsPipeline:
         retry_backoff_s: float = 0.5,
         churn_policy: ChurnPolicy | None = None,
         max_rows_per_call: int = MAX_ROWS_PER_CALL,
+        settings: CsInsightsSettings | None = None,
+        served_site_ids: Collection[str] = (),
     ) -> None:
         if max_rows_per_call < 1:
             raise ValueError(f"max_rows_per_call must be >= 1, got {max_rows_per_call}")
+        settings = settings or CsInsightsSettings()
         self.topics = SiteTopics(region)
         self.site_id = site_id
-        self.intake = RedactingIntake(NAME, EVENT_SCHEMA, self.topics, site_id, check_utterance_fields)
+        self.intake = RedactingIntake(
+            NAME, EVENT_SCHEMA, self.topics, site_id, check_utterance_fields, dlq_originals=settings.dlq_originals,
+            served_site_ids=served_site_ids, guarded_fields=("session_id", "speaker", "text", "language", "channel"),
+        )
         self.accel = accel
         self.churn = ChurnTracker(churn_policy)
+        self.tails = SessionTails(self.churn.policy.max_sessions)
         self.retry_backoff_s = retry_backoff_s
         self.max_rows_per_call = max_rows_per_call
         self.input_topics = [self.topics.cs_utterances]
@@ -68,7 +77,9 @@ class CsInsightsPipeline:
         self._sessions = PartitionKeys()
 
     def forget_keys(self, partitions: Sequence[tuple[str, int]]) -> None:
-        self.churn.forget(self._sessions.release(partitions))
+        sessions = self._sessions.release(partitions)
+        self.churn.forget(sessions)
+        self.tails.forget(sessions)
 
     async def process(self, records: Sequence[InboundRecord], stopping: asyncio.Event) -> BatchOutcome:
         outcome = BatchOutcome(events_in=len(records))
@@ -76,7 +87,7 @@ class CsInsightsPipeline:
         if not accepted:
             return outcome
         # Redaction is the first thing done with a text; only the redacted text goes further.
-        redactions = [redact(item.event["text"]) for item in accepted]
+        redactions, latest = self._redact(accepted)
         features = hashed_ngrams([r.text for r in redactions], FEATURE_DIM)
         try:
             classified = await self._classify(features, stopping)
@@ -85,8 +96,21 @@ class CsInsightsPipeline:
                 self.intake.reject(outcome, item.record, "inference", str(exc))
             return outcome
         self._sessions.note(accepted, "session_id")
+        self.tails.remember(latest)
         self._emit(outcome, accepted, redactions, classified)
         return outcome
+
+    def _redact(self, accepted: list[AcceptedEvent]) -> tuple[list[Redaction], dict[str, str]]:
+        """Each utterance redacted after the one before it in its session, and the latest text of
+        each session (remembered only once the batch is through: an abandoned batch comes back)."""
+        latest: dict[str, str] = {}
+        redactions = []
+        for item in accepted:
+            session_id, text = item.event["session_id"], item.event["text"]
+            previous = latest[session_id] if session_id in latest else self.tails.previous(session_id)
+            redactions.append(redact(text, previous))
+            latest[session_id] = text
+        return redactions, latest
 
     async def _classify(
         self, features: np.ndarray, stopping: asyncio.Event

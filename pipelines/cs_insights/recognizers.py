@@ -1,9 +1,10 @@
 """Recognizers of Korean and English personal data in utterance text: one finder per kind, each a
 pattern plus the validity check (a real date, a Luhn check digit) that keeps ordinary numbers out.
 
-Every finder takes text already normalised by `pipelines.cs_insights.redaction.normalise_text`
-(NFKC, so full-width digits are ASCII) and yields `(start, end)` spans. Digits are `[0-9]`, never
-`\\d`, so the patterns mean the same whatever script surrounds them.
+Every finder takes text in its matching form (`pipelines.cs_insights.spoken.matching_form`:
+ASCII digits for full-width digits and number words, one hyphen between digit groups, one
+space for any run of whitespace) and yields `(start, end)` spans of it. Digits are `[0-9]`,
+never `\\d`, so the patterns mean the same whatever script surrounds them.
 """
 
 from __future__ import annotations
@@ -14,12 +15,13 @@ from datetime import date
 
 Span = tuple[int, int]
 
-_SEP = r"[ .\-‐‑–—]"
-"""One separator a person or a speech-to-text engine puts between digit groups."""
+_SEP = r"(?:[ .\-‐‑–—]|, ?)"
+"""One separator a person or a speech-to-text engine puts between digit groups (a transcript
+writes "oh one oh, one two three four" as "010, 1234")."""
 
 # --- Resident (G 1-4) and foreigner (G 5-8) registration numbers: YYMMDD-GNNNNNN -------------
 _REGISTRATION = re.compile(
-    r"(?<![0-9])([0-9]{2})([0-9]{2})([0-9]{2})(?: ?[\-‐‑–—] ?| )?([1-8])[0-9]{6}(?![0-9])"
+    r"(?<![0-9])([0-9]{2})([0-9]{2})([0-9]{2})(?: ?[\-‐‑–—] ?| |, ?)?([1-8])[0-9]{6}(?![0-9])"
 )
 _CENTURY = {"1": 1900, "2": 1900, "5": 1900, "6": 1900, "3": 2000, "4": 2000, "7": 2000, "8": 2000}
 
@@ -44,7 +46,8 @@ def birth_date_valid(yy: str, mm: str, dd: str, gender: str) -> bool:
 
 
 # --- Phone numbers: mobile 01X, Seoul 02, area codes 03X-06X, internet phone 070 ------------
-_PREFIX = r"(?:(?:\+|00)82[ .\-]?(?:\(0\) ?)?|\(?0)"
+_PREFIX = r"(?:(?:\+|00)?82(?:[ .\-]|, ?)?(?:\(0\) ?)?|\(?0)"
+"""National `0`, or the country code 82 with `+`, `00` or nothing before it (a caller reads it out)."""
 _PHONE = re.compile(
     rf"(?<![0-9+])(?:{_PREFIX}(?:1[016789]|2|[3-6][1-5])\)?{_SEP}?[0-9]{{3,4}}"
     rf"|{_PREFIX}70\)?{_SEP}?[0-9]{{4}}){_SEP}?[0-9]{{4}}(?![0-9])"
@@ -52,13 +55,13 @@ _PHONE = re.compile(
 
 
 def phone_numbers(text: str) -> Iterator[Span]:
-    """Korean mobile and landline numbers, with or without separators, national or +82."""
+    """Korean mobile and landline numbers, with or without separators, national or 82."""
     for m in _PHONE.finditer(text):
         yield m.span()
 
 
 # --- Payment cards: 13-19 digits, Luhn-valid, contiguous or grouped ------------------------
-_DIGIT_RUN = re.compile(r"(?<![0-9])[0-9]{1,19}(?:[ \-‐‑–—][0-9]{1,19})*(?![0-9])")
+_DIGIT_RUN = re.compile(r"(?<![0-9])[0-9]{1,19}(?:(?:[ \-‐‑–—]|, ?)[0-9]{1,19})*(?![0-9])")
 _CARD_FIRST_DIGITS = frozenset("234569")
 """Issuer ranges: 2 and 5 (Mastercard), 3 (Amex, JCB, Diners), 4 (Visa), 6 (Discover,
 UnionPay), 9 (Korean domestic-only cards)."""
@@ -101,13 +104,25 @@ def card_numbers(text: str) -> Iterator[Span]:
                 i += 1
 
 
-# --- E-mail addresses, written or spoken ("minsu at naver dot com", "minsu 골뱅이 naver.com") ---
-_LOCAL = r"(?<![A-Za-z0-9._%+\-])[A-Za-z0-9][A-Za-z0-9._%+\-]*"
+# --- E-mail addresses, written or spoken ("minsu dot kim at naver dot com", "민수 골뱅이 네이버 닷컴") ---
+_LOCAL = r"(?<![A-Za-z0-9._%+\-'’])[A-Za-z0-9][A-Za-z0-9._%+\-]*"
 _EMAIL = re.compile(rf"{_LOCAL}@(?:[A-Za-z0-9\-]+\.)+[A-Za-z]{{2,}}(?![A-Za-z0-9])")
-_TLD = r"(?:com|net|org|kr|io|co|ac|go|or|ne|re|edu|gov|biz|info)"
-_DOT = r"(?: ?\. ?| dot )"
+_LOCAL_WORD = r"[A-Za-z0-9][A-Za-z0-9%+]*"
+_LOCAL_JOIN = r"(?: ?(?:[._\-]|dot|underscore|under ?bar|dash|hyphen|점|닷|언더바|언더스코어|하이픈|대시) ?)"
+_SPOKEN_LOCAL = (
+    rf"(?<![A-Za-z0-9._%+\-'’])(?:{_LOCAL_WORD}(?:{_LOCAL_JOIN}{_LOCAL_WORD})*"
+    r"|[가-힣]{1,6}(?= ?(?:골뱅이|앳|@)))"
+)
+_SPOKEN_AT = r"(?: ?(?:@|골뱅이|앳|\(at\)|\[at\]) ?|( at ))"
+_HANGUL_PROVIDERS = {
+    "네이버": "naver", "지메일": "gmail", "다음": "daum", "한메일": "hanmail", "카카오": "kakao", "네이트": "nate",
+    "아웃룩": "outlook", "핫메일": "hotmail", "야후": "yahoo", "아이클라우드": "icloud", "엠파스": "empal",
+}
+_TLD = r"(?:com|net|org|kr|io|co|ac|go|or|ne|re|edu|gov|biz|info|컴|넷|오알지|케이알|씨오|에이씨|아이오)"
+_SPOKEN_DOT = r"(?: ?(?:\.|dot|닷|점|쩜) ?)"
 _SPOKEN_EMAIL = re.compile(
-    rf"({_LOCAL}) ?(?:골뱅이|\(at\)|\[at\]|( at )) ?([A-Za-z0-9\-]+)(?:{_DOT}{_TLD}){{1,2}}(?![A-Za-z0-9])",
+    rf"({_SPOKEN_LOCAL}){_SPOKEN_AT}([A-Za-z0-9\-]+|{'|'.join(_HANGUL_PROVIDERS)})(?:{_SPOKEN_DOT}{_TLD}){{1,2}}"
+    r"(?![A-Za-z0-9])",
     re.IGNORECASE,
 )
 _MAIL_PROVIDERS = frozenset(
@@ -119,17 +134,33 @@ _NOT_A_MAILBOX = frozenset((
     "signed", "sign", "log", "logged", "up", "in", "on",
 ))
 """Words before a spoken "at" that say "a website", not "a mailbox": "I looked at naver dot com"."""
+_MAILBOX_SHAPED = re.compile(rf"[0-9]|{_LOCAL_JOIN}", re.IGNORECASE)
+
+
+def _spoken_mailbox(local: str, domain: str) -> bool:
+    """Whether a plain spoken "at" joins a mailbox to a mail domain: the domain is a known mail
+    provider or the local part is shaped like a mailbox (digits, dots, underscores), and the word
+    before "at" is not one that points at a website."""
+    last_word = re.split(rf"{_LOCAL_JOIN}", local)[-1].lower()
+    if last_word in _NOT_A_MAILBOX:
+        return False
+    known = domain.lower() in _MAIL_PROVIDERS or domain in _HANGUL_PROVIDERS
+    return known or _MAILBOX_SHAPED.search(local) is not None
+
+
+_AT_MARK = re.compile(r"@|골뱅이|앳|\bat\b", re.IGNORECASE)
 
 
 def email_addresses(text: str) -> Iterator[Span]:
-    """E-mail addresses as written, and as a caller reads them out. A plain spoken "at" counts
-    only before a known mail provider, and not after words like "looked" or "it"."""
+    """E-mail addresses as written, and as a caller reads them out in English or Korean (a
+    spelled dot, underscore or hyphen in the mailbox; "at", "골뱅이" or "앳"; "dot", "닷" or "점"
+    before the domain's parts; providers named in Hangul)."""
+    if _AT_MARK.search(text) is None:
+        return
     for m in _EMAIL.finditer(text):
         yield m.span()
     for m in _SPOKEN_EMAIL.finditer(text):
-        if m.group(2) is not None and (
-            m.group(3).lower() not in _MAIL_PROVIDERS or m.group(1).lower() in _NOT_A_MAILBOX
-        ):
+        if m.group(2) is not None and not _spoken_mailbox(m.group(1), m.group(3)):
             continue
         yield m.span()
 
@@ -169,13 +200,85 @@ _ENGLISH_ADDRESS = re.compile(
 )
 
 
+_BARE_ROAD_ADDRESS = re.compile(rf"(?<![가-힣0-9])[가-힣0-9]{{1,10}}(?<!으)(?:대로|로|길)(?: ?[0-9]{{1,4}}번?(?:길|가길))? ?{_NUMBER}{_DETAIL}")
+_ADDRESS_CUE = re.compile(
+    r"주소|사는 ?곳|살아요|살고|배송|청구지|거주지|자택|집|보내|address|live|ship|send|deliver|mail it", re.IGNORECASE
+)
+_CUE_REACH = 30
+"""Characters before or after a bare road-and-number within which an address cue must stand."""
+
+
 def street_addresses(text: str) -> Iterator[Span]:
     """Korean road-name (시/도 + 구/군 + 로/길 + number) and lot-number addresses, and English
-    street addresses, including Korean ones romanised ("110 Sejong-daero, Jung-gu, Seoul")."""
-    for pattern in (_KOREAN_ADDRESS, _ENGLISH_ADDRESS):
+    street addresses, including Korean ones romanised ("110 Sejong-daero, Jung-gu, Seoul").
+    A road and number alone ("세종대로 110") count when the caller talks about an address
+    nearby ("주소는", "보내주세요", "I live"): on its own it reads like "연결로 2" too often."""
+    for pattern in (_KOREAN_ADDRESS, _ENGLISH_ADDRESS, _BARE_ROAD_ADDRESS):
         for m in pattern.finditer(text):
             start, end = m.span()
             # Trailing separators belong to the sentence, not the address.
             while end > start and text[end - 1] in " ,":
                 end -= 1
+            if pattern is _BARE_ROAD_ADDRESS and not _ADDRESS_CUE.search(
+                text, max(0, start - _CUE_REACH), min(len(text), end + _CUE_REACH)
+            ):
+                continue
             yield start, end
+
+
+# --- The start of a value, cut off by the end of an utterance --------------------------------
+_FRAGMENT_END = r"(?=(?:[가-힣]{1,4})?[ .,!?~]*$)"
+"""A fragment ends the utterance: at most a Korean particle and punctuation after it."""
+_ENDS_LIKE_A_FRAGMENT = re.compile(r"(?:[0-9@)\]]|[로길동리가]|골뱅이|앳|at)(?:[가-힣]{1,4})?[ .,!?~]*$", re.IGNORECASE)
+"""What every fragment ends with (a digit, a road or neighbourhood, an at-sign or word): texts
+that end otherwise are not searched further."""
+_FRAGMENT_REACH = 120
+"""How far from the end of a text a fragment (and the words announcing it) may begin."""
+_FRAGMENTS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("EMAIL", re.compile(
+        rf"(?P<v>{_SPOKEN_LOCAL} ?(?:@|골뱅이|앳|\(at\)|\[at\])){_FRAGMENT_END}"
+        rf"|(?:mail|메일)[^.?!]{{0,30}}?(?P<at>{_SPOKEN_LOCAL} at) ?$",
+        re.IGNORECASE,
+    )),
+    ("RRN", re.compile(rf"(?<![0-9])(?<![0-9]-)(?P<v>(?P<yy>[0-9]{{2}})(?P<mm>[0-9]{{2}})(?P<dd>[0-9]{{2}})(?:-?(?P<g>[1-8])[0-9]{{0,5}})?){_FRAGMENT_END}")),
+    ("CARD", re.compile(
+        rf"(?<![0-9])(?<![0-9]-)(?P<v>[2-69][0-9]{{3}}(?:-[0-9]{{4}}){{2}}|3[47][0-9]{{2}}-[0-9]{{6}}|[2-69][0-9]{{11,14}})"
+        rf"{_FRAGMENT_END}"
+    )),
+    ("PHONE", re.compile(
+        rf"(?<![0-9+])(?<![0-9]-)(?P<v>(?:(?:\+|00)?82-?|0)(?:1[016789](?:-?[0-9]{{1,4}}){{0,2}}|(?:2|[3-6][1-5]|70)(?:-?[0-9]{{1,4}}){{1,2}}))"
+        rf"{_FRAGMENT_END}"
+    )),
+    ("ADDRESS", re.compile(
+        rf"(?<![가-힣0-9])(?P<v>(?:(?:{_SIDO}) ?(?:{_DISTRICT} ?){{0,2}}|(?:{_DISTRICT} ?){{1,2}})"
+        rf"(?:[가-힣0-9]{{1,6}}(?:읍|면) ?)?(?:{_ROAD}|{_LOT})){_FRAGMENT_END}"
+        r"|(?:live at|address is|ship (?:it )?to|send (?:it|the SIM) to|deliver (?:it )?to|주소는?|주소가|사는 ?곳은|청구지|배송지)"
+        r" (?P<n>[0-9]{1,5}[A-Z]?) ?$",
+        re.IGNORECASE,
+    )),
+)
+
+
+def trailing_fragment(text: str) -> tuple[Span, str] | None:
+    """The start of a value that the end of the text cut off, with the kind it would be: an
+    e-mail up to its "at", a birth date (and the start of the rest of a registration number),
+    three groups of a card (twelve digits; the first eight only name the issuer), a phone
+    number's prefix (a mobile prefix alone will do), a Korean address up to its road or
+    neighbourhood. Where the start alone is too common to mean anything, the caller must have
+    said what it is: an English address's number after "I live at" or "주소는", a spoken "at"
+    after "my email is". The next utterance of the session completes it (see
+    `pipelines.cs_insights.redaction`)."""
+    if _ENDS_LIKE_A_FRAGMENT.search(text, max(0, len(text) - 16)) is None:
+        return None
+    start = max(0, len(text) - _FRAGMENT_REACH)
+    for kind, pattern in _FRAGMENTS:
+        m = pattern.search(text, start)
+        if m is None:
+            continue
+        if kind == "RRN" and not any(
+            birth_date_valid(m["yy"], m["mm"], m["dd"], g) for g in ([m["g"]] if m["g"] else ["1", "3"])
+        ):
+            continue
+        group = next(g for g in ("v", "n", "at") if g in m.re.groupindex and m[g] is not None)
+        return m.span(group), kind
+    return None

@@ -1,9 +1,19 @@
 """Redaction of personal data from utterance text: the first thing the pipeline does with a text,
 so that nothing downstream (features, results, the DLQ) ever holds the raw value.
 
-Each value found is replaced by a typed placeholder (`[RRN]`, `[FRN]`, `[PHONE]`, `[CARD]`,
-`[EMAIL]`, `[ADDRESS]`). What is recorded about a redaction is the kinds and how many of each,
-plus `RECOGNIZER_VERSION`: never the values, their positions or a hash of them.
+Values are matched in the utterance's matching form (`pipelines.cs_insights.spoken`: number
+words as digits, every separator as one, full-width and invisible characters folded) and masked
+in the utterance as written: each value's original characters are replaced by a typed
+placeholder (`[RRN]`, `[FRN]`, `[PHONE]`, `[CARD]`, `[EMAIL]`, `[ADDRESS]`), and the rest of the
+text is published in its display form (`normalise_text`).
+
+A value split across two utterances of one session is masked in both: the start of a value at
+the end of an utterance is masked on its own (`recognizers.trailing_fragment`), and the next
+utterance is matched joined to the end of the one before it (`previous`), so its part of the
+value is found too.
+
+What is recorded about a redaction is the kinds and how many of each, plus
+`RECOGNIZER_VERSION`: never the values, their positions or a hash of them.
 """
 
 from __future__ import annotations
@@ -11,18 +21,24 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from pipelines.cs_insights import recognizers
+from pipelines.cs_insights.spoken import matching_forms
 
-RECOGNIZER_VERSION = "kr-en-pii-1.0.0"
+RECOGNIZER_VERSION = "kr-en-pii-2.0.0"
 """Version of the recognizers as a whole; bump it whenever what they find changes, so a redaction
-log says which rules produced a published text."""
+log says which rules produced a published text. 2.0.0: spoken and transcribed forms (number
+words, any separator, spoken e-mail, bare roads), values split across utterances."""
 
 PII_KINDS = ("EMAIL", "RRN", "FRN", "CARD", "PHONE", "ADDRESS")
 """Placeholder kinds, in the order overlaps are settled: an e-mail wins over the digits inside it,
 a registration number over a card-shaped run, a card over the phone-shaped groups inside it."""
+
+SESSION_TAIL_CHARS = 100
+"""How much of the end of an utterance is joined to the start of the next one of its session:
+longer than any value (a full Korean address with its unit is about 60 characters)."""
 
 _FORMAT_CHARS = re.compile(r"[\u00ad\u180e\u200b-\u200f\u2060-\u2064\ufeff]")
 _SPACES = re.compile(r"[^\S\n]+")
@@ -30,7 +46,7 @@ _SPACES = re.compile(r"[^\S\n]+")
 
 @dataclass(frozen=True)
 class PiiSpan:
-    """One personal-data value found in a normalised text: `text[start:end]` is of `kind`."""
+    """One personal-data value found in a text: `text[start:end]` is of `kind`."""
 
     start: int
     end: int
@@ -55,31 +71,38 @@ class Redaction:
 
 
 def normalise_text(text: str) -> str:
-    """NFKC (full-width digits and letters to ASCII, compatibility jamo composed), invisible
-    format characters removed (a zero-width space must not split a phone number), runs of
-    spaces and tabs collapsed. The published text is this normalised form, redacted."""
+    """The display form of text that holds no personal data: NFKC (full-width digits and letters
+    to ASCII, compatibility jamo composed), invisible format characters removed, runs of spaces
+    and tabs collapsed. A published text is this form of what is left between placeholders."""
     text = unicodedata.normalize("NFKC", text)
     return _SPACES.sub(" ", _FORMAT_CHARS.sub("", text))
 
 
-def _candidates(text: str) -> Iterator[PiiSpan]:
-    for (start, end), kind in recognizers.registration_numbers(text):
-        yield PiiSpan(start, end, kind)
-    for finder, kind in (
-        (recognizers.email_addresses, "EMAIL"),
-        (recognizers.card_numbers, "CARD"),
-        (recognizers.phone_numbers, "PHONE"),
-        (recognizers.street_addresses, "ADDRESS"),
-    ):
+_DIGIT = re.compile(r"[0-9]")
+_FEWEST_DIGITS = 9
+"""No registration, card or phone number has fewer digits (02-123-4567 has nine)."""
+
+
+def _candidates(text: str) -> Iterator[tuple[int, int, str]]:
+    digits = len(_DIGIT.findall(text))
+    if digits >= _FEWEST_DIGITS:
+        for (start, end), kind in recognizers.registration_numbers(text):
+            yield start, end, kind
+    finders: list[tuple[Callable[[str], Iterator[tuple[int, int]]], str]] = [(recognizers.email_addresses, "EMAIL")]
+    if digits >= _FEWEST_DIGITS:
+        finders += [(recognizers.card_numbers, "CARD"), (recognizers.phone_numbers, "PHONE")]
+    if digits:
+        finders.append((recognizers.street_addresses, "ADDRESS"))
+    for finder, kind in finders:
         for start, end in finder(text):
-            yield PiiSpan(start, end, kind)
+            yield start, end, kind
 
 
-def find_pii(text: str) -> list[PiiSpan]:
-    """Non-overlapping personal-data spans of a normalised text, in text order. Where candidates
-    overlap, the kind earlier in `PII_KINDS` wins, then the longer span."""
+def _settle(spans: list[PiiSpan]) -> list[PiiSpan]:
+    """Non-overlapping spans in text order: where spans overlap, the kind earlier in `PII_KINDS`
+    wins, then the longer span."""
     priority = {kind: i for i, kind in enumerate(PII_KINDS)}
-    ranked = sorted(_candidates(text), key=lambda s: (priority[s.kind], s.start - s.end, s.start))
+    ranked = sorted(spans, key=lambda s: (priority[s.kind], s.start - s.end, s.start))
     taken: list[PiiSpan] = []
     for span in ranked:
         if span.end > span.start and all(span.end <= t.start or span.start >= t.end for t in taken):
@@ -87,18 +110,67 @@ def find_pii(text: str) -> list[PiiSpan]:
     return sorted(taken, key=lambda s: s.start)
 
 
-def redact(text: str) -> Redaction:
-    """The normalised text with every personal-data value replaced by `[KIND]`."""
-    normalised = normalise_text(text)
-    spans = find_pii(normalised)
+def _found(text: str) -> tuple[list[PiiSpan], PiiSpan | None]:
+    """The values a text holds, and the start of one its end cut off (if any). Where number
+    words read two ways, what either reading finds counts."""
+    found: list[PiiSpan] = []
+    fragment: PiiSpan | None = None
+    for form in matching_forms(text):
+        found += [PiiSpan(*form.original_span(start, end), kind) for start, end, kind in _candidates(form.text)]
+        cut = recognizers.trailing_fragment(form.text)
+        if fragment is None and cut is not None:
+            fragment = PiiSpan(*form.original_span(*cut[0]), cut[1])
+    return found, fragment
+
+
+def find_pii(text: str) -> list[PiiSpan]:
+    """The personal-data values of a text, as spans of the text as written, in text order."""
+    return _settle(_found(text)[0])
+
+
+def _continued(previous: str, text: str) -> list[PiiSpan]:
+    """The parts of `text` that complete a value begun at the end of `previous`."""
+    tail = previous[-SESSION_TAIL_CHARS:]
+    joined = f"{tail} {text[:SESSION_TAIL_CHARS]}"
+    boundary = len(tail) + 1
+    return [
+        PiiSpan(0, span.end - boundary, span.kind)
+        for span in _found(joined)[0]
+        if span.start < len(tail) and span.end > boundary
+    ]
+
+
+def pii_spans(text: str, previous: str = "") -> list[PiiSpan]:
+    """What `redact` masks: the values of the text, the parts of it that complete a value begun
+    at the end of `previous`, and the start of a value cut off by its end; spans of the text as
+    written, not overlapping, in text order."""
+    found, fragment = _found(text)
+    if previous:
+        found += _continued(previous, text)
+    settled = _settle(found)
+    # The start of a value counts only where no whole value lies: "01012345678" is a phone
+    # number, not a birth date and the beginning of a registration number.
+    if fragment is not None and all(fragment.end <= s.start or fragment.start >= s.end for s in settled):
+        settled = sorted([*settled, fragment], key=lambda s: s.start)
+    return settled
+
+
+def redact(text: str, previous: str = "") -> Redaction:
+    """The text with every personal-data value replaced by `[KIND]`, the rest in display form.
+
+    Args:
+        previous: the session's utterance before this one (its end is joined to this one's
+            start, so a value split across the two is found); empty for none.
+    """
+    spans = pii_spans(text, previous)
     if not spans:
-        return Redaction(normalised)
+        return Redaction(normalise_text(text))
     parts: list[str] = []
     cursor = 0
     for span in spans:
-        parts += [normalised[cursor : span.start], f"[{span.kind}]"]
+        parts += [normalise_text(text[cursor : span.start]), f"[{span.kind}]"]
         cursor = span.end
-    parts.append(normalised[cursor:])
+    parts.append(normalise_text(text[cursor:]))
     return Redaction("".join(parts), dict(Counter(span.kind for span in spans)))
 
 

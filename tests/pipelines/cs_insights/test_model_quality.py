@@ -91,6 +91,10 @@ def test_redaction_finds_every_generated_value_of_every_kind_and_format_as_its_k
     }
     assert all(r == 1.0 for by_format in report["recall_by_format"].values() for r in by_format.values()), report["missed_examples"]
     assert all(share == 1.0 for share in report["right_kind_by_kind"].values()), report["right_kind_by_kind"]
+    assert set(report["split_recall_by_format"]) == set(PII_FORMATS), "every kind is split across utterances too"
+    assert all(r == 1.0 for by_format in report["split_recall_by_format"].values() for r in by_format.values()), report[
+        "split_recall_by_format"
+    ]
     assert report["false_positive_rate"] == 0.0 and report["hard_case_false_positives"] == []
 
 
@@ -111,6 +115,25 @@ def test_no_value_injected_into_generated_utterances_survives_redaction_in_any_p
             expected = Counter(p.kind for p in utterance.pii)
             assert all(redaction.counts.get(kind, 0) >= n for kind, n in expected.items()), (text, redaction.counts)
     assert set(seen) == {(kind, fmt) for kind, formats in PII_FORMATS.items() for fmt in formats}
+
+
+def test_a_value_a_caller_splits_across_two_turns_is_masked_in_both() -> None:
+    """Sessions as the pipeline sees them: each utterance redacted after the one before it."""
+    generator = UtteranceGenerator("kr-seoul", "SEL-GN-0042", sessions=150, seed=SEED, pii_rate=1.0, split_rate=0.6)
+    previous: dict[str, str] = {}
+    parts: Counter[str] = Counter()
+    for _ in range(20):
+        generator.next_round()
+        for utterance in generator.last_round:
+            event = utterance.labelled.event
+            redaction = redact(event["text"], previous.get(event["session_id"], ""))
+            previous[event["session_id"]] = event["text"]
+            for pii in utterance.pii:
+                parts[pii.part] += 1
+                assert normalise_text(pii.value) not in redaction.text, (pii, event["text"], redaction.text)
+                digits = re.sub(r"[^0-9]", "", normalise_text(pii.value))
+                assert len(digits) < 3 or digits not in re.sub(r"[^0-9]", "", redaction.text), (pii, redaction.text)
+    assert parts["head"] > 100 and parts["tail"] > 100
 
 
 def test_the_model_card_states_the_figures_of_quality_json(shipped_quality: dict[str, Any]) -> None:

@@ -20,11 +20,13 @@ from edge.settings import EdgeSettings
 from edge.synthetic.utterances import GeneratedUtterance, UtteranceGenerator
 from edge.traffic import LABEL_HEADER, encode
 from pipelines.accel_client import AcceleratorClient, InferResult
-from pipelines.cs_insights.intake import MAX_TEXT_CHARS
+from pipelines.base import BatchOutcome
+from pipelines.cs_insights.intake import MAX_TEXT_CHARS, id_personal_data
 from pipelines.cs_insights.model import EMOTIONS, INTENTS
 from pipelines.cs_insights.pipeline import CsInsightsPipeline
 from pipelines.cs_insights.quality import predict
 from pipelines.cs_insights.redaction import RECOGNIZER_VERSION, redact
+from pipelines.cs_insights.settings import CsInsightsSettings
 from pipelines.records import ConsumedRecord, InboundRecord, OutboundRecord
 from pipelines.results import result_id
 
@@ -232,30 +234,31 @@ async def test_refused_records_go_to_the_dlq_and_audit_with_their_personal_data_
         assert entry["redactions"], "every refused record held personal data, and says which kinds"
         assert base64.b64decode(entry["original_value_b64"]) != record.value
     assert "field 'speaker' must be one of customer, agent" in dlq[2]["detail"]
-    assert "field 'speaker'" in dlq[3]["detail"] and "[PHONE]" in dlq[3]["detail"]
+    assert "field 'speaker'" in dlq[3]["detail"] and "got a string of 13 characters" in dlq[3]["detail"]
     assert "field 'language' must be one of ko, en" in dlq[4]["detail"]
     assert {"kind": "ADDRESS", "count": 1} in dlq[4]["redactions"], "JSON-escaped Korean is redacted too"
     assert f"the limit is {MAX_TEXT_CHARS}" in dlq[5]["detail"]
     assert "field 'ts'" in dlq[6]["detail"]
     assert "field 'session_id'" in dlq[7]["detail"]
-    assert "jp-tokyo" in dlq[8]["detail"]
+    assert "not this site's region 'kr-seoul'" in dlq[8]["detail"] and "jp-tokyo" not in dlq[8]["detail"]
     redacted_key = next(r for r in outcome.outputs if r.topic == "kr-seoul.dlq" and r.key is not None)
     assert redacted_key.key == b"[PHONE]" and base64.b64decode(dlq[7]["original_key_b64"]) == b"[PHONE]"
     assert redacted_key.headers == [TRACEPARENT, ("caller", b"[EMAIL]")], "trace context is kept as it was"
     assert [a["action"] for a in audit] == ["refused-event", "refused-event"]
-    assert "jp-tokyo" in audit[0]["reason"] and all("original_value_b64" not in a for a in audit)
+    assert "not this site's region" in audit[0]["reason"] and all("original_value_b64" not in a for a in audit)
     assert [a["source"]["offset"] for a in audit] == [bad[8][1].offset, bad[9][1].offset]
 
 
 @pytest.mark.parametrize("field", ["speaker", "language", "channel"])
-async def test_a_refusal_quoting_a_long_field_never_holds_part_of_a_value_cut_short(field: str) -> None:
-    """The quoted value is cut at 40 characters; a phone number straddling the cut is still redacted."""
-    value = orjson.dumps(_utterance(**{field: "x" * 30 + PII["phone"]}))
+async def test_a_refusal_of_a_field_names_what_it_allows_and_never_quotes_what_it_got(field: str) -> None:
+    """A name is personal data no recognizer finds: a refused value is described, not quoted."""
+    value = orjson.dumps(_utterance(**{field: "Kim Minsu " + PII["phone"]}))
     pipeline = CsInsightsPipeline(REGION, SITE, AcceleratorClient(_settings(), timeout_s=1, attempts=1))
     outcome = await pipeline.process([ConsumedRecord(INPUT, 0, 0, None, value)], asyncio.Event())
     (entry,) = [orjson.loads(r.value) for r in outcome.outputs]
     assert entry["reason"] == "schema" and f"field {field!r} must be one of" in entry["detail"]
-    assert "010-2345" not in entry["detail"] and "[PHONE]" in entry["detail"], entry["detail"]
+    assert "Minsu" not in entry["detail"] and "2345" not in entry["detail"], entry["detail"]
+    assert "a string of 23 characters" in entry["detail"]
 
 
 @pytest.mark.parametrize("field", ["ts", "event_id", "schema"])
@@ -281,7 +284,7 @@ async def test_an_utterance_whose_id_holds_personal_data_is_refused_without_publ
     assert leaks(outcome.outputs, needles([PII["phone"]])) == []
 
 
-async def test_only_a_well_formed_traceparent_passes_and_tracestate_is_redacted(accel_port: int) -> None:
+async def test_only_a_well_formed_traceparent_passes_and_tracestate_stays_behind(accel_port: int) -> None:
     utterance = _traffic(sessions=1, rounds=1, seed=38)[0]
     key, value, _ = encode(utterance.labelled)
     headers = [TRACEPARENT, ("tracestate", f"crm=caller:{PII['email']}".encode())]
@@ -289,7 +292,7 @@ async def test_only_a_well_formed_traceparent_passes_and_tracestate_is_redacted(
     records = [ConsumedRecord(INPUT, 0, 0, key, value, headers), ConsumedRecord(INPUT, 0, 1, key, value, forged)]
     async with _client(accel_port) as client:
         outcome = await CsInsightsPipeline(REGION, SITE, client).process(records, asyncio.Event())
-    assert [r.headers for r in outcome.outputs] == [[TRACEPARENT, ("tracestate", b"crm=caller:[EMAIL]")], []]
+    assert [r.headers for r in outcome.outputs] == [[TRACEPARENT], []]
 
 
 async def test_good_and_refused_records_in_one_batch_are_each_accounted_for_once(accel_port: int) -> None:
@@ -319,3 +322,110 @@ def test_the_leak_search_finds_raw_values_in_keys_headers_and_base64() -> None:
     assert {n for n, _ in leaks([record], needles([PII["phone"]]))} == {"010-2345-6789"}
     record = OutboundRecord("t", b"01023456789", b"{}", [("h", PII["email"].encode())])
     assert {n for n, _ in leaks([record], needles([PII["phone"], PII["email"]]))} == {"01023456789", PII["email"]}
+
+
+async def test_a_value_split_across_turns_is_masked_in_both_insights_within_a_batch_and_across_batches(
+    accel_port: int,
+) -> None:
+    turns = [("call-7", "제 번호는 010-1234"), ("call-8", "요금제 문의요"), ("call-7", "5678이에요"),
+             ("call-7", "카드는 4111 1111 1111"), ("call-7", "1111입니다")]
+    records = [
+        ConsumedRecord(INPUT, 0, i, s.encode(), orjson.dumps(_utterance(event_id=f"e-{i}", session_id=s, text=t)))
+        for i, (s, t) in enumerate(turns)
+    ]
+    async with _client(accel_port) as client:
+        pipeline = CsInsightsPipeline(REGION, SITE, client)
+        first = await pipeline.process(records[:4], asyncio.Event())
+        second = await pipeline.process(records[4:], asyncio.Event())
+        stranger = CsInsightsPipeline(REGION, SITE, client)
+        alone = await stranger.process(records[4:], asyncio.Event())
+    texts = [orjson.loads(r.value)["redacted_text"] for r in first.outputs + second.outputs]
+    assert texts == ["제 번호는 [PHONE]", "요금제 문의요", "[PHONE]이에요", "카드는 [CARD]", "[CARD]입니다"]
+    assert orjson.loads(alone.outputs[0].value)["redacted_text"] == "1111입니다", "only its own session's turn joins"
+
+
+async def test_a_session_whose_partition_moved_is_not_joined_to_its_old_turns(accel_port: int) -> None:
+    first = ConsumedRecord(INPUT, 0, 0, b"call-9", orjson.dumps(_utterance(event_id="e-0", session_id="call-9", text="card 4111 1111 1111")))
+    second = ConsumedRecord(INPUT, 0, 1, b"call-9", orjson.dumps(_utterance(event_id="e-1", session_id="call-9", text="1111 please")))
+    async with _client(accel_port) as client:
+        pipeline = CsInsightsPipeline(REGION, SITE, client)
+        await pipeline.process([first], asyncio.Event())
+        assert len(pipeline.tails) == 1
+        pipeline.forget_keys([(INPUT, 0)])
+        assert len(pipeline.tails) == 0
+        after = await pipeline.process([second], asyncio.Event())
+    assert orjson.loads(after.outputs[0].value)["redacted_text"] == "1111 please"
+
+
+async def test_with_originals_omitted_a_dlq_record_keeps_no_copy_of_the_refused_record() -> None:
+    bad = _bad_records()
+    settings = CsInsightsSettings(dlq_originals="omitted")
+    pipeline = CsInsightsPipeline(REGION, SITE, AcceleratorClient(_settings(), timeout_s=1, attempts=1), settings=settings)
+    outcome = await pipeline.process([record for _, record in bad], asyncio.Event())
+    dlq = [(r, orjson.loads(r.value)) for r in outcome.outputs if r.topic == "kr-seoul.dlq"]
+    assert len(dlq) == len(bad)
+    for record, entry in dlq:
+        assert entry["original"] == "omitted" and entry["original_value_b64"] is None and entry["original_key_b64"] is None
+        assert entry["original_headers"] in ([], [["traceparent", base64.b64encode(TRACEPARENT[1]).decode()]])
+        assert record.key is None and all(k == "traceparent" for k, _ in record.headers)
+    assert leaks(outcome.outputs, needles(list(PII.values()))) == []
+
+
+async def test_header_names_and_utf16_originals_are_redacted_in_the_dlq() -> None:
+    utf16 = f"전화 {PII['phone']} 주세요".encode("utf-16-le")
+    headers = [(PII["email"], b"x"), ("x-caller", PII["phone2"].encode("utf-16-be"))]
+    record = ConsumedRecord(INPUT, 0, 0, None, utf16, headers)
+    pipeline = CsInsightsPipeline(REGION, SITE, AcceleratorClient(_settings(), timeout_s=1, attempts=1))
+    outcome = await pipeline.process([record], asyncio.Event())
+    (out,) = outcome.outputs
+    entry = orjson.loads(out.value)
+    assert entry["reason"] == "malformed" and entry["original"] == "redacted"
+    assert [k for k, _ in entry["original_headers"]] == ["[EMAIL]", "x-caller"]
+    assert [k for k, _ in out.headers] == ["[EMAIL]", "x-caller"]
+    original = base64.b64decode(entry["original_value_b64"]).replace(b"\x00", b"")
+    assert b"2345" not in original and b"[PHONE]" in original
+    assert b"4444" not in base64.b64decode(entry["original_headers"][1][1]).replace(b"\x00", b"")
+    assert {r["kind"] for r in entry["redactions"]} == {"EMAIL", "PHONE"}
+
+
+@pytest.mark.parametrize("field", ["region", "site_id", "session_id", "text", "speaker"])
+async def test_an_utterance_that_names_a_field_twice_is_refused_whatever_value_comes_last(field: str) -> None:
+    good = orjson.dumps(_utterance()).decode()
+    twice = "{" + f'"{field}": "x-{field}", ' + good[1:]
+    pipeline = CsInsightsPipeline(REGION, SITE, AcceleratorClient(_settings(), timeout_s=1, attempts=1))
+    outcome = await pipeline.process([ConsumedRecord(INPUT, 0, 0, None, twice.encode())], asyncio.Event())
+    (entry,) = [orjson.loads(r.value) for r in outcome.outputs]
+    assert entry["reason"] == "schema" and f"field {field!r} appears more than once" in entry["detail"]
+
+
+async def test_an_utterance_of_another_site_of_the_region_is_refused_and_audited() -> None:
+    value = orjson.dumps(_utterance(site_id="SEL-GN-0043", text=f"제 번호는 {PII['phone']}"))
+    pipeline = CsInsightsPipeline(REGION, SITE, AcceleratorClient(_settings(), timeout_s=1, attempts=1))
+    outcome = await pipeline.process([ConsumedRecord(INPUT, 0, 0, None, value)], asyncio.Event())
+    dlq, audit = (orjson.loads(r.value) for r in outcome.outputs)
+    assert dlq["reason"] == "residency" and audit["action"] == "refused-event"
+    assert "SEL-GN-0042" in audit["reason"] and "0043" not in audit["reason"]
+    served = CsInsightsPipeline(
+        REGION, SITE, AcceleratorClient(_settings(), timeout_s=1, attempts=1), served_site_ids={SITE, "SEL-GN-0043"}
+    )
+    assert served.intake.screen([ConsumedRecord(INPUT, 0, 0, None, value)], BatchOutcome()) != []
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("event_id", "a b"), ("event_id", "x" * 129), ("session_id", "세션-1"), ("session_id", "-lead"),
+     ("session_id", "tel01012345678"), ("event_id", "minsu.kim@naver.com"), ("ts", "2026-11-22 09:00:00Z")],
+)
+async def test_ids_and_times_outside_their_strict_patterns_are_refused_without_being_quoted(field: str, value: str) -> None:
+    record = ConsumedRecord(INPUT, 0, 0, None, orjson.dumps(_utterance(**{field: value})))
+    pipeline = CsInsightsPipeline(REGION, SITE, AcceleratorClient(_settings(), timeout_s=1, attempts=1))
+    outcome = await pipeline.process([record], asyncio.Event())
+    (entry,) = [orjson.loads(r.value) for r in outcome.outputs]
+    assert entry["reason"] == "schema" and f"field {field!r}" in entry["detail"]
+    assert value not in entry["detail"]
+
+
+def test_ids_with_hex_runs_that_look_like_numbers_are_still_opaque_ids() -> None:
+    for opaque in ("f86668c16d0548189450", "chat-a41244f0801247718688", "313874cddfbc423db246548991270564"):
+        assert id_personal_data(opaque) == [], opaque
+    assert id_personal_data("call-010-1234-5678") == ["PHONE"] and id_personal_data("01012345678") == ["PHONE"]

@@ -16,6 +16,7 @@ from pipelines.cs_insights.redaction import (
     Redaction,
     find_pii,
     normalise_text,
+    pii_spans,
     redact,
     redact_bytes,
 )
@@ -139,3 +140,97 @@ def test_bytes_are_redacted_even_when_json_escapes_hide_korean_or_bytes_are_not_
     assert redaction.counts == {"ADDRESS": 1} and "세종대로".encode() not in clean
     clean, redaction = redact_bytes(b"\xff\xfe broken 010-1234-5678 \xc0")
     assert redaction.counts == {"PHONE": 1} and b"1234" not in clean
+
+
+@pytest.mark.parametrize(
+    ("text", "redacted"),
+    [
+        ("제 번호는 공일공 일이삼사 오육칠팔이에요", "제 번호는 [PHONE]이에요"),
+        ("공일공에 일이삼사에 오육칠팔로 연락 주세요", "[PHONE]로 연락 주세요"),
+        ("번호는 공일공 천이백삼십사 오천육백칠십팔입니다", "번호는 [PHONE]입니다"),
+        ("my number is oh one oh, twelve thirty four, fifty six seventy eight", "my number is [PHONE]"),
+        ("call zero one zero dash one two three four dash five six seven eight", "call [PHONE]"),
+        ("it's double oh eight two, one oh, one two three four, five six seven eight", "it's [PHONE]"),
+        ("010 - 1234 - 5678 이에요", "[PHONE] 이에요"),
+        ("010/1234/5678", "[PHONE]"),
+        ("010_1234_5678", "[PHONE]"),
+        ("010-1234-\n5678로 주세요", "[PHONE]로 주세요"),
+        ("82 10 1234 5678", "[PHONE]"),
+        ("0\ufe0f\u20e31\ufe0f\u20e30\ufe0f\u20e3 1234 5678", "[PHONE]"),
+        ("٠١٠١٢٣٤٥٦٧٨", "[PHONE]"),
+        ("주민번호 구공공일공일 다시 일이삼사오육칠요", "주민번호 [RRN]요"),
+        ("card four one one one, one one one one, one one one one, one one one one", "card [CARD]"),
+        ("메일은 minsu.kim 골뱅이 네이버 닷컴입니다", "메일은 [EMAIL]입니다"),
+        ("minsu 점 kim 골뱅이 naver 점 com으로 보내주세요", "[EMAIL]으로 보내주세요"),
+        ("email me at minsu dot kim at gmail dot com", "email me at [EMAIL]"),
+        ("jpark 앳 gmail 닷컴", "[EMAIL]"),
+        ("주소는 서울특별시 중구 세종대로 백십입니다", "주소는 [ADDRESS]입니다"),
+        # 110 then "이에요", or 112 then "에요": both readings are matched, the longer mask wins.
+        ("주소는 서울특별시 중구 세종대로 백십이에요", "주소는 [ADDRESS]에요"),
+        ("주소는 세종대로 110이에요", "주소는 [ADDRESS]이에요"),
+        ("서울 세종대로 110으로 보내주세요", "[ADDRESS]으로 보내주세요"),
+        ("I live at two twenty one Baker Street", "I live at [ADDRESS]"),
+    ],
+)
+def test_values_said_or_transcribed_in_words_or_with_any_separator_are_masked_exactly(text: str, redacted: str) -> None:
+    assert redact(text).text == redacted
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "사는 곳 근처 기지국이 문제인가요",
+        "오늘 일이 많아서 이제 전화했어요",
+        "oh no, I was double charged again",
+        "다시 연결로 2번 눌렀어요",
+        "문자로 1588-0010 왔어요",
+        "요금제로 69 쓰고 있어요",
+        "I've waited forty five minutes, ticket four four seven one",
+    ],
+)
+def test_number_words_and_roads_in_ordinary_talk_are_left_alone(text: str) -> None:
+    assert redact(text).counts == {}, redact(text).text
+
+
+def test_the_mask_covers_exactly_the_original_characters_of_a_spoken_value() -> None:
+    text = "네, 공일공 일이삼사 오육칠팔 맞아요"
+    (span,) = pii_spans(text)
+    assert text[span.start : span.end] == "공일공 일이삼사 오육칠팔" and span.kind == "PHONE"
+    assert redact(text).text == "네, [PHONE] 맞아요"
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "first_redacted", "second_redacted"),
+    [
+        ("제 번호는 010-1234", "5678이에요", "제 번호는 [PHONE]", "[PHONE]이에요"),
+        ("my number is 010", "1234 5678, thanks", "my number is [PHONE]", "[PHONE], thanks"),
+        ("주민번호는 900101", "1234567입니다", "주민번호는 [RRN]", "[RRN]입니다"),
+        ("card 4111 1111 1111", "1111 please", "card [CARD]", "[CARD] please"),
+        ("메일은 minsu.kim 골뱅이", "naver 닷컴이요", "메일은 [EMAIL]", "[EMAIL]이요"),
+        ("my email is minsu at", "naver dot com", "my email is [EMAIL]", "[EMAIL]"),
+        ("주소는 서울시 강남구 테헤란로", "152 입니다", "주소는 [ADDRESS]", "[ADDRESS] 입니다"),
+        ("I live at 221", "Baker Street, London", "I live at [ADDRESS]", "[ADDRESS]"),
+    ],
+)
+def test_a_value_split_across_two_utterances_is_masked_in_both(
+    first: str, second: str, first_redacted: str, second_redacted: str
+) -> None:
+    assert redact(first).text == first_redacted
+    assert redact(second, first).text == second_redacted
+    assert redact(second).text != second_redacted or first_redacted == "my email is [EMAIL]"
+
+
+def test_the_start_of_a_value_counts_only_where_no_whole_value_lies() -> None:
+    assert redact("01012345678").counts == {"PHONE": 1}, "a phone number, not a birth date and more"
+    assert redact("ticket 4471").counts == {} and redact("the plan is 69").counts == {}
+
+
+def test_a_previous_utterance_only_completes_values_that_cross_into_this_one() -> None:
+    assert redact("요금제 변경하고 싶어요", "제 번호는 010-1234-5678이에요").counts == {}
+    assert redact("5678 요금제요", "고객센터 114").counts == {}
+
+
+def test_control_characters_between_digits_do_not_hide_them() -> None:
+    utf16 = "010-1234-5678".encode("utf-16-le")
+    clean, redaction = redact_bytes(b'{"text": "' + utf16 + b'"}')
+    assert redaction.counts == {"PHONE": 1} and b"1\x002\x003\x004" not in clean
