@@ -214,7 +214,11 @@ async def _run_site(options: DemoOptions, edge: EdgeSettings, topics: SiteTopics
     settings = PipelineSettings(session_timeout_ms=6000, health_port=0)
     feeds = _feeds(options, topics, seed=int(time.time()))
     async with AcceleratorClient(edge, timeout_s=settings.infer_timeout_s, attempts=settings.infer_attempts) as accel:
-        runtimes = [PipelineRuntime(build_pipeline(name, edge, accel), edge, settings) for name in options.pipelines]
+        # One client serves every pipeline here; the first one audits the accelerators it refuses.
+        runtimes = [
+            PipelineRuntime(build_pipeline(name, edge, accel), edge, settings, accelerator_notices=None if i else accel.notices)
+            for i, name in enumerate(options.pipelines)
+        ]
         producer = AIOKafkaProducer(**producer_options(edge))
         await producer.start()
         started: list[PipelineRuntime] = []

@@ -57,6 +57,12 @@ class EdgeSettings(BaseSettings):
     """Private key of that client certificate."""
     accel_auth_token: SecretStr | None = None
     """Bearer token sent to accelerators that require one."""
+    accel_recheck_s: float = Field(10.0, gt=0)
+    """How often an accelerator taken out of rotation (it declared another region, or none) is
+    asked its region again; it returns to rotation once it declares this site's."""
+    accel_resolve_s: float = Field(30.0, gt=0)
+    """How often a `dns:///` accelerator target is resolved again, so accelerators that come
+    and go are followed."""
 
     otel_exporter: Literal["none", "console", "otlp"] = "none"
     """Where traces go: nowhere, standard error, or an OTLP collector (needs the `otlp` extra)."""

@@ -1,36 +1,58 @@
-"""The pipelines' client of the site's accelerators: one gRPC channel balanced by gRPC itself
-(round robin over healthy servers), raw tensors, deadlines, retries of UNAVAILABLE, and a
-residency check of every server before the first request."""
+"""The pipelines' client of the site's accelerators: one channel per accelerator, requests spread
+round robin over those in rotation, deadlines, retries of UNAVAILABLE on another accelerator,
+and a residency check on the very connection every batch is sent over.
+
+Each batch goes out on its own `ModelStreamInfer` stream. The accelerator opens every stream
+with its declared region (`edge-region` initial metadata) before it reads anything; the client
+reads it and writes the batch on the same stream, so on the same connection, only when it
+names this site's region. An accelerator that declares another region, or none, gets nothing:
+it is taken out of rotation, logged, counted (`edge_pipeline_accelerator_refusals`) and
+audited, and checked again every `EDGE_ACCEL_RECHECK_S`. A pod restarted in another region or
+a DNS name that now points elsewhere is caught on the first batch, before it is sent. Batches
+wait, as in an outage, for an accelerator in region. A DNS target is resolved again every
+`EDGE_ACCEL_RESOLVE_S`, so accelerators that come and go are followed.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import ipaddress
-import json
 import logging
 import socket
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import grpc
 from opentelemetry import metrics
+from opentelemetry.metrics import CallbackOptions, Observation
 
-from accel.grpc.servicer import declared_identity
 from accel.model import Tensor
 from accel.protocol import grpc_predict_v2_pb2 as pb
 from accel.protocol import grpc_predict_v2_pb2_grpc as pb_grpc
-from accel.server import INFERENCE_SERVICE
 from accel.tensors import array_from_raw, array_to_raw
-from edge.residency import ResidencyPolicy
 from edge.settings import EdgeSettings
 from edge.telemetry import context_grpc_metadata
-from pipelines.errors import AcceleratorUnavailable, BatchAbandoned, InferenceRejected, StartupRefused
+from pipelines.errors import (
+    AcceleratorUnavailable,
+    BatchAbandoned,
+    InferenceRejected,
+    StartupRefused,
+)
 
 log = logging.getLogger(__name__)
-_inference_latency = metrics.get_meter("sovereign_edge.pipelines").create_histogram(
+_meter = metrics.get_meter("sovereign_edge.pipelines")
+_inference_latency = _meter.create_histogram(
     "edge_pipeline_inference_latency", unit="s", description="One ModelInfer call, by model and outcome"
 )
+_refusals = _meter.create_counter(
+    "edge_pipeline_accelerator_refusals", unit="1",
+    description="Accelerators taken out of rotation for declaring another region (foreign) or none (undeclared)",
+)
+REGION_HEADER = "edge-region"
+"""Initial metadata of every ModelStreamInfer stream of our accelerators: the declared region."""
+_RETRIABLE = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.RESOURCE_EXHAUSTED}
+_MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -41,7 +63,39 @@ class InferResult:
     model_version: str
     outputs: dict[str, Tensor]
 
-_RETRIABLE = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.RESOURCE_EXHAUSTED}
+
+@dataclass(frozen=True)
+class AcceleratorNotice:
+    """An accelerator taken out of rotation, for the audit topic: where, and why."""
+
+    accelerator: str
+    reason: str
+
+
+class _Refused(Exception):
+    """The accelerator's stream declared another region, or none."""
+
+    def __init__(self, declared: str | None) -> None:
+        super().__init__(declared)
+        self.declared = declared
+
+
+@dataclass
+class _Accelerator:
+    """One accelerator address, its channel, and where it stands."""
+
+    address: str
+    channel: grpc.aio.Channel
+    stub: pb_grpc.GRPCInferenceServiceStub
+    refused: str | None = None
+    """Why it is out of rotation (the region it declared), or None while it is in rotation."""
+    check_again_at: float = 0.0
+    """While refused: when to check its declared region again (monotonic seconds)."""
+    rest_until: float = 0.0
+    """After it answered UNAVAILABLE: not tried again before then (monotonic seconds)."""
+    in_flight: int = 0
+    gone: bool = False
+    """No longer among the target's addresses; closed once nothing is in flight on it."""
 
 
 def channel_target(targets: str) -> str:
@@ -67,29 +121,8 @@ def channel_target(targets: str) -> str:
     return f"{scheme}:" + ",".join(f"{ip}:{port}" if ip.version == 4 else f"[{ip}]:{port}" for ip, port in hosts)
 
 
-def _service_config(attempts: int) -> str:
-    return json.dumps(
-        {
-            "loadBalancingConfig": [{"round_robin": {}}],
-            "healthCheckConfig": {"serviceName": INFERENCE_SERVICE},
-            "methodConfig": [
-                {
-                    "name": [{"service": INFERENCE_SERVICE}],
-                    "retryPolicy": {
-                        "maxAttempts": max(2, min(attempts, 5)),
-                        "initialBackoff": "0.05s",
-                        "maxBackoff": "1s",
-                        "backoffMultiplier": 2,
-                        "retryableStatusCodes": ["UNAVAILABLE"],
-                    },
-                }
-            ],
-        }
-    )
-
-
 async def _resolve_addresses(target: str) -> list[str]:
-    """Every `host:port` a target stands for, so each server's region can be checked."""
+    """Every `host:port` a target stands for."""
     if target.startswith(("ipv4:", "ipv6:")):
         return target.split(":", 1)[1].split(",")
     name = target.removeprefix("dns:///").removeprefix("dns:")
@@ -99,19 +132,32 @@ async def _resolve_addresses(target: str) -> list[str]:
 
 
 class AcceleratorClient:
-    """Calls ModelInfer on the site's accelerators. Use `async with AcceleratorClient(...)`."""
+    """Calls the site's accelerators. Use `async with AcceleratorClient(...)`.
+
+    Args:
+        timeout_s: deadline of one call.
+        attempts: accelerators tried within one call when they answer UNAVAILABLE.
+    """
 
     def __init__(self, settings: EdgeSettings, *, timeout_s: float, attempts: int) -> None:
         self._settings = settings
-        self._policy = ResidencyPolicy(settings.region)
+        self._region = settings.region
         self._timeout_s = timeout_s
-        self._attempts = attempts
+        self._attempts = max(1, attempts)
         self._target = channel_target(settings.accel_targets)
-        self._channel: grpc.aio.Channel | None = None
-        self._stub: pb_grpc.GRPCInferenceServiceStub | None = None
+        self._members: dict[str, _Accelerator] = {}
+        self._next = 0
+        self._resolved_at = 0.0
         self._metadata: list[tuple[str, str]] = []
         if settings.accel_auth_token is not None:
             self._metadata.append(("authorization", f"Bearer {settings.accel_auth_token.get_secret_value()}"))
+        self.notices: asyncio.Queue[AcceleratorNotice] = asyncio.Queue(maxsize=100)
+        """Accelerators taken out of rotation, for the runtime to audit."""
+        self._started = False
+        _meter.create_observable_gauge(
+            "edge_pipeline_accelerators", callbacks=[self._observe_members], unit="1",
+            description="Accelerators known to this replica, by state (in_rotation, resting, refused)",
+        )
 
     def _credentials(self) -> grpc.ChannelCredentials | None:
         s = self._settings
@@ -126,53 +172,45 @@ class AcceleratorClient:
 
         return grpc.ssl_channel_credentials(read(s.accel_tls_ca_file), read(s.accel_tls_key_file), read(s.accel_tls_cert_file))
 
-    def _open(self, target: str, balanced: bool) -> grpc.aio.Channel:
+    def _open(self, address: str) -> _Accelerator:
         options: list[tuple[str, str | int]] = [
-            ("grpc.max_receive_message_length", 64 * 1024 * 1024),
-            ("grpc.max_send_message_length", 64 * 1024 * 1024),
+            ("grpc.max_receive_message_length", _MAX_MESSAGE_BYTES),
+            ("grpc.max_send_message_length", _MAX_MESSAGE_BYTES),
         ]
-        if balanced:
-            options += [("grpc.service_config", _service_config(self._attempts)), ("grpc.enable_retries", 1)]
         creds = self._credentials()
         if creds is None:
-            return grpc.aio.insecure_channel(target, options=options)
-        return grpc.aio.secure_channel(target, creds, options=options)
+            channel = grpc.aio.insecure_channel(address, options=options)
+        else:
+            channel = grpc.aio.secure_channel(address, creds, options=options)
+        return _Accelerator(address, channel, pb_grpc.GRPCInferenceServiceStub(channel))  # type: ignore[no-untyped-call]
 
     async def start(self) -> None:
-        """Check every accelerator's declared region, then open the balanced channel.
+        """Find every accelerator and check its declared region.
 
         Raises:
-            StartupRefused: an accelerator is out of region or cannot be reached.
+            StartupRefused: an accelerator is out of region, declares none, or cannot be reached.
         """
-        for address in await _resolve_addresses(self._target):
-            await self._verify_region(address)
-        self._channel = self._open(self._target, balanced=True)
-        self._stub = pb_grpc.GRPCInferenceServiceStub(self._channel)  # type: ignore[no-untyped-call]
-
-    async def _verify_region(self, address: str) -> None:
-        channel = self._open(address, balanced=False)
-        try:
-            stub = pb_grpc.GRPCInferenceServiceStub(channel)  # type: ignore[no-untyped-call]
-            meta = await stub.ServerMetadata(
-                pb.ServerMetadataRequest(), timeout=self._timeout_s, metadata=self._metadata, wait_for_ready=True
-            )
-        except grpc.aio.AioRpcError as exc:
-            raise StartupRefused(
-                f"accelerator {address} did not answer ServerMetadata ({exc.code().name}: {exc.details()}); "
-                "cannot verify it is in region"
-            ) from exc
-        finally:
-            await channel.close()
-        try:
-            self._policy.require_accelerator(address, declared_identity(list(meta.extensions)).get("region"))
-        except Exception as exc:
-            raise StartupRefused(str(exc)) from exc
-        log.info("accelerator %s verified in region %s", address, self._settings.region)
+        self._started = True
+        await self._follow_addresses(time.monotonic())
+        for member in list(self._members.values()):
+            try:
+                declared = await self._declared_region(member, wait_for_ready=True)
+            except grpc.aio.AioRpcError as exc:
+                raise StartupRefused(
+                    f"accelerator {member.address} did not answer ({exc.code().name}: {exc.details()}); "
+                    "cannot verify it is in region"
+                ) from exc
+            if declared != self._region:
+                raise StartupRefused(
+                    f"accelerator {member.address} declares region {declared!r}, this site is in "
+                    f"{self._region!r}; refusing to send it data"
+                )
+            log.info("accelerator %s verified in region %s", member.address, self._region)
 
     async def stop(self) -> None:
-        channel, self._channel = self._channel, None
-        if channel is not None:
-            await channel.close()
+        members, self._members = list(self._members.values()), {}
+        for member in members:
+            await member.channel.close()
 
     async def __aenter__(self) -> AcceleratorClient:
         await self.start()
@@ -180,6 +218,92 @@ class AcceleratorClient:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.stop()
+
+    def _observe_members(self, options: CallbackOptions) -> Iterable[Observation]:
+        now = time.monotonic()
+        counts = {"in_rotation": 0, "resting": 0, "refused": 0}
+        for member in list(self._members.values()):
+            if member.gone:
+                continue
+            state = "refused" if member.refused is not None else "resting" if member.rest_until > now else "in_rotation"
+            counts[state] += 1
+        return [Observation(n, {"state": state}) for state, n in counts.items()]
+
+    async def _follow_addresses(self, now: float) -> None:
+        """Resolve the target again (at start, then every `accel_resolve_s`): new addresses join,
+        vanished ones leave rotation and are closed once idle."""
+        if self._members and now - self._resolved_at < self._settings.accel_resolve_s:
+            return
+        self._resolved_at = now
+        try:
+            addresses = await _resolve_addresses(self._target)
+        except OSError as exc:
+            if not self._members:
+                raise StartupRefused(f"cannot resolve EDGE_ACCEL_TARGETS {self._target}: {exc}") from exc
+            log.warning("cannot resolve %s again, keeping %d accelerators: %s", self._target, len(self._members), exc)
+            return
+        for address in addresses:
+            member = self._members.get(address)
+            if member is None:
+                self._members[address] = self._open(address)
+                if self._started and len(self._members) > 1:
+                    log.info("accelerator %s joined %s", address, self._target)
+            else:
+                member.gone = False
+        for address, member in list(self._members.items()):
+            if address not in addresses:
+                member.gone = True
+                if member.in_flight == 0:
+                    del self._members[address]
+                    await member.channel.close()
+                    log.info("accelerator %s left %s", address, self._target)
+
+    async def _declared_region(self, member: _Accelerator, *, wait_for_ready: bool = False) -> str | None:
+        """The region an accelerator declares on a stream of its own (opened and cancelled)."""
+        call = member.stub.ModelStreamInfer(
+            timeout=self._timeout_s, metadata=self._metadata, wait_for_ready=wait_for_ready
+        )
+        try:
+            return await _declared(call)
+        finally:
+            call.cancel()
+
+    async def _check_refused_again(self, now: float) -> None:
+        for member in list(self._members.values()):
+            if member.refused is None or member.gone or now < member.check_again_at:
+                continue
+            member.check_again_at = now + self._settings.accel_recheck_s
+            try:
+                declared = await self._declared_region(member)
+            except grpc.aio.AioRpcError:
+                continue
+            if declared == self._region:
+                member.refused = None
+                log.warning("accelerator %s declares region %s again: back in rotation", member.address, self._region)
+
+    def _refuse(self, member: _Accelerator, declared: str | None) -> None:
+        reason = "undeclared" if declared is None else "foreign"
+        member.refused = declared or "none"
+        member.check_again_at = time.monotonic() + self._settings.accel_recheck_s
+        detail = (
+            f"accelerator {member.address} declares "
+            + ("no region" if declared is None else f"region {declared!r}")
+            + f" on a new connection, this site is in {self._region!r}: taken out of rotation, nothing sent to it"
+        )
+        log.warning("%s", detail)
+        _refusals.add(1, {"reason": reason})
+        try:
+            self.notices.put_nowait(AcceleratorNotice(member.address, detail))
+        except asyncio.QueueFull:
+            log.warning("audit notices are not being published; dropping the notice about %s", member.address)
+
+    def _rotation(self, now: float) -> list[_Accelerator]:
+        """Accelerators to try, in round-robin order: in region and not resting."""
+        members = [m for m in self._members.values() if m.refused is None and not m.gone and m.rest_until <= now]
+        if not members:
+            return []
+        self._next = (self._next + 1) % len(members)
+        return members[self._next :] + members[: self._next]
 
     async def infer_until_answered(
         self,
@@ -190,7 +314,8 @@ class AcceleratorClient:
         backoff_s: float = 0.5,
         max_backoff_s: float = 5.0,
     ) -> InferResult:
-        """Call until an accelerator answers: an outage delays the batch, it never drops it.
+        """Call until an accelerator in region answers: an outage (or accelerators out of region)
+        delays the batch, it never drops it.
 
         Raises:
             InferenceRejected: the accelerator refused the request itself (send it to the DLQ).
@@ -210,13 +335,13 @@ class AcceleratorClient:
             backoff_s = min(backoff_s * 2, max_backoff_s)
 
     async def infer(self, model: str, inputs: Mapping[str, Tensor], outputs: list[str]) -> InferResult:
-        """One ModelInfer call with raw tensors.
+        """One inference, on the first accelerator in rotation that answers.
 
         Raises:
-            AcceleratorUnavailable: no accelerator answered within the deadline (retry later).
+            AcceleratorUnavailable: no accelerator in region answered within the deadline (retry later).
             InferenceRejected: the accelerator refused the request itself.
         """
-        if self._stub is None:
+        if not self._started:
             raise AcceleratorUnavailable("accelerator client is not started")
         request = pb.ModelInferRequest(model_name=model)
         for name, array in inputs.items():
@@ -225,21 +350,78 @@ class AcceleratorClient:
             request.raw_input_contents.append(raw)
         for name in outputs:
             request.outputs.add(name=name)
+        now = time.monotonic()
+        await self._follow_addresses(now)
+        await self._check_refused_again(now)
+        unavailable: list[str] = []
+        for member in self._rotation(now)[: self._attempts]:
+            try:
+                response = await self._infer_on(member, model, request)
+            except _Refused as exc:
+                self._refuse(member, exc.declared)
+                continue
+            except AcceleratorUnavailable as exc:
+                member.rest_until = time.monotonic() + min(self._timeout_s, 1.0)
+                unavailable.append(str(exc))
+                continue
+            decoded = {
+                tensor.name: array_from_raw(tensor.name, tensor.datatype, list(tensor.shape), raw)
+                for tensor, raw in zip(response.outputs, response.raw_output_contents, strict=True)
+            }
+            return InferResult(response.model_name, response.model_version, decoded)
+        why = "; ".join(unavailable) if unavailable else "no accelerator in region is in rotation"
+        raise AcceleratorUnavailable(f"{model}: {why}")
+
+    async def _infer_on(self, member: _Accelerator, model: str, request: pb.ModelInferRequest) -> pb.ModelInferResponse:
+        """The request on a stream of its own to one accelerator, written only once the stream's
+        initial metadata has declared this site's region."""
         started = time.monotonic()
+        member.in_flight += 1
+        call = member.stub.ModelStreamInfer(timeout=self._timeout_s, metadata=self._metadata + context_grpc_metadata())
+        outcome = "OK"
         try:
-            response = await self._stub.ModelInfer(
-                request, timeout=self._timeout_s, metadata=self._metadata + context_grpc_metadata(), wait_for_ready=True
-            )
+            declared = await _declared(call)
+            if declared != self._region:
+                outcome = "REFUSED"
+                raise _Refused(declared)
+            await call.write(request)
+            await call.done_writing()
+            reply = await call.read()
+            if reply is grpc.aio.EOF:
+                outcome = "UNAVAILABLE"
+                raise AcceleratorUnavailable(f"{model}: {member.address} closed the stream without an answer")
+            if reply.error_message:
+                code = reply.infer_response.parameters["error_code"].string_param or "UNKNOWN"
+                outcome = code
+                message = f"{model}: {code}: {reply.error_message}"
+                if code in {c.name for c in _RETRIABLE}:
+                    raise AcceleratorUnavailable(message)
+                raise InferenceRejected(message)
+            answer: pb.ModelInferResponse = reply.infer_response
+            return answer
         except grpc.aio.AioRpcError as exc:
-            _inference_latency.record(time.monotonic() - started, {"model": model, "outcome": exc.code().name})
-            message = f"{model}: {exc.code().name}: {exc.details()}"
+            outcome = exc.code().name
+            message = f"{model}: {member.address}: {exc.code().name}: {exc.details()}"
             if exc.code() in _RETRIABLE:
                 raise AcceleratorUnavailable(message) from exc
             raise InferenceRejected(message) from exc
-        _inference_latency.record(time.monotonic() - started, {"model": model, "outcome": "OK"})
-        decoded = {
-            tensor.name: array_from_raw(tensor.name, tensor.datatype, list(tensor.shape), raw)
-            for tensor, raw in zip(response.outputs, response.raw_output_contents, strict=True)
-        }
-        return InferResult(response.model_name, response.model_version, decoded)
+        finally:
+            call.cancel()
+            member.in_flight -= 1
+            _inference_latency.record(time.monotonic() - started, {"model": model, "outcome": outcome})
+
+
+async def _declared(call: grpc.aio.StreamStreamCall) -> str | None:
+    """The region a stream's initial metadata declares, or None when it declares none.
+
+    Raises:
+        grpc.aio.AioRpcError: the stream ended before it began (the accelerator is unreachable).
+    """
+    metadata = await call.initial_metadata()
+    for key, value in metadata or ():
+        if key == REGION_HEADER:
+            return value if isinstance(value, str) else bytes(value).decode(errors="replace")
+    if call.done() and (code := await call.code()) != grpc.StatusCode.OK:
+        raise grpc.aio.AioRpcError(code, metadata, metadata, await call.details())
+    return None
 

@@ -71,3 +71,19 @@ def audit_record(
         "source": {"topic": source.topic, "partition": source.partition, "offset": source.offset},
     }
     return OutboundRecord(topics.audit, None, orjson.dumps(body))
+
+
+def accelerator_audit_record(topics: SiteTopics, site_id: str, pipeline: str, accelerator: str, reason: str) -> OutboundRecord:
+    """An audit record of an accelerator taken out of rotation (it declared another region, or
+    none): which one, when and why. Nothing was sent to it."""
+    body = {
+        "schema": AUDIT_SCHEMA,
+        "region": topics.region,
+        "site_id": site_id,
+        "ts": _now(),
+        "pipeline": pipeline,
+        "action": "refused-accelerator",
+        "reason": reason,
+        "accelerator": accelerator,
+    }
+    return OutboundRecord(topics.audit, None, orjson.dumps(body))

@@ -45,7 +45,8 @@ async def run_pipeline(name: str, edge: EdgeSettings, settings: PipelineSettings
     try:
         async with AcceleratorClient(edge, timeout_s=settings.infer_timeout_s, attempts=settings.infer_attempts) as accel:
             pipeline = build_pipeline(name, edge, accel)
-            async with PipelineRuntime(pipeline, edge, settings) as runtime, HealthServer(runtime, settings.health_port):
+            runtime = PipelineRuntime(pipeline, edge, settings, accelerator_notices=accel.notices)
+            async with runtime, HealthServer(runtime, settings.health_port):
                 log.info("pipeline %s running in group %s", name, runtime.group_id)
                 await run_until_stopped(runtime, stop, settings.grace_period_s)
                 log.info("pipeline %s stopping: %s", name, runtime.stats.summary())

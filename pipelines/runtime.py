@@ -17,9 +17,10 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.errors import KafkaError
 from opentelemetry import trace
 from opentelemetry.trace import Span
 
@@ -28,13 +29,18 @@ from edge.lifecycle import tune_garbage_collection
 from edge.residency import ResidencyPolicy, ResidencyViolation
 from edge.settings import EdgeSettings
 from edge.telemetry import context_kafka_headers, kafka_headers_context
+from edge.topics import SiteTopics
 from pipelines.base import BatchOutcome, OverlappingPipeline, StreamPipeline
+from pipelines.dlq import accelerator_audit_record
 from pipelines.errors import BatchAbandoned, StartupRefused
 from pipelines.metrics import PipelineMetrics
 from pipelines.publish import ResultPublisher
 from pipelines.records import InboundRecord, OutboundRecord
 from pipelines.settings import PipelineSettings
 from pipelines.stats import PipelineStats
+
+if TYPE_CHECKING:
+    from pipelines.accel_client import AcceleratorNotice
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -89,8 +95,17 @@ class PipelineRuntime:
     `async with PipelineRuntime(pipeline, edge, settings) as runtime: await runtime.run()`
     """
 
-    def __init__(self, pipeline: StreamPipeline, edge: EdgeSettings, settings: PipelineSettings) -> None:
+    def __init__(
+        self,
+        pipeline: StreamPipeline,
+        edge: EdgeSettings,
+        settings: PipelineSettings,
+        *,
+        accelerator_notices: asyncio.Queue[AcceleratorNotice] | None = None,
+    ) -> None:
         self.pipeline = pipeline
+        # Accelerators the client took out of rotation, published to the audit topic as they come.
+        self._accelerator_notices = accelerator_notices
         self.edge = edge
         self.settings = settings
         self.stats = PipelineStats()
@@ -165,6 +180,7 @@ class PipelineRuntime:
         async with asyncio.TaskGroup() as tasks:
             committer = tasks.create_task(self._commit_in_order(), name=f"{self.pipeline.name}-committer")
             finisher = tasks.create_task(self._finish_in_order(), name=f"{self.pipeline.name}-finisher")
+            auditor = tasks.create_task(self._audit_accelerators(), name=f"{self.pipeline.name}-auditor")
             try:
                 while not self._stopping.is_set():
                     await self._pausing_if_slow(
@@ -189,7 +205,24 @@ class PipelineRuntime:
             finally:
                 committer.cancel()
                 finisher.cancel()
+                auditor.cancel()
                 await self._discard_unfinished()
+
+    async def _audit_accelerators(self) -> None:
+        """Publish an audit record for every accelerator the client takes out of rotation."""
+        if self._accelerator_notices is None:
+            return
+        assert self._producer is not None
+        topics = SiteTopics(self.edge.region)
+        while True:
+            notice = await self._accelerator_notices.get()
+            record = accelerator_audit_record(
+                topics, self.edge.site_id, self.pipeline.name, notice.accelerator, notice.reason
+            )
+            try:
+                await self._producer.send_and_wait(record.topic, record.value, key=record.key)
+            except KafkaError as exc:
+                log.error("could not publish the audit record of accelerator %s: %s", notice.accelerator, exc)
 
     async def _discard_unfinished(self) -> None:
         """After a cancelled or failed run: drop the batches begun and not finished (their

@@ -37,8 +37,8 @@ class PipelineSettings(BaseSettings):
     infer_timeout_s: float = Field(5.0, gt=0)
     """Deadline of one inference call."""
     infer_attempts: int = Field(3, ge=1, le=20)
-    """Tries of an inference call that fails with a retriable status before the batch's events go
-    to the DLQ with reason `inference`."""
+    """Accelerators one inference call tries in turn when they answer UNAVAILABLE. When none
+    answers, the batch waits and tries again with backoff: an outage never sends it to the DLQ."""
     pause_after_s: float = Field(1.0, gt=0)
     """A batch still unfinished after this long (accelerators down or slow), or still waiting for
     room among the batches in flight, pauses fetching from every assigned partition until it is

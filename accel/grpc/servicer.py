@@ -54,6 +54,11 @@ class SiteIdentity:
     def extensions(self) -> list[str]:
         return [f"region={self.region}", f"site_id={self.site_id}"]
 
+    def stream_metadata(self) -> tuple[tuple[str, str], ...]:
+        """The initial metadata of every ModelStreamInfer stream (`edge-region`, `edge-site-id`):
+        a client can verify the region on the very connection it sends over, before sending."""
+        return (("edge-region", self.region), ("edge-site-id", self.site_id))
+
 
 def declared_identity(extensions: list[str]) -> dict[str, str]:
     """Read `key=value` entries (region, site_id) back out of a ServerMetadata extension list."""
@@ -149,6 +154,11 @@ class InferenceServicer(pb_grpc.GRPCInferenceServiceServicer):
 
     @translate_errors
     async def ModelInfer(self, request: pb.ModelInferRequest, context: grpc.aio.ServicerContext) -> pb.ModelInferResponse:
+        return await self._traced_infer(request, context)
+
+    async def _traced_infer(self, request: pb.ModelInferRequest, context: grpc.aio.ServicerContext) -> pb.ModelInferResponse:
+        """One inference in an `accel.ModelInfer` span that continues the caller's trace (read from
+        the call's metadata), whether it came alone or on a stream."""
         if isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider):
             # Tracing is off in this process: no span to make, no caller context to read.
             return await self._infer(request, context)
@@ -191,11 +201,14 @@ class InferenceServicer(pb_grpc.GRPCInferenceServiceServicer):
         self, request_iterator: AsyncIterator[pb.ModelInferRequest], context: grpc.aio.ServicerContext
     ) -> AsyncIterator[pb.ModelStreamInferResponse]:
         """Up to `stream_max_in_flight` requests of one stream are computed at once (and can share
-        a batch); responses come in completion order, each with its request's id, errors in band."""
+        a batch); responses come in completion order, each with its request's id, errors in band.
+
+        The server's identity goes out as initial metadata before any request is read."""
+        await context.send_initial_metadata(self._identity.stream_metadata())
 
         async def answer(request: pb.ModelInferRequest) -> pb.ModelStreamInferResponse:
             try:
-                return pb.ModelStreamInferResponse(infer_response=await self._infer(request, context))
+                return pb.ModelStreamInferResponse(infer_response=await self._traced_infer(request, context))
             except AccelError as exc:
                 return pb.ModelStreamInferResponse(
                     error_message=str(exc),

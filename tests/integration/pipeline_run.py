@@ -26,7 +26,7 @@ async def run_until_consumed(
     """The stopped runtime, once `total` records are committed or `timeout_s` has passed (the
     caller asserts on `runtime.stats`)."""
     async with AcceleratorClient(edge, timeout_s=infer_timeout_s, attempts=3) as accel:
-        runtime = PipelineRuntime(make_pipeline(accel), edge, settings)
+        runtime = PipelineRuntime(make_pipeline(accel), edge, settings, accelerator_notices=accel.notices)
         async with runtime:
             stop = asyncio.Event()
             task = asyncio.create_task(run_until_stopped(runtime, stop, grace_period_s=10))

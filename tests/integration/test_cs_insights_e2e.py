@@ -1,12 +1,15 @@
 """End to end against the real broker and a real accelerator process: utterances laden with personal
-data of every kind, Korean and English, go through the customer-service pipeline; each good one gets
-one insight, each bad one lands in the DLQ with its reason, and no raw value is to be found in any
-key, value or header of any record of any topic the region has, other than the input."""
+data of every kind, Korean and English, written and spoken (number words, any separator, spoken
+e-mail) and split across turns of a session, go through the customer-service pipeline; each good
+one gets one insight, each bad one lands in the DLQ with its reason, and no raw value is to be
+found in any key, value or header of any record of any topic the region has, other than the input.
+A part of a value split across two turns is not in either turn's insight."""
 
 from __future__ import annotations
 
 import base64
 import json
+import re
 
 import orjson
 import pytest
@@ -19,6 +22,7 @@ from edge.topics import SiteTopics
 from edge.traffic import encode
 from pipelines.cs_insights.pipeline import CsInsightsPipeline
 from pipelines.cs_insights.redaction import normalise_text, redact
+from pipelines.cs_insights.spoken import matching_form
 from pipelines.results import result_id
 from pipelines.settings import PipelineSettings
 from tests.pipelines.cs_insights.leak_search import leaks, needles, views
@@ -44,6 +48,14 @@ HAND_WRITTEN: list[tuple[str, str, dict[str, str]]] = [
     ("en", "my resident registration number is {rrn}, I live at {address}",
      {"rrn": "850315 1234563", "address": "110 Sejong-daero, Jung-gu, Seoul"}),
     ("en", "call me on {phone} or {landline}", {"phone": "01055556666", "landline": "02-735-1234"}),
+    ("ko", "번호는 {phone}이고 메일은 {email}이에요", {"phone": "공일공 구팔칠육 오사삼이", "email": "minsu.kim 골뱅이 네이버 닷컴"}),
+    ("ko", "카드는 {card}, 주소는 {address}입니다",
+     {"card": "사일일일 일일일일 일일일일 일일일일", "address": "서울특별시 중구 세종대로 백십"}),
+    ("en", "it's {phone}, email {email}", {"phone": "oh one oh, twenty three forty five, sixty seven eighty nine",
+                                           "email": "john dot doe at gmail dot com"}),
+    ("en", "my number is {phone} and I live at {address}",
+     {"phone": "82 10 3333 4444", "address": "two twenty one Baker Street"}),
+    ("ko", "연락처 {phone} 입니다", {"phone": "010 - 7777 -\n8888"}),
 ]
 BAD_VALUES = {
     "rrn": "920304-2345678", "phone": "010-6543-2100", "card": "5105 1051 0510 5100", "email": "hong_gildong@kakao.com",
@@ -78,6 +90,10 @@ def _bad_records() -> list[tuple[str, tuple[bytes | None, bytes, list[tuple[str,
         ("schema", v["key"].encode(), orjson.dumps(base | {"event_id": "bad-4", "text": " ", "email": v["email"]})),
         ("residency", None, orjson.dumps(base | {"event_id": "bad-5", "region": "jp-tokyo", "text": f"my email is {v['email']}"})),
         ("residency", None, orjson.dumps(base | {"event_id": "bad-6", "region": v["address"], "text": "요금 문의요"})),
+        # region twice: foreign first, ours last (a reader taking the first would call it foreign)
+        ("schema", None, b'{"region": "jp-tokyo", ' + orjson.dumps(base | {"event_id": "bad-7", "text": f"카드 {v['card']}"})[1:]),
+        ("residency", None, orjson.dumps(base | {"event_id": "bad-8", "site_id": "SEL-GN-0043", "text": f"주민번호 {v['rrn']}"})),
+        ("malformed", None, f"주민번호 {v['rrn']} 전화 {v['phone']}".encode("utf-16-le")),
     ]
     out = []
     for i, (reason, key, value) in enumerate(cases):
@@ -100,12 +116,15 @@ async def test_no_raw_personal_data_reaches_any_topic_and_every_utterance_is_acc
 ) -> None:
     bootstrap = edge_settings.kafka_bootstrap_servers
     await create_topics(bootstrap, TOPICS.all(), partitions=3)
-    generator = UtteranceGenerator(REGION, SITE, sessions=40, seed=909, pii_rate=0.9)
+    generator = UtteranceGenerator(REGION, SITE, sessions=40, seed=909, pii_rate=0.9, split_rate=0.4)
     generated = []
-    for _ in range(5):
+    for _ in range(6):
         generator.next_round()
         generated += generator.last_round
-    injected = [p.value for u in generated for p in u.pii] + [v for _, _, values in HAND_WRITTEN for v in values.values()]
+    parts = [p for u in generated for p in u.pii if p.part != "whole"]
+    assert len(parts) > 20, "values are split across turns"
+    whole = [p.whole or p.value for u in generated for p in u.pii]
+    injected = whole + [v for _, _, values in HAND_WRITTEN for v in values.values()]
     good = [encode(u.labelled) for u in generated] + _hand_written()
     bad = _bad_records()
     await produce(bootstrap, TOPICS.cs_utterances, good + [record for _, record in bad])
@@ -119,7 +138,8 @@ async def test_no_raw_personal_data_reaches_any_topic_and_every_utterance_is_acc
     searched = needles(injected + list(BAD_VALUES.values()))
     inputs = await read_topic(bootstrap, TOPICS.cs_utterances)
     seen_in_input = {n for r in inputs for view in views(r) for n in searched if n in view}
-    assert {normalise_text(v) for v in injected} <= seen_in_input
+    written = [p.value for u in generated for p in u.pii if p.part == "whole"]
+    assert {normalise_text(v) for v in written} <= seen_in_input
 
     topics = await _all_topics(bootstrap) - {TOPICS.cs_utterances}
     assert {TOPICS.cs_insights, TOPICS.dlq, TOPICS.audit} <= topics
@@ -131,11 +151,19 @@ async def test_no_raw_personal_data_reaches_any_topic_and_every_utterance_is_acc
     events = [orjson.loads(value) for _, value, _ in good]
     by_event = {i["event_id"]: i for i in insights}
     assert len(insights) == len(events) and set(by_event) == {e["event_id"] for e in events}, "one insight per utterance"
-    for event in events:
+    previous: dict[str, str] = {}
+    for event in events:  # each session's turns in the order they were produced
         insight = by_event[event["event_id"]]
-        assert insight["redacted_text"] == redact(event["text"]).text
+        assert insight["redacted_text"] == redact(event["text"], previous.get(event["session_id"], "")).text
+        previous[event["session_id"]] = event["text"]
         assert insight["result_id"] == result_id("cs-insights", event["event_id"], "insight")
         assert (insight["emotion"] is None) == (event["speaker"] == "agent")
+    for u in generated:
+        text = by_event[u.labelled.event["event_id"]]["redacted_text"]
+        for p in u.pii:
+            assert normalise_text(p.value) not in text, (p, text)
+            digits = re.sub(r"[^0-9]", "", matching_form(p.value).text)
+            assert len(digits) < 3 or digits not in re.sub(r"[^0-9]", "", text), (p, text)
     for i, (_, _, values) in enumerate(HAND_WRITTEN):
         assert sum(s["count"] for s in by_event[f"hand-{i}"]["redactions"]) == len(values), by_event[f"hand-{i}"]
 
@@ -145,11 +173,13 @@ async def test_no_raw_personal_data_reaches_any_topic_and_every_utterance_is_acc
         headers = {k: base64.b64decode(v) for k, v in entry["original_headers"]}
         reasons[headers["marker"].decode()] = entry["reason"]
         assert headers["caller"] == b"[EMAIL]" and dict(record.headers)["caller"] == b"[EMAIL]"
+        assert entry["original"] == "redacted"
         assert entry["pipeline"] == "cs-insights" and entry["value_redacted"] is True
         assert entry["source"]["topic"] == TOPICS.cs_utterances
     assert reasons == {f"bad-{i}": reason for i, (reason, _) in enumerate(bad)}
     audit = [orjson.loads(r.value) for r in by_topic[TOPICS.audit]]
-    assert sorted(a["action"] for a in audit) == ["refused-event", "refused-event"]
+    assert sorted(a["action"] for a in audit) == ["refused-event"] * 3
+    assert all("jp-tokyo" not in a["reason"] and "0043" not in a["reason"] for a in audit), "reasons never quote"
     assert runtime.stats.results_out == len(good) and runtime.stats.dlq == len(bad)
 
     offsets = await committed(bootstrap, runtime.group_id, TOPICS.cs_utterances)

@@ -5,11 +5,9 @@ bad records. Nothing is lost; duplicates come only from uncommitted batches."""
 from __future__ import annotations
 
 import asyncio
-import os
 import random
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -19,92 +17,44 @@ import pytest
 from aiokafka import AIOKafkaProducer
 
 from edge.broker import create_topics, free_port
-from edge.synthetic.cell_kpi import CellKpiGenerator
 from edge.topics import SiteTopics
 
 from .kafka_io import committed, read_topic
+from .kpi_pipeline_process import (
+    GROUP,
+    IN_FLIGHT,
+    MAX_BATCH,
+    generate,
+    pipeline_env,
+    prefill,
+    start_pipeline,
+    wait_committed,
+)
 
 pytestmark = pytest.mark.integration
 REGION, SITE_ID = "kr-seoul", "SEL-GN-0042"
 TOPICS = SiteTopics(REGION)
-GROUP = f"{REGION}.kpi-anomaly"
-MAX_BATCH = 500
-IN_FLIGHT = 2
-
-
-def _pipeline_env(broker: str, targets: str, **extra: str) -> dict[str, str]:
-    return os.environ | {
-        "EDGE_REGION": REGION, "EDGE_SITE_ID": SITE_ID, "EDGE_KAFKA_BOOTSTRAP_SERVERS": broker,
-        "EDGE_KAFKA_ENABLE_IDEMPOTENCE": "false", "EDGE_ACCEL_TARGETS": targets,
-        "PIPELINE_SESSION_TIMEOUT_MS": "3000", "PIPELINE_HEARTBEAT_INTERVAL_MS": "500",
-        "PIPELINE_MAX_BATCH_RECORDS": str(MAX_BATCH), "PIPELINE_MAX_IN_FLIGHT_BATCHES": str(IN_FLIGHT),
-        "PIPELINE_HEALTH_PORT": "0", "PIPELINE_METRICS_PORT": "0", "EDGE_LOG_LEVEL": "WARNING",
-    } | extra
-
-
-def _start_pipeline(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    with open(log, "ab") as out:
-        return subprocess.Popen([sys.executable, "-m", "edge", "pipeline", "run", "kpi-anomaly"], env=env,
-                                stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-
-
-async def _prefill(broker: str, events: list[dict[str, object]], partitions: int = 6) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=broker, acks="all", max_batch_size=512 * 1024)
-    await producer.start()
-    try:
-        futures = []
-        for p in range(partitions):
-            batch = producer.create_batch()
-            for event in events[p::partitions]:
-                value = orjson.dumps(event)
-                if batch.append(key=str(event["cell_id"]).encode(), value=value, timestamp=None) is None:
-                    futures.append(await producer.send_batch(batch, TOPICS.kpi, partition=p))
-                    batch = producer.create_batch()
-                    batch.append(key=str(event["cell_id"]).encode(), value=value, timestamp=None)
-            futures.append(await producer.send_batch(batch, TOPICS.kpi, partition=p))
-        await asyncio.gather(*futures)
-    finally:
-        await producer.stop()
-
-
-async def _wait_committed(broker: str, total: int, timeout_s: float) -> int:
-    until = time.monotonic() + timeout_s
-    done = 0
-    while time.monotonic() < until:
-        done = sum((await committed(broker, GROUP, TOPICS.kpi)).values())
-        if done >= total:
-            return done
-        await asyncio.sleep(0.5)
-    return done
-
-
-def _generate(count: int, seed: int) -> list[dict[str, object]]:
-    generator = CellKpiGenerator(REGION, SITE_ID, cells=250, seed=seed, anomaly_rate=0.004)
-    events: list[dict[str, object]] = []
-    while len(events) < count:
-        events.extend(e.event for e in generator.next_round())
-    return events[:count]
 
 
 async def test_sigkill_ten_times_loses_nothing_and_duplicates_only_uncommitted_batches(
     broker: str, accel_port: int, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     await create_topics(broker, TOPICS.all(), partitions=6)
-    events = _generate(100_000, seed=31)
-    await _prefill(broker, events)
-    env = _pipeline_env(broker, f"127.0.0.1:{accel_port}")
+    events = generate(100_000, seed=31)
+    await prefill(broker, events)
+    env = pipeline_env(broker, f"127.0.0.1:{accel_port}")
     rng = random.Random(5)
     log = tmp_path / "pipeline.log"
     kills = 0
     for _ in range(10):
-        process = _start_pipeline(env, log)
+        process = start_pipeline(env, log)
         await asyncio.sleep(rng.uniform(2.0, 5.0))
         process.send_signal(signal.SIGKILL)
         process.wait(10)
         kills += 1
-    process = _start_pipeline(env, log)
+    process = start_pipeline(env, log)
     try:
-        done = await _wait_committed(broker, len(events), timeout_s=240)
+        done = await wait_committed(broker, len(events), timeout_s=240)
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(30)
@@ -123,11 +73,11 @@ async def test_sigterm_mid_stream_exits_within_the_grace_period_and_redoes_at_mo
     broker: str, accel_port: int, tmp_path: Path
 ) -> None:
     await create_topics(broker, TOPICS.all(), partitions=6)
-    events = _generate(40_000, seed=32)
-    await _prefill(broker, events)
-    env = _pipeline_env(broker, f"127.0.0.1:{accel_port}", PIPELINE_GRACE_PERIOD_S="5")
+    events = generate(40_000, seed=32)
+    await prefill(broker, events)
+    env = pipeline_env(broker, f"127.0.0.1:{accel_port}", PIPELINE_GRACE_PERIOD_S="5")
     log = tmp_path / "pipeline.log"
-    process = _start_pipeline(env, log)
+    process = start_pipeline(env, log)
     until = time.monotonic() + 60
     while sum((await committed(broker, GROUP, TOPICS.kpi)).values()) == 0 and time.monotonic() < until:
         await asyncio.sleep(0.2)
@@ -139,9 +89,9 @@ async def test_sigterm_mid_stream_exits_within_the_grace_period_and_redoes_at_mo
     scored_at_stop = len(await read_topic(broker, TOPICS.kpi_scores))
     assert scored_at_stop - committed_at_stop <= (IN_FLIGHT + 1) * MAX_BATCH, "only in-flight work is redone"
 
-    process = _start_pipeline(env, log)
+    process = start_pipeline(env, log)
     try:
-        assert await _wait_committed(broker, len(events), timeout_s=120) == len(events)
+        assert await wait_committed(broker, len(events), timeout_s=120) == len(events)
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(30)
@@ -156,23 +106,23 @@ async def test_a_dead_accelerator_loses_nothing_and_is_used_again_when_it_return
     await create_topics(broker, TOPICS.all(), partitions=6)
     first, first_port = start_accel()
     second, second_port = start_accel()
-    env = _pipeline_env(broker, f"127.0.0.1:{first_port},127.0.0.1:{second_port}")
+    env = pipeline_env(broker, f"127.0.0.1:{first_port},127.0.0.1:{second_port}")
     log = tmp_path / "pipeline.log"
-    pipeline = _start_pipeline(env, log)
+    pipeline = start_pipeline(env, log)
     try:
-        wave = _generate(60_000, seed=33)
-        await _prefill(broker, wave[:20_000])
-        assert await _wait_committed(broker, 5_000, timeout_s=60) >= 5_000
+        wave = generate(60_000, seed=33)
+        await prefill(broker, wave[:20_000])
+        assert await wait_committed(broker, 5_000, timeout_s=60) >= 5_000
         first.send_signal(signal.SIGKILL)  # under load
         first.wait(10)
-        assert await _wait_committed(broker, 20_000, timeout_s=120) == 20_000, log.read_text()[-3000:]
+        assert await wait_committed(broker, 20_000, timeout_s=120) == 20_000, log.read_text()[-3000:]
 
         first, _ = start_accel(ACCEL_PORT=str(first_port))
         await asyncio.sleep(3)  # the channel's health check sees it serving again
         second.send_signal(signal.SIGKILL)  # now only the returned server can answer
         second.wait(10)
-        await _prefill(broker, wave[20_000:])
-        assert await _wait_committed(broker, 60_000, timeout_s=120) == 60_000, log.read_text()[-3000:]
+        await prefill(broker, wave[20_000:])
+        assert await wait_committed(broker, 60_000, timeout_s=120) == 60_000, log.read_text()[-3000:]
     finally:
         for process in (pipeline, first, second):
             if process.poll() is None:
@@ -187,7 +137,7 @@ async def test_ten_thousand_bad_records_among_good_ones_all_land_in_the_dlq_with
     broker: str, accel_port: int, tmp_path: Path
 ) -> None:
     await create_topics(broker, TOPICS.all(), partitions=6)
-    good = _generate(10_000, seed=34)
+    good = generate(10_000, seed=34)
     mixed: list[dict[str, object] | bytes] = []
     expected: dict[str, str] = {}
     for i, event in enumerate(good):
@@ -210,10 +160,10 @@ async def test_ten_thousand_bad_records_among_good_ones_all_land_in_the_dlq_with
     finally:
         await producer.stop()
     metrics_port = free_port()
-    env = _pipeline_env(broker, f"127.0.0.1:{accel_port}", PIPELINE_METRICS_PORT=str(metrics_port))
-    process = _start_pipeline(env, tmp_path / "pipeline.log")
+    env = pipeline_env(broker, f"127.0.0.1:{accel_port}", PIPELINE_METRICS_PORT=str(metrics_port))
+    process = start_pipeline(env, tmp_path / "pipeline.log")
     try:
-        assert await _wait_committed(broker, len(mixed), timeout_s=120) == len(mixed)
+        assert await wait_committed(broker, len(mixed), timeout_s=120) == len(mixed)
         assert process.poll() is None, "the pipeline is still running"
         exposition = await _scrape(metrics_port, until_contains='reason="malformed"')
     finally:

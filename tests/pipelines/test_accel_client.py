@@ -42,5 +42,5 @@ async def test_an_unreachable_accelerator_refuses_start_with_the_address(tmp_pat
 
     edge = EdgeSettings(region="kr-seoul", site_id="S1", accel_targets=f"127.0.0.1:{free_port()}")
     client = AcceleratorClient(edge, timeout_s=0.5, attempts=2)
-    with pytest.raises(StartupRefused, match="did not answer ServerMetadata"):
+    with pytest.raises(StartupRefused, match="did not answer"):
         await client.start()
