@@ -9,6 +9,7 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from accel.admission import RequestLimits
 from accel.grpc.security import BearerTokenCheck, server_credentials
 from accel.grpc.servicer import InferenceServicer, SiteIdentity
 from accel.metrics import AccelMetrics
@@ -33,7 +34,8 @@ class AccelServer:
         self.poller = RepositoryPoller(self.repository, settings.model_poll_s) if settings.model_poll_s > 0 else None
         self.metrics = AccelMetrics(self.repository)
         self._servicer = InferenceServicer(
-            self.repository, identity, settings.stream_max_in_flight, on_failure=self.metrics.failed
+            self.repository, identity, settings.stream_max_in_flight, on_failure=self.metrics.failed,
+            limits=RequestLimits(settings.max_request_bytes, settings.max_bytes_elements),
         )
         self._health = health.aio.HealthServicer()
         self._server: grpc.aio.Server | None = None

@@ -38,6 +38,14 @@ class AccelSettings(BaseSettings):
     reads no further request of that stream until one is answered."""
     max_message_bytes: int = Field(64 * 1024 * 1024, ge=1024)
     """Largest request or response message accepted; larger ones get RESOURCE_EXHAUSTED."""
+    max_request_bytes: int = Field(64 * 1024 * 1024, ge=1)
+    """Most bytes of tensor contents one inference request may carry over all its inputs (typed
+    contents counted as decoded); more gets RESOURCE_EXHAUSTED before anything is decoded. A
+    model's config.json may set its own `max_request_bytes`."""
+    max_bytes_elements: int = Field(1024 * 1024, ge=1)
+    """Most BYTES elements one inference request may carry over all its inputs (each becomes an
+    object in memory and costs parsing time); more gets RESOURCE_EXHAUSTED before any is parsed.
+    A model's config.json may set its own `max_bytes_elements`."""
     metrics_port: int = Field(0, ge=0, le=65535)
     """HTTP port of the Prometheus `/metrics` endpoint (0: off; the Helm chart sets 9400)."""
     health_port: int = Field(0, ge=0, le=65535)
