@@ -65,6 +65,11 @@ class SiteIdentity:
     def extensions(self) -> list[str]:
         return [f"region={self.region}", f"site_id={self.site_id}"]
 
+    def stream_metadata(self) -> tuple[tuple[str, str], ...]:
+        """The initial metadata of every ModelStreamInfer stream (`edge-region`, `edge-site-id`):
+        a client can verify the region on the very connection it sends over, before sending."""
+        return (("edge-region", self.region), ("edge-site-id", self.site_id))
+
 
 def declared_identity(extensions: list[str]) -> dict[str, str]:
     """Read `key=value` entries (region, site_id) back out of a ServerMetadata extension list."""
@@ -235,7 +240,10 @@ class InferenceServicer(pb_grpc.GRPCInferenceServiceServicer):
         """Up to `stream_max_in_flight` requests of one stream are computed at once (and can share
         a batch); responses come in completion order, each with its request's id. A request that
         fails gets its error in band (`error_message`, and its status name in the response's
-        `error_code` parameter) and the stream goes on with the requests behind it."""
+        `error_code` parameter) and the stream goes on with the requests behind it.
+
+        The server's identity goes out as initial metadata before any request is read."""
+        await context.send_initial_metadata(self._identity.stream_metadata())
 
         async def answer(request: pb.ModelInferRequest) -> pb.ModelStreamInferResponse:
             try:
