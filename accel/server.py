@@ -10,8 +10,10 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from accel.admission import RequestLimits
+from accel.grpc.request_sizes import RequestSizeObserver
 from accel.grpc.security import BearerTokenCheck, server_credentials
 from accel.grpc.servicer import InferenceServicer, SiteIdentity
+from accel.memory import MemoryTrimmer
 from accel.metrics import AccelMetrics
 from accel.protocol import grpc_predict_v2_pb2 as pb
 from accel.protocol import grpc_predict_v2_pb2_grpc as pb_grpc
@@ -33,6 +35,7 @@ class AccelServer:
         self.repository = ModelRepository(settings.model_repository, settings.model_drain_s)
         self.poller = RepositoryPoller(self.repository, settings.model_poll_s) if settings.model_poll_s > 0 else None
         self.metrics = AccelMetrics(self.repository)
+        self.memory_trimmer = MemoryTrimmer(settings.memory_trim_bytes)
         self._servicer = InferenceServicer(
             self.repository, identity, settings.stream_max_in_flight, on_failure=self.metrics.failed,
             limits=RequestLimits(settings.max_request_bytes, settings.max_bytes_elements),
@@ -60,8 +63,12 @@ class AccelServer:
             raise
         limit = self.settings.max_message_bytes
         token = self.settings.auth_token
+        # Sizes are observed outermost, so that requests refused for their token count too.
+        interceptors: list[grpc.aio.ServerInterceptor] = [RequestSizeObserver(self.memory_trimmer.note)]
+        if token:
+            interceptors.append(BearerTokenCheck(token.get_secret_value()))
         server = grpc.aio.server(
-            interceptors=[BearerTokenCheck(token.get_secret_value())] if token else None,
+            interceptors=interceptors,
             options=[
                 ("grpc.max_receive_message_length", limit),
                 ("grpc.max_send_message_length", limit),
@@ -82,6 +89,7 @@ class AccelServer:
             raise OSError(f"cannot listen on {address}")
         await server.start()
         self._server = server
+        await self.memory_trimmer.start()
         if self.settings.health_port:
             await self._start_health_port()
         self._servicer.ready = True
@@ -119,6 +127,7 @@ class AccelServer:
         if health_server is not None:
             await health_server.stop(0)
         await self.repository.close()
+        await self.memory_trimmer.stop()
         log.info("accelerator on %s stopped", self.address)
 
     async def wait_for_termination(self) -> None:

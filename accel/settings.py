@@ -46,6 +46,10 @@ class AccelSettings(BaseSettings):
     """Most BYTES elements one inference request may carry over all its inputs (each becomes an
     object in memory and costs parsing time); more gets RESOURCE_EXHAUSTED before any is parsed.
     A model's config.json may set its own `max_bytes_elements`."""
+    memory_trim_bytes: int = Field(8 * 1024 * 1024, ge=0)
+    """After a request of at least this many bytes, hand the heap memory it freed back to the
+    system (glibc `malloc_trim`, at most once a second, off the event loop), so that large
+    requests do not leave the process larger for good (0: never)."""
     metrics_port: int = Field(0, ge=0, le=65535)
     """HTTP port of the Prometheus `/metrics` endpoint (0: off; the Helm chart sets 9400)."""
     health_port: int = Field(0, ge=0, le=65535)

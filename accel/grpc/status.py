@@ -62,6 +62,10 @@ def translate_errors(
             raise  # the method answered the call itself
         except Exception as exc:  # noqa: BLE001 (classify logs what it does not know)
             code, details = classify(exc, method.__name__)
+        # The exception abort() raises keeps this frame alive after the call (gRPC holds on to
+        # it): without this, the last refused request (up to ACCEL_MAX_MESSAGE_BYTES) would stay
+        # in memory with it.
+        del request
         await context.abort(code, details)
         raise AssertionError("context.abort() returned")  # it raises; this satisfies the type checker
 
