@@ -105,7 +105,7 @@ class AccelServer:
         certificate."""
         health_server = grpc.aio.server()
         health_pb2_grpc.add_HealthServicer_to_server(self._health, health_server)
-        address = f"{self.settings.host}:{self.settings.health_port}"
+        address = f"{self.settings.health_host}:{self.settings.health_port}"
         self.health_port = health_server.add_insecure_port(address)
         if self.health_port == 0:
             raise OSError(f"cannot listen on {address}")

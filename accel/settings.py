@@ -52,9 +52,15 @@ class AccelSettings(BaseSettings):
     requests do not leave the process larger for good (0: never)."""
     metrics_port: int = Field(0, ge=0, le=65535)
     """HTTP port of the Prometheus `/metrics` endpoint (0: off; the Helm chart sets 9400)."""
+    metrics_host: str = "0.0.0.0"
+    """Address the `/metrics` endpoint listens on: every interface by default, since Prometheus
+    scrapes a pod at its IP; `127.0.0.1` on a workstation (the demo sets it)."""
     health_port: int = Field(0, ge=0, le=65535)
     """Extra plaintext port that serves only `grpc.health.v1` (0: off), for kubelet probes when
     the main port requires mutual TLS."""
+    health_host: str = "0.0.0.0"
+    """Address the extra health port listens on: every interface by default, since the kubelet
+    probes a pod at its IP; `127.0.0.1` on a workstation (the demo sets it)."""
     tls_cert_file: Path | None = None
     """Server certificate (PEM); with ACCEL_TLS_KEY_FILE it turns TLS on."""
     tls_key_file: Path | None = None
