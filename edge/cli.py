@@ -22,7 +22,7 @@ GENERATORS = ("kpi", "utterances", "das")
 GENERATOR_ALIASES = {"kpi-anomaly": "kpi", "energy-saving": "kpi", "cs-insights": "utterances", "fiber-sensing": "das"}
 """Each pipeline's name also names the traffic it reads."""
 PIPELINE_NAMES = ("kpi-anomaly", "energy-saving", "cs-insights", "fiber-sensing")
-BENCHES = ("accel", "pipeline", "kernels")
+BENCHES = ("accel", "pipeline", "kernels", "accel-soak")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -100,7 +100,8 @@ def _parser() -> argparse.ArgumentParser:
         "  request batch and unary/stream, against our server (or --url), beside the in-process ONNX Runtime\n"
         "  and bare gRPC echo ceilings.\n"
         "pipeline: the KPI anomaly pipeline against a real accelerator, beside the raw aiokafka ceiling.\n"
-        "kernels: each native kernel against its NumPy reference on realistic sizes.",
+        "kernels: each native kernel against its NumPy reference on realistic sizes.\n"
+        "accel-soak: good and hostile requests (60 MiB BYTES included) against a server process, health-checked.",
     )
     bench.add_argument("target", choices=BENCHES, help="what to measure")
     bench.add_argument("--url", default=None, help="accel: host:port of a server to measure (default: start ours)")
@@ -115,6 +116,7 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--latency-seconds", type=float, default=10.0, help="pipeline: paced phase length (default 10)")
     bench.add_argument("--feed-interval-ms", type=float, default=10.0,
                        help="pipeline: the paced producer sends one record batch per partition this often (default 10)")
+    bench.add_argument("--seconds", type=float, default=30.0, help="accel-soak: how long the load runs (default 30)")
     bench.add_argument("--json", type=Path, default=None, help="also write the figures as JSON to this file")
     return parser
 
@@ -327,6 +329,10 @@ def _bench(args: argparse.Namespace) -> None:
         print(format_report(result))
         if args.json is not None:
             args.json.write_text(as_json(result) + "\n")
+    elif args.target == "accel-soak":
+        from edge.bench.accel_soak import soak_from_cli
+
+        soak_from_cli(args.seconds, args.json)
     elif args.target == "kernels":
         import orjson
 
