@@ -54,8 +54,10 @@ class TensorHeader:
     name: str
     datatype: str
     shape: tuple[int, ...]
-    content_bytes: int
-    """Length of its raw contents; for typed contents, their encoded size."""
+    content_bytes: int | None
+    """Length of its raw contents; None until they are read (every read of a protobuf bytes
+    field copies it, so a request is first checked without them), and for typed contents, whose
+    decoded size (values x element size) is what counts."""
     raw: bool
     """Whether it travels as raw contents (else as typed contents)."""
     typed_values: int = 0
@@ -94,7 +96,8 @@ def admit_counts(
 def admit(
     label: str, specs: Sequence[TensorSpec], headers: Sequence[TensorHeader], limits: RequestLimits, max_batch_size: int
 ) -> int:
-    """Check a request's inputs against the model's and the limits; return its rows.
+    """Check a request's inputs against the model's and the limits; return its rows. Raw contents
+    whose length is not known yet (`content_bytes` None) are checked by a second call once read.
 
     Raises:
         InvalidInput: an input missing, unknown or repeated; a datatype or shape the model does
@@ -132,7 +135,7 @@ def admit(
                     f"{limits.max_bytes_elements} (max_bytes_elements)"
                 )
         _admit_contents(label, header, count)
-        total_bytes += max(header.content_bytes, count * _ITEM_BYTES.get(header.datatype, 0))
+        total_bytes += max(header.content_bytes or 0, count * _ITEM_BYTES.get(header.datatype, 0))
         if total_bytes > limits.max_request_bytes:
             raise RequestTooLarge(
                 f"{label}: the request's tensors hold {total_bytes} bytes or more; the limit is "
@@ -191,6 +194,8 @@ def _admit_shape(label: str, spec: TensorSpec, header: TensorHeader, limits: Req
 def _admit_contents(label: str, header: TensorHeader, count: int) -> None:
     """Contents whose size agrees with the shape (BYTES: at least a length prefix per element)."""
     name, datatype = header.name, header.datatype
+    if header.raw and header.content_bytes is None:
+        return  # checked once the contents are read
     if not header.raw:
         if header.typed_values != count:
             raise InvalidInput(
@@ -198,6 +203,7 @@ def _admit_contents(label: str, header: TensorHeader, count: int) -> None:
                 f"got {header.typed_values}"
             )
         return
+    assert header.content_bytes is not None
     if datatype == "BYTES":
         if header.content_bytes < count * BYTES_PREFIX:
             raise InvalidInput(

@@ -64,21 +64,22 @@ def _non_negative_integer(parameters: Mapping[str, bool | int | float | str], ke
     return value
 
 
-def tensor_headers(request: pb.ModelInferRequest, raw: Sequence[bytes]) -> list[TensorHeader]:
+def tensor_headers(request: pb.ModelInferRequest, raw: Sequence[bytes] | None = None) -> list[TensorHeader]:
     """What each input declares, read without decoding any contents.
 
     Args:
-        raw: `request.raw_input_contents` as a list, read once by the caller: every read of a
-            protobuf bytes field makes a new copy of it.
+        raw: `request.raw_input_contents` as a list, once the caller has read it (every read of a
+            protobuf bytes field makes a new copy of it); None leaves raw lengths unknown.
 
     Raises:
         InvalidInput: raw contents whose count disagrees with the inputs, an input with both raw and
             typed contents, or a datatype that cannot travel as typed contents.
     """
     inputs = request.inputs
-    if raw and len(raw) != len(inputs):
+    raw_entries = len(request.raw_input_contents)
+    if raw_entries and raw_entries != len(inputs):
         raise InvalidInput(
-            f"request has {len(inputs)} inputs but {len(raw)} raw_input_contents entries; "
+            f"request has {len(inputs)} inputs but {raw_entries} raw_input_contents entries; "
             "raw contents need one entry per input, in input order"
         )
     headers = []
@@ -88,13 +89,14 @@ def tensor_headers(request: pb.ModelInferRequest, raw: Sequence[bytes]) -> list[
                 f"input {preview(tensor.name)}: shape has {len(tensor.shape)} dimensions; the limit is {MAX_DIMS}"
             )
         shape = tuple(tensor.shape)
-        if raw:
+        if raw_entries:
             if tensor.HasField("contents"):
                 raise InvalidInput(
                     f"input {preview(tensor.name)} sets typed contents while the request uses raw_input_contents; "
                     "use one or the other"
                 )
-            headers.append(TensorHeader(tensor.name, tensor.datatype, shape, len(raw[index]), raw=True))
+            length = None if raw is None else len(raw[index])
+            headers.append(TensorHeader(tensor.name, tensor.datatype, shape, length, raw=True))
             continue
         field = _TYPED_FIELD.get(tensor.datatype)
         if field is None:
@@ -104,9 +106,7 @@ def tensor_headers(request: pb.ModelInferRequest, raw: Sequence[bytes]) -> list[
                 else f"input {preview(tensor.name)}: unknown datatype {preview(tensor.datatype)}"
             )
         values = len(getattr(tensor.contents, field))
-        headers.append(
-            TensorHeader(tensor.name, tensor.datatype, shape, tensor.contents.ByteSize(), raw=False, typed_values=values)
-        )
+        headers.append(TensorHeader(tensor.name, tensor.datatype, shape, None, raw=False, typed_values=values))
     return headers
 
 

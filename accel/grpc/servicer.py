@@ -197,8 +197,9 @@ class InferenceServicer(pb_grpc.GRPCInferenceServiceServicer):
     async def _infer_unchecked(
         self, request: pb.ModelInferRequest, context: grpc.aio.ServicerContext
     ) -> pb.ModelInferResponse:
-        # Up to `admit`, only what the request declares and the lengths of its contents are read:
-        # a request the model cannot take is refused before a tensor is built or an element parsed.
+        # Up to the second `admit`, only what the request declares and the lengths of its contents
+        # are read: a request the model cannot take is refused before a tensor is built or an
+        # element parsed.
         check_model_name(request.model_name)
         check_model_version(request.model_version)
         served = self._repository.resolve(request.model_name, request.model_version)
@@ -224,10 +225,13 @@ class InferenceServicer(pb_grpc.GRPCInferenceServiceServicer):
             label, served.inputs, produced, len(request.inputs), len(request.raw_input_contents),
             len(request.outputs), len(request.parameters),
         )
-        raw = list(request.raw_input_contents)  # one copy of each; every read of the field copies
-        headers = tensor_headers(request, raw)
         requested_outputs(request, produced, label)
         limits = self._limits.overridden(served.config.max_request_bytes, served.config.max_bytes_elements)
+        # Twice: first on what the inputs declare, then with the raw lengths, since reading the
+        # raw contents copies them (60 MiB: tens of milliseconds on the event loop).
+        admit(label, served.inputs, tensor_headers(request), limits, served.config.max_batch_size)
+        raw = list(request.raw_input_contents)
+        headers = tensor_headers(request, raw)
         admit(label, served.inputs, headers, limits, served.config.max_batch_size)
         if decodes_inline(headers):
             return request_from_proto(request, raw)

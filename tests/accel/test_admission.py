@@ -139,3 +139,13 @@ def test_unknown_and_repeated_inputs_are_listed_cut_short() -> None:
     with pytest.raises(InvalidInput, match="and 12 more") as caught:
         _admit(*many)
     assert len(str(caught.value)) < 2000
+
+
+def test_before_its_raw_contents_are_read_a_request_is_checked_on_what_it_declares() -> None:
+    """Reading raw contents copies them: the datatype, shape and limits are checked without them."""
+    unread = TensorHeader("features", "FP32", (3, 22), None, raw=True)
+    assert _admit(unread) == 3
+    with pytest.raises(InvalidInput, match="must be FP32, got BYTES"):
+        _admit(TensorHeader("features", "BYTES", (12_582_912,), None, raw=True))
+    with pytest.raises(RequestTooLarge, match="more than 262144 elements"):
+        _admit(TensorHeader("samples", "FP32", (1, 2**20, 64), None, raw=True), specs=(WINDOWS,))
