@@ -48,16 +48,19 @@ def malloc_trim() -> Callable[[], bool] | None:
 
 class MemoryTrimmer:
     """Trims the heap once large requests have gone by, at most once per `interval_s`, in a
-    worker thread (a trim of a large heap takes milliseconds).
+    worker thread (a trim of a large heap takes milliseconds), and once more when they have
+    stopped for `quiet_s`: memory freed by requests still in flight at the last trim goes back
+    too.
 
-    `note(request_bytes)` after each request; requests of at least `threshold_bytes` ask for a
+    `note(request_bytes)` for each request; requests of at least `threshold_bytes` ask for a
     trim. Use as `async with MemoryTrimmer(16 * 2**20): ...`; with threshold 0, or where the C
     library cannot trim, it does nothing.
     """
 
-    def __init__(self, threshold_bytes: int, interval_s: float = 1.0) -> None:
+    def __init__(self, threshold_bytes: int, interval_s: float = 1.0, quiet_s: float = 2.0) -> None:
         self.threshold_bytes = threshold_bytes
         self.interval_s = interval_s
+        self.quiet_s = quiet_s
         self.trims = 0
         """Trims done so far."""
         self._trim = malloc_trim() if threshold_bytes > 0 else None
@@ -83,14 +86,23 @@ class MemoryTrimmer:
     async def _run(self, trim: Callable[[], bool]) -> None:
         while True:
             await self._wanted.wait()
-            self._wanted.clear()
-            # Let the handler that asked return first, so its message is freed before the trim;
-            # requests that end meanwhile ask for the next trim.
-            await asyncio.sleep(self.interval_s)
-            before = rss_bytes()
-            await asyncio.to_thread(trim)
-            self.trims += 1
-            log.debug("heap trimmed: resident memory %d MiB -> %d MiB", before >> 20, rss_bytes() >> 20)
+            while True:  # one burst of large requests
+                self._wanted.clear()
+                # Let the handler that asked return first, so its message is freed before the
+                # trim; requests that end meanwhile ask for the next one.
+                await asyncio.sleep(self.interval_s)
+                await self._trim_heap(trim)
+                try:
+                    await asyncio.wait_for(self._wanted.wait(), self.quiet_s)
+                except TimeoutError:
+                    await self._trim_heap(trim)  # the burst is over
+                    break
+
+    async def _trim_heap(self, trim: Callable[[], bool]) -> None:
+        before = rss_bytes()
+        await asyncio.to_thread(trim)
+        self.trims += 1
+        log.debug("heap trimmed: resident memory %d MiB -> %d MiB", before >> 20, rss_bytes() >> 20)
 
     async def __aenter__(self) -> Self:
         await self.start()

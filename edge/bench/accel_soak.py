@@ -52,9 +52,9 @@ LARGE_TARGETS = ((TEXT_MODEL, TEXT_INPUT, "RESOURCE_EXHAUSTED"), ("kpi-anomaly",
 element limit, and the wrong datatype."""
 CALL_TIMEOUT_S = 30.0
 """Deadline of one call: a call that takes longer counts as the server being stuck."""
-SETTLE_S = 2.5
-"""Wait after the load before reading the memory figure: the server trims its heap about a
-second after large requests."""
+SETTLE_S = 4.0
+"""Wait after the load before reading the memory figure: the server trims its heap a second after
+large requests, and once more when they have stopped for two seconds."""
 MAX_CALLS_PER_S = 2000
 """Bound on the calls one load loop makes per second of the run, whatever the server's speed."""
 MAX_SAMPLES = 20

@@ -21,15 +21,19 @@ def test_glibc_trim_is_found_here() -> None:
     assert isinstance(trim(), bool)
 
 
-async def test_a_large_request_asks_for_one_trim_and_small_ones_for_none() -> None:
-    async with MemoryTrimmer(threshold_bytes=1000, interval_s=0.05) as trimmer:
+async def test_large_requests_ask_for_a_trim_and_one_more_once_they_stop() -> None:
+    async with MemoryTrimmer(threshold_bytes=1000, interval_s=0.05, quiet_s=0.3) as trimmer:
         trimmer.note(999)
         await asyncio.sleep(0.2)
-        assert trimmer.trims == 0
+        assert trimmer.trims == 0, "small requests ask for none"
         for _ in range(5):  # several at once: one trim
             trimmer.note(1000)
-        await asyncio.sleep(0.3)
+        await asyncio.sleep(0.2)
         assert trimmer.trims == 1
+        await asyncio.sleep(0.4)
+        assert trimmer.trims == 2, "once the burst has been quiet for quiet_s"
+        await asyncio.sleep(0.5)
+        assert trimmer.trims == 2, "then nothing until the next large request"
 
 
 async def test_threshold_zero_turns_trimming_off_and_stop_is_safe_twice() -> None:

@@ -35,4 +35,4 @@ async def test_a_large_request_for_an_unknown_model_still_leads_to_a_trim(double
             if server.memory_trimmer.trims:
                 break
             await asyncio.sleep(0.1)
-        assert server.memory_trimmer.trims == 1
+        assert server.memory_trimmer.trims >= 1
