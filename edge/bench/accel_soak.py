@@ -125,6 +125,9 @@ class Soak:
         self.good_ms: list[float] = []
         self.good_errors: Counter[str] = Counter()
         self.hostile: Counter[str] = Counter()
+        """Statuses of the unary hostile requests."""
+        self.in_streams: Counter[str] = Counter()
+        """Statuses of every answer in streams, good requests' included."""
         self.unexpected = 0
         self.unexpected_samples: list[str] = []
         self.large: list[tuple[str, str, float]] = []
@@ -135,8 +138,8 @@ class Soak:
     def _running(self, calls: int) -> bool:
         return asyncio.get_running_loop().time() < self.until and calls < self.max_calls
 
-    def _saw(self, label: str, status: str, expected: frozenset[str]) -> None:
-        self.hostile[status] += 1
+    def _saw(self, seen: Counter[str], label: str, status: str, expected: frozenset[str]) -> None:
+        seen[status] += 1
         if status not in expected:
             self.unexpected += 1
             if len(self.unexpected_samples) < MAX_SAMPLES:
@@ -169,7 +172,7 @@ class Soak:
                 status = "OK"
             except grpc.aio.AioRpcError as exc:
                 status = status_of(exc)
-            self._saw(label, status, expected)
+            self._saw(self.hostile, label, status, expected)
 
     async def large_loop(self, every_s: float) -> None:
         """The 60 MiB BYTES request every `every_s`, serialized once: the client's own cost of
@@ -189,7 +192,7 @@ class Soak:
             except grpc.aio.AioRpcError as exc:
                 status = status_of(exc)
             self.large.append((model, status, (loop.time() - started) * 1e3))
-            self._saw(f"{model}: 60 MiB BYTES", status, frozenset({expected}))
+            self._saw(Counter(), f"{model}: 60 MiB BYTES", status, frozenset({expected}))
             await asyncio.sleep(max(0.0, min(every_s, self.until - loop.time())))
 
     async def stream_loop(self) -> None:
@@ -208,12 +211,13 @@ class Soak:
                 async for response in self.stub.ModelStreamInfer(requests(), timeout=CALL_TIMEOUT_S * 4):
                     case = cases.get(response.infer_response.id)
                     if case is None:
-                        self._saw(f"stream answer to unknown id {response.infer_response.id[:40]!r}", "UNKNOWN", frozenset())
+                        unknown_id = f"stream answer to unknown id {response.infer_response.id[:40]!r}"
+                        self._saw(self.in_streams, unknown_id, "UNKNOWN", frozenset())
                         continue
                     answered.add(case.request.id)
-                    self._saw(f"stream {case.label}", _stream_status(response), case.expected)
+                    self._saw(self.in_streams, f"stream {case.label}", _stream_status(response), case.expected)
             except grpc.aio.AioRpcError as exc:
-                self._saw("stream itself", status_of(exc), frozenset({"OK"}))
+                self._saw(self.in_streams, "stream itself", status_of(exc), frozenset({"OK"}))
             self.stream_requests += len(cases)
             self.stream_good_missing += sum(1 for i in cases if i.startswith("good-") and i not in answered)
 
@@ -295,9 +299,10 @@ def _figures(
     log = workdir / "accel.log"
     tracebacks = log.read_text(errors="replace").count("Traceback") if log.exists() else 0
     failures = []
-    bad = sum(n for status, n in soak.hostile.items() if status in BAD_STATUSES)
+    every = soak.hostile + soak.in_streams + Counter(status for _, status, _ in soak.large)
+    bad = sum(n for status, n in every.items() if status in BAD_STATUSES)
     if bad:
-        failures.append(f"{bad} requests got {sorted(BAD_STATUSES & set(soak.hostile))}")
+        failures.append(f"{bad} requests got {sorted(BAD_STATUSES & set(every))}")
     if soak.unexpected:
         failures.append(f"{soak.unexpected} requests got a status other than expected")
     if soak.good_errors:
@@ -314,7 +319,8 @@ def _figures(
                  "p50_ms": round(float(np.percentile(good, 50)), 2), "p99_ms": round(float(np.percentile(good, 99)), 2)},
         "hostile": {"requests": sum(soak.hostile.values()), "by_status": dict(sorted(soak.hostile.items())),
                     "unexpected": soak.unexpected, "unexpected_samples": soak.unexpected_samples},
-        "streams": {"streams": soak.streams, "requests": soak.stream_requests, "good_missing": soak.stream_good_missing},
+        "streams": {"streams": soak.streams, "requests": soak.stream_requests, "good_missing": soak.stream_good_missing,
+                    "by_status": dict(sorted(soak.in_streams.items()))},
         "large_bytes": {"requests": len(soak.large), "by_status": dict(Counter(f"{m} {s}" for m, s, _ in soak.large)),
                         "refusal_p50_ms": round(float(np.percentile(large_ms, 50)), 1),
                         "refusal_max_ms": round(float(large_ms.max()), 1)},
@@ -346,9 +352,9 @@ def format_report(figures: dict[str, Any]) -> str:
         f"accel soak, {figures['seconds']:g} s against a server process on loopback",
         (f"  good requests   {good['requests']} answered, p50 {good['p50_ms']} ms, p99 {good['p99_ms']} ms,"
          f" errors {good['errors'] or 'none'}"),
-        f"  hostile         {hostile['requests']} refused or answered: {hostile['by_status']}",
-        (f"  streams         {streams['streams']} streams of {streams['requests']} requests,"
-         f" good ones unanswered {streams['good_missing']}"),
+        f"  hostile unary   {hostile['requests']} refused or answered: {hostile['by_status']}",
+        (f"  streams         {streams['streams']} streams of {streams['requests']} requests (good and hostile):"
+         f" {streams['by_status']}, good ones unanswered {streams['good_missing']}"),
         (f"  60 MiB BYTES    {large['requests']} sent, refused p50 {large['refusal_p50_ms']} ms,"
          f" max {large['refusal_max_ms']} ms: {large['by_status']}"),
         (f"  health checks   {health['checks']} (every 20 ms, 1 s deadline): p50 {health['p50_ms']} ms,"

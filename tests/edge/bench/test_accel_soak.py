@@ -29,6 +29,7 @@ def test_a_short_soak_refuses_hostile_requests_precisely_and_stays_healthy(tmp_p
     assert not BAD_STATUSES & set(figures["hostile"]["by_status"])
     assert figures["hostile"]["unexpected"] == 0 and figures["hostile"]["requests"] > 100
     assert figures["streams"]["streams"] >= 1 and figures["streams"]["good_missing"] == 0
+    assert not BAD_STATUSES & set(figures["streams"]["by_status"]) and figures["streams"]["by_status"]["OK"] > 0
     assert figures["large_bytes"]["requests"] >= 2
     assert set(figures["large_bytes"]["by_status"]) <= {"text-echo RESOURCE_EXHAUSTED", "kpi-anomaly INVALID_ARGUMENT"}
     health = figures["health"]
