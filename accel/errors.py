@@ -5,6 +5,7 @@
     ├── ModelNotFound       unknown model or version                        NOT_FOUND
     ├── ModelNotReady       known model that cannot serve now               UNAVAILABLE
     ├── QueueFull           the model's batch queue is at its limit         RESOURCE_EXHAUSTED
+    ├── RequestTooLarge     a request over a size or element-count limit    RESOURCE_EXHAUSTED
     ├── DeadlineExpired     the request's deadline passed before compute    DEADLINE_EXCEEDED
     ├── ModelConfigError    a model directory or config.json is unusable    FAILED_PRECONDITION
     │   └── RuntimeUnavailable  its runtime (an NPU's) is not installed     UNAVAILABLE
@@ -44,6 +45,13 @@ class ModelNotReady(AccelError):
 class QueueFull(AccelError):
     status = "RESOURCE_EXHAUSTED"
     retriable = True
+
+
+class RequestTooLarge(AccelError):
+    """The request is over one of the configured limits (bytes, elements); sending the same
+    request again will not help, smaller ones will."""
+
+    status = "RESOURCE_EXHAUSTED"
 
 
 class DeadlineExpired(AccelError):

@@ -15,7 +15,7 @@ from edge.telemetry import configure_metrics, configure_tracing
 async def serve(settings: AccelSettings, edge: EdgeSettings, ready_file: str | None = None) -> None:
     """Serve until a stop signal. `ready_file`, if given, receives the bound port once serving."""
     provider = configure_tracing(edge, "sovereign-edge-accel")
-    meter_provider = configure_metrics(edge, "sovereign-edge-accel", settings.metrics_port)
+    meter_provider = configure_metrics(edge, "sovereign-edge-accel", settings.metrics_port, settings.metrics_host)
     stop = asyncio.Event()
     install_stop_signals(stop)
     server = AccelServer(settings, SiteIdentity(edge.region, edge.site_id))

@@ -197,6 +197,12 @@ class ModelConfig(BaseModel):
     default_timeout_us: int = Field(0, ge=0)
     """How long a request that sets no `timeout` parameter may wait in the queue before it is
     refused with DEADLINE_EXCEEDED, in microseconds (0: as long as its gRPC deadline allows)."""
+    max_request_bytes: int | None = Field(None, ge=1)
+    """Most bytes of tensor contents one request to this model may carry; unset: the server's
+    ACCEL_MAX_REQUEST_BYTES."""
+    max_bytes_elements: int | None = Field(None, ge=1)
+    """Most BYTES elements one request to this model may carry; unset: the server's
+    ACCEL_MAX_BYTES_ELEMENTS."""
     execution_providers: list[str] = ["CPUExecutionProvider"]
     """ONNX Runtime execution providers in preference order (onnxruntime models and pipelines'
     `onnx` steps)."""

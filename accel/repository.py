@@ -17,6 +17,7 @@ from accel.batching import DynamicBatcher
 from accel.errors import InvalidInput, ModelConfigError, ModelNotFound, ModelNotReady
 from accel.model import TensorSpec
 from accel.model_config import CONFIG_FILE, ModelConfig, read_config
+from accel.names import check_model_name, preview
 from accel.statistics import ModelStatistics
 
 __all__ = ["ModelConfig", "ModelRepository", "ModelState", "ServedVersion", "read_config"]
@@ -109,11 +110,14 @@ class ModelRepository:
     async def unload(self, name: str) -> None:
         """Stop serving a model; requests already queued on it are still answered. The model's
         directory may already be gone."""
-        _check_model_name(name)
+        check_model_name(name)
+        if name not in self._models and name not in self._locks:
+            # refused before a lock is made for it: names that were never models leave nothing behind
+            raise ModelNotFound(f"model {preview(name)} is not served; served models: {self.names()}")
         async with self._locks[name]:
             old = self._models.pop(name, None)
             if old is None:
-                raise ModelNotFound(f"model {name!r} is not served; served models: {self.names()}")
+                raise ModelNotFound(f"model {preview(name)} is not served; served models: {self.names()}")
             self._not_served[name] = "unloaded"
             log.info("model %s unloading", name)
             await self._drain(old.values())
@@ -121,7 +125,7 @@ class ModelRepository:
     async def remove(self, name: str) -> None:
         """Forget a model whose directory is gone: unload it if served (draining what is queued),
         and drop why it was not served."""
-        _check_model_name(name)
+        check_model_name(name)
         async with self._locks[name]:
             old = self._models.pop(name, None)
             self._not_served.pop(name, None)
@@ -157,11 +161,11 @@ class ModelRepository:
 
     def _model_dir(self, name: str) -> Path:
         """The directory of model `name`, refusing names that are not one plain directory name."""
-        _check_model_name(name)
+        check_model_name(name)
         model_dir = self.root / name
         if not model_dir.is_dir():
             on_disk = sorted(p.name for p in self.root.iterdir() if p.is_dir() and not p.name.startswith("."))
-            raise ModelNotFound(f"no model directory {name!r} in the repository; models there: {on_disk}")
+            raise ModelNotFound(f"no model directory {preview(name)} in the repository; models there: {on_disk}")
         return model_dir
 
     def index(self, ready_only: bool = False) -> list[ModelState]:
@@ -196,7 +200,7 @@ class ModelRepository:
 
     def versions(self, name: str) -> list[str]:
         if name not in self._models:
-            raise ModelNotFound(f"unknown model {name!r}; served models: {self.names()}")
+            raise ModelNotFound(f"unknown model {preview(name)}; served models: {self.names()}")
         return sorted(self._models[name], key=int)
 
     def resolve(self, name: str, version: str = "") -> ServedVersion:
@@ -205,11 +209,13 @@ class ModelRepository:
         if not versions:
             if name in self._unavailable:
                 raise ModelNotReady(f"model {name!r} is UNAVAILABLE: {self._unavailable[name]}")
-            raise ModelNotFound(f"unknown model {name!r}; served models: {self.names()}")
+            raise ModelNotFound(f"unknown model {preview(name)}; served models: {self.names()}")
         if not version:
             return versions[max(versions, key=int)]
         if version not in versions:
-            raise ModelNotFound(f"model {name!r} has no served version {version!r}; served: {self.versions(name)}")
+            raise ModelNotFound(
+                f"model {preview(name)} has no served version {preview(version)}; served: {self.versions(name)}"
+            )
         return versions[version]
 
     async def close(self) -> None:
@@ -218,11 +224,6 @@ class ModelRepository:
         models, self._models = self._models, {}
         await self._drain([served for versions in models.values() for served in versions.values()])
 
-
-
-def _check_model_name(name: str) -> None:
-    if not name or name in (".", "..") or "/" in name or "\\" in name or name.startswith("."):
-        raise InvalidInput(f"model name {name!r} must be the name of a directory inside the repository")
 
 
 def version_numbers(model_dir: Path) -> list[int]:

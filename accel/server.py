@@ -9,8 +9,11 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from accel.admission import RequestLimits
+from accel.grpc.request_sizes import RequestSizeObserver
 from accel.grpc.security import BearerTokenCheck, server_credentials
 from accel.grpc.servicer import InferenceServicer, SiteIdentity
+from accel.memory import MemoryTrimmer
 from accel.metrics import AccelMetrics
 from accel.protocol import grpc_predict_v2_pb2 as pb
 from accel.protocol import grpc_predict_v2_pb2_grpc as pb_grpc
@@ -32,8 +35,10 @@ class AccelServer:
         self.repository = ModelRepository(settings.model_repository, settings.model_drain_s)
         self.poller = RepositoryPoller(self.repository, settings.model_poll_s) if settings.model_poll_s > 0 else None
         self.metrics = AccelMetrics(self.repository)
+        self.memory_trimmer = MemoryTrimmer(settings.memory_trim_bytes)
         self._servicer = InferenceServicer(
-            self.repository, identity, settings.stream_max_in_flight, on_failure=self.metrics.failed
+            self.repository, identity, settings.stream_max_in_flight, on_failure=self.metrics.failed,
+            limits=RequestLimits(settings.max_request_bytes, settings.max_bytes_elements),
         )
         self._health = health.aio.HealthServicer()
         self._server: grpc.aio.Server | None = None
@@ -58,8 +63,12 @@ class AccelServer:
             raise
         limit = self.settings.max_message_bytes
         token = self.settings.auth_token
+        # Sizes are observed outermost, so that requests refused for their token count too.
+        interceptors: list[grpc.aio.ServerInterceptor] = [RequestSizeObserver(self.memory_trimmer.note)]
+        if token:
+            interceptors.append(BearerTokenCheck(token.get_secret_value()))
         server = grpc.aio.server(
-            interceptors=[BearerTokenCheck(token.get_secret_value())] if token else None,
+            interceptors=interceptors,
             options=[
                 ("grpc.max_receive_message_length", limit),
                 ("grpc.max_send_message_length", limit),
@@ -80,6 +89,7 @@ class AccelServer:
             raise OSError(f"cannot listen on {address}")
         await server.start()
         self._server = server
+        await self.memory_trimmer.start()
         if self.settings.health_port:
             await self._start_health_port()
         self._servicer.ready = True
@@ -95,7 +105,7 @@ class AccelServer:
         certificate."""
         health_server = grpc.aio.server()
         health_pb2_grpc.add_HealthServicer_to_server(self._health, health_server)
-        address = f"{self.settings.host}:{self.settings.health_port}"
+        address = f"{self.settings.health_host}:{self.settings.health_port}"
         self.health_port = health_server.add_insecure_port(address)
         if self.health_port == 0:
             raise OSError(f"cannot listen on {address}")
@@ -117,6 +127,7 @@ class AccelServer:
         if health_server is not None:
             await health_server.stop(0)
         await self.repository.close()
+        await self.memory_trimmer.stop()
         log.info("accelerator on %s stopped", self.address)
 
     async def wait_for_termination(self) -> None:

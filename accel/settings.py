@@ -38,11 +38,29 @@ class AccelSettings(BaseSettings):
     reads no further request of that stream until one is answered."""
     max_message_bytes: int = Field(64 * 1024 * 1024, ge=1024)
     """Largest request or response message accepted; larger ones get RESOURCE_EXHAUSTED."""
+    max_request_bytes: int = Field(64 * 1024 * 1024, ge=1)
+    """Most bytes of tensor contents one inference request may carry over all its inputs (typed
+    contents counted as decoded); more gets RESOURCE_EXHAUSTED before anything is decoded. A
+    model's config.json may set its own `max_request_bytes`."""
+    max_bytes_elements: int = Field(1024 * 1024, ge=1)
+    """Most BYTES elements one inference request may carry over all its inputs (each becomes an
+    object in memory and costs parsing time); more gets RESOURCE_EXHAUSTED before any is parsed.
+    A model's config.json may set its own `max_bytes_elements`."""
+    memory_trim_bytes: int = Field(8 * 1024 * 1024, ge=0)
+    """After a request of at least this many bytes, hand the heap memory it freed back to the
+    system (glibc `malloc_trim`, at most once a second, off the event loop), so that large
+    requests do not leave the process larger for good (0: never)."""
     metrics_port: int = Field(0, ge=0, le=65535)
     """HTTP port of the Prometheus `/metrics` endpoint (0: off; the Helm chart sets 9400)."""
+    metrics_host: str = "0.0.0.0"
+    """Address the `/metrics` endpoint listens on: every interface by default, since Prometheus
+    scrapes a pod at its IP; `127.0.0.1` on a workstation (the demo sets it)."""
     health_port: int = Field(0, ge=0, le=65535)
     """Extra plaintext port that serves only `grpc.health.v1` (0: off), for kubelet probes when
     the main port requires mutual TLS."""
+    health_host: str = "0.0.0.0"
+    """Address the extra health port listens on: every interface by default, since the kubelet
+    probes a pod at its IP; `127.0.0.1` on a workstation (the demo sets it)."""
     tls_cert_file: Path | None = None
     """Server certificate (PEM); with ACCEL_TLS_KEY_FILE it turns TLS on."""
     tls_key_file: Path | None = None

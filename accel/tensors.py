@@ -12,6 +12,8 @@ import numpy.typing as npt
 
 from accel.errors import InvalidInput
 
+_LENGTH = struct.Struct("<I")
+
 # Fixed-size datatypes; the dtypes are little-endian whatever the host's byte order.
 FIXED_DTYPES: dict[str, np.dtype[np.generic]] = {
     "BOOL": np.dtype("?"),
@@ -30,6 +32,13 @@ FIXED_DTYPES: dict[str, np.dtype[np.generic]] = {
 DATATYPES = frozenset(FIXED_DTYPES) | {"BYTES", "BF16"}
 
 _DTYPE_TO_NAME = {dt: name for name, dt in FIXED_DTYPES.items()}
+MAX_DIMS = 64
+"""Most dimensions a tensor may have (NumPy's limit, and so every backend's here)."""
+MAX_ELEMENTS = 2**63 // 16
+"""Most elements a shape may describe: with the widest element (16 bytes), its byte size still
+fits NumPy's signed 64-bit sizes."""
+BYTES_PREFIX = 4
+"""Bytes of the little-endian length that precedes every BYTES element."""
 
 
 def datatype_of(array: npt.NDArray[np.generic]) -> str:
@@ -43,10 +52,20 @@ def datatype_of(array: npt.NDArray[np.generic]) -> str:
 
 
 def element_count(name: str, shape: Sequence[int]) -> int:
-    """Number of elements of a shape, refusing negative dimensions."""
+    """Number of elements of a shape, refusing what no array can have: more than MAX_DIMS
+    dimensions, a negative dimension, or sizes whose product (zeros left out) passes
+    MAX_ELEMENTS."""
+    if len(shape) > MAX_DIMS:
+        raise InvalidInput(f"input {name!r}: shape has {len(shape)} dimensions; the limit is {MAX_DIMS}")
     for dim in shape:
         if dim < 0:
             raise InvalidInput(f"input {name!r}: shape {list(shape)} has a negative dimension")
+    # Every size counts, zeros left out: NumPy refuses [0, 2**62, 2**62] as too big.
+    if math.prod(dim for dim in shape if dim) > MAX_ELEMENTS:
+        raise InvalidInput(
+            f"input {name!r}: shape {list(shape)} describes more than {MAX_ELEMENTS} elements, "
+            "more than any tensor can hold"
+        )
     return math.prod(shape)
 
 
@@ -89,27 +108,33 @@ def array_to_raw(array: npt.NDArray[np.generic]) -> tuple[str, list[int], bytes]
 
 
 def _bytes_from_raw(name: str, shape: Sequence[int], count: int, raw: bytes) -> npt.NDArray[np.generic]:
-    items: list[bytes] = []
-    view = memoryview(raw)
-    offset = 0
-    while offset < len(raw):
-        if offset + 4 > len(raw):
-            raise InvalidInput(
-                f"input {name!r}: BYTES element {len(items)} has a truncated 4-byte length prefix"
-            )
-        (length,) = struct.unpack_from("<I", raw, offset)
-        offset += 4
-        if offset + length > len(raw):
-            raise InvalidInput(
-                f"input {name!r}: BYTES element {len(items)} declares {length} bytes, "
-                f"only {len(raw) - offset} remain"
-            )
-        items.append(bytes(view[offset : offset + length]))
-        offset += length
-    if len(items) != count:
-        raise InvalidInput(f"input {name!r}: shape {list(shape)} needs {count} BYTES elements, got {len(items)}")
+    """Walk exactly `count` length-prefixed elements; whatever does not fit the layout is refused
+    before the next element is copied."""
+    if len(raw) < count * BYTES_PREFIX:
+        raise InvalidInput(
+            f"input {name!r}: shape {list(shape)} needs {count} BYTES elements of at least {BYTES_PREFIX} bytes "
+            f"each (the length prefix), but the raw contents hold {len(raw)} bytes"
+        )
     out = np.empty(count, dtype=object)
-    out[:] = items
+    view = memoryview(raw)
+    unpack = _LENGTH.unpack_from
+    offset = 0
+    end = len(raw)
+    for index in range(count):
+        if offset + BYTES_PREFIX > end:
+            raise InvalidInput(f"input {name!r}: BYTES element {index} has a truncated {BYTES_PREFIX}-byte length prefix")
+        (length,) = unpack(raw, offset)
+        offset += BYTES_PREFIX
+        if length > end - offset:
+            raise InvalidInput(
+                f"input {name!r}: BYTES element {index} declares {length} bytes, only {end - offset} remain"
+            )
+        out[index] = bytes(view[offset : offset + length])
+        offset += length
+    if offset != end:
+        raise InvalidInput(
+            f"input {name!r}: shape {list(shape)} needs {count} BYTES elements; {end - offset} bytes follow the last one"
+        )
     return out.reshape(shape)
 
 

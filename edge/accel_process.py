@@ -31,6 +31,11 @@ class AccelProcess:
                 raise RuntimeError(f"accelerator did not start; its log:\n{self._log.read_text()[-3000:]}")
             await asyncio.sleep(0.1)
 
+    @property
+    def pid(self) -> int | None:
+        """The server's process id while it runs (the benchmarks read its memory and CPU)."""
+        return self._process.pid if self._process is not None else None
+
     async def stop(self) -> None:
         process, self._process = self._process, None
         await terminate_child(process, 15)

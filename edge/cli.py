@@ -22,7 +22,7 @@ GENERATORS = ("kpi", "utterances", "das")
 GENERATOR_ALIASES = {"kpi-anomaly": "kpi", "energy-saving": "kpi", "cs-insights": "utterances", "fiber-sensing": "das"}
 """Each pipeline's name also names the traffic it reads."""
 PIPELINE_NAMES = ("kpi-anomaly", "energy-saving", "cs-insights", "fiber-sensing")
-BENCHES = ("accel", "pipeline", "kernels", "cs-insights")
+BENCHES = ("accel", "pipeline", "kernels", "accel-soak", "cs-insights")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -101,6 +101,7 @@ def _parser() -> argparse.ArgumentParser:
         "  and bare gRPC echo ceilings.\n"
         "pipeline: the KPI anomaly pipeline against a real accelerator, beside the raw aiokafka ceiling.\n"
         "kernels: each native kernel against its NumPy reference on realistic sizes.\n"
+        "accel-soak: good and hostile requests (60 MiB BYTES included) against a server process, health-checked.\n"
         "cs-insights: utterances per second through redaction alone and the customer-service pipeline's batch step.",
     )
     bench.add_argument("target", choices=BENCHES, help="what to measure")
@@ -116,6 +117,7 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--latency-seconds", type=float, default=10.0, help="pipeline: paced phase length (default 10)")
     bench.add_argument("--feed-interval-ms", type=float, default=10.0,
                        help="pipeline: the paced producer sends one record batch per partition this often (default 10)")
+    bench.add_argument("--seconds", type=float, default=30.0, help="accel-soak: how long the load runs (default 30)")
     bench.add_argument("--utterances", type=int, default=20_000, help="cs-insights: utterances (default 20000)")
     bench.add_argument("--json", type=Path, default=None, help="also write the figures as JSON to this file")
     return parser
@@ -334,6 +336,10 @@ def _bench(args: argparse.Namespace) -> None:
         print(format_report(result))
         if args.json is not None:
             args.json.write_text(as_json(result) + "\n")
+    elif args.target == "accel-soak":
+        from edge.bench.accel_soak import soak_from_cli
+
+        soak_from_cli(args.seconds, args.json)
     elif args.target == "cs-insights":
         from edge.bench.cs_insights import CsInsightsBenchOptions, run_cs_insights_bench
         from edge.bench.cs_insights import as_json as cs_json

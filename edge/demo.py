@@ -192,6 +192,9 @@ async def run_demo(options: DemoOptions) -> str:
                 "EDGE_SITE_ID": options.site_id,
                 "ACCEL_HOST": "127.0.0.1",
                 "ACCEL_PORT": str(accel_port),
+                # Loopback for every listener, should the environment turn metrics or health on.
+                "ACCEL_METRICS_HOST": "127.0.0.1",
+                "ACCEL_HEALTH_HOST": "127.0.0.1",
             }
             edge = EdgeSettings(
                 region=options.region,

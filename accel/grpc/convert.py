@@ -3,14 +3,22 @@ tensor; typed contents are accepted too; outputs always go back raw."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import math
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from accel.admission import TensorHeader, describe_names
 from accel.errors import InvalidInput
 from accel.model import InferenceRequest, InferenceResponse, Tensor
+from accel.names import preview
 from accel.protocol import grpc_predict_v2_pb2 as pb
-from accel.tensors import FIXED_DTYPES, array_from_raw, array_to_raw, element_count
+from accel.tensors import FIXED_DTYPES, MAX_DIMS, array_from_raw, array_to_raw, element_count
+
+INLINE_DECODE_MAX_VALUES = 4096
+"""Requests whose decoding walks at most this many values (BYTES elements, typed contents) are
+decoded on the event loop; larger ones in a worker thread, so the loop keeps answering health
+checks and other calls. Raw fixed-size tensors cost nothing to decode (a NumPy view) either way."""
 
 _TYPED_FIELD = {
     "BOOL": "bool_contents",
@@ -56,9 +64,79 @@ def _non_negative_integer(parameters: Mapping[str, bool | int | float | str], ke
     return value
 
 
-def request_from_proto(request: pb.ModelInferRequest) -> InferenceRequest:
-    """Decode a ModelInferRequest, refusing any mismatch between shapes, datatypes and contents."""
-    raw = request.raw_input_contents
+def tensor_headers(request: pb.ModelInferRequest, raw: Sequence[bytes] | None = None) -> list[TensorHeader]:
+    """What each input declares, read without decoding any contents.
+
+    Args:
+        raw: `request.raw_input_contents` as a list, once the caller has read it (every read of a
+            protobuf bytes field makes a new copy of it); None leaves raw lengths unknown.
+
+    Raises:
+        InvalidInput: raw contents whose count disagrees with the inputs, an input with both raw and
+            typed contents, or a datatype that cannot travel as typed contents.
+    """
+    inputs = request.inputs
+    raw_entries = len(request.raw_input_contents)
+    if raw_entries and raw_entries != len(inputs):
+        raise InvalidInput(
+            f"request has {len(inputs)} inputs but {raw_entries} raw_input_contents entries; "
+            "raw contents need one entry per input, in input order"
+        )
+    headers = []
+    for index, tensor in enumerate(inputs):
+        if len(tensor.shape) > MAX_DIMS:  # before the dimensions become a tuple
+            raise InvalidInput(
+                f"input {preview(tensor.name)}: shape has {len(tensor.shape)} dimensions; the limit is {MAX_DIMS}"
+            )
+        shape = tuple(tensor.shape)
+        if raw_entries:
+            if tensor.HasField("contents"):
+                raise InvalidInput(
+                    f"input {preview(tensor.name)} sets typed contents while the request uses raw_input_contents; "
+                    "use one or the other"
+                )
+            length = None if raw is None else len(raw[index])
+            headers.append(TensorHeader(tensor.name, tensor.datatype, shape, length, raw=True))
+            continue
+        field = _TYPED_FIELD.get(tensor.datatype)
+        if field is None:
+            raise InvalidInput(
+                f"input {preview(tensor.name)}: datatype {preview(tensor.datatype)} travels only as raw_input_contents"
+                if tensor.datatype in ("FP16", "BF16")
+                else f"input {preview(tensor.name)}: unknown datatype {preview(tensor.datatype)}"
+            )
+        values = len(getattr(tensor.contents, field))
+        headers.append(TensorHeader(tensor.name, tensor.datatype, shape, None, raw=False, typed_values=values))
+    return headers
+
+
+def requested_outputs(request: pb.ModelInferRequest, produced: list[str], model: str) -> list[str] | None:
+    """The output names the request asks for (None: all), each one the model produces."""
+    names = [o.name for o in request.outputs]
+    unknown = [n for n in names if n not in produced]
+    if unknown:
+        raise InvalidInput(
+            f"requested output(s) {describe_names(unknown)} not produced by {model}; outputs are {sorted(produced)}"
+        )
+    if len(set(names)) != len(names):
+        raise InvalidInput(f"requested outputs {describe_names(names)} name an output more than once")
+    return names or None
+
+
+def decodes_inline(headers: list[TensorHeader]) -> bool:
+    """Whether decoding costs so little that it may run on the event loop: every input raw and
+    fixed-size, or at most INLINE_DECODE_MAX_VALUES values to walk in all."""
+    values = sum(
+        h.typed_values if not h.raw else (math.prod(h.shape) if h.datatype == "BYTES" else 0) for h in headers
+    )
+    return values <= INLINE_DECODE_MAX_VALUES
+
+
+def request_from_proto(request: pb.ModelInferRequest, raw: Sequence[bytes] | None = None) -> InferenceRequest:
+    """Decode a ModelInferRequest, refusing any mismatch between shapes, datatypes and contents.
+    `raw`: its raw_input_contents when the caller has already read them."""
+    if raw is None:
+        raw = list(request.raw_input_contents)
     if raw and len(raw) != len(request.inputs):
         raise InvalidInput(
             f"request has {len(request.inputs)} inputs but {len(raw)} raw_input_contents entries; "
@@ -67,7 +145,7 @@ def request_from_proto(request: pb.ModelInferRequest) -> InferenceRequest:
     inputs: dict[str, Tensor] = {}
     for index, tensor in enumerate(request.inputs):
         if tensor.name in inputs:
-            raise InvalidInput(f"input {tensor.name!r} appears twice")
+            raise InvalidInput(f"input {preview(tensor.name)} appears twice")
         shape = list(tensor.shape)
         if raw:
             if tensor.HasField("contents"):
@@ -97,15 +175,15 @@ def _array_from_typed(tensor: pb.ModelInferRequest.InferInputTensor, shape: list
     field = _TYPED_FIELD.get(tensor.datatype)
     if field is None:
         raise InvalidInput(
-            f"input {tensor.name!r}: datatype {tensor.datatype!r} travels only as raw_input_contents"
+            f"input {preview(tensor.name)}: datatype {preview(tensor.datatype)} travels only as raw_input_contents"
             if tensor.datatype in ("FP16", "BF16")
-            else f"input {tensor.name!r}: unknown datatype {tensor.datatype!r}"
+            else f"input {preview(tensor.name)}: unknown datatype {preview(tensor.datatype)}"
         )
     values = getattr(tensor.contents, field)
     count = element_count(tensor.name, shape)
     if len(values) != count:
         raise InvalidInput(
-            f"input {tensor.name!r}: shape {shape} needs {count} values in contents.{field}, got {len(values)}"
+            f"input {preview(tensor.name)}: shape {shape} needs {count} values in contents.{field}, got {len(values)}"
         )
     if tensor.datatype == "BYTES":
         out = np.empty(count, dtype=object)
@@ -115,7 +193,7 @@ def _array_from_typed(tensor: pb.ModelInferRequest.InferInputTensor, shape: list
     try:
         return np.array(values, dtype=dtype.newbyteorder("=")).reshape(shape)
     except OverflowError as exc:
-        raise InvalidInput(f"input {tensor.name!r}: a value does not fit {tensor.datatype}") from exc
+        raise InvalidInput(f"input {preview(tensor.name)}: a value does not fit {tensor.datatype}") from exc
 
 
 def response_to_proto(response: InferenceResponse, requested: list[str] | None) -> pb.ModelInferResponse:
@@ -124,7 +202,8 @@ def response_to_proto(response: InferenceResponse, requested: list[str] | None) 
     unknown = [n for n in names if n not in response.outputs]
     if unknown:
         raise InvalidInput(
-            f"requested output(s) {unknown} not produced by {response.model_name}; outputs are {list(response.outputs)}"
+            f"requested output(s) {describe_names(unknown)} not produced by {response.model_name}; "
+            f"outputs are {list(response.outputs)}"
         )
     message = pb.ModelInferResponse(
         model_name=response.model_name, model_version=response.model_version, id=response.request_id

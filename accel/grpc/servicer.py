@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
@@ -11,8 +12,15 @@ import grpc
 from opentelemetry import trace
 
 from accel import __name__ as _pkg
-from accel.errors import AccelError, InvalidInput, ModelNotFound, ModelNotReady
-from accel.grpc.convert import request_from_proto, response_to_proto
+from accel.admission import RequestLimits, admit, admit_counts
+from accel.errors import AccelError, ModelNotFound, ModelNotReady
+from accel.grpc.convert import (
+    decodes_inline,
+    request_from_proto,
+    requested_outputs,
+    response_to_proto,
+    tensor_headers,
+)
 from accel.grpc.repository_convert import (
     check_load_parameters,
     check_repository_name,
@@ -21,12 +29,13 @@ from accel.grpc.repository_convert import (
     index_to_proto,
     statistics_to_proto,
 )
-from accel.grpc.status import translate_errors
+from accel.grpc.status import classify, translate_errors
 from accel.grpc.streaming import answer_concurrently
-from accel.model import InferenceResponse
+from accel.model import InferenceRequest, InferenceResponse
+from accel.names import check_model_name, check_model_version
 from accel.protocol import grpc_predict_v2_pb2 as pb
 from accel.protocol import grpc_predict_v2_pb2_grpc as pb_grpc
-from accel.repository import ModelRepository
+from accel.repository import ModelRepository, ServedVersion
 from edge import __version__
 from edge.telemetry import grpc_metadata_context
 
@@ -34,6 +43,8 @@ log = logging.getLogger(__name__)
 _tracer = trace.get_tracer(_pkg)
 
 SERVER_NAME = "sovereign-edge-accel"
+MAX_ECHOED_CHARS = 255
+"""How much of a refused request's model name and version a stream's in-band error echoes."""
 # Protocol extensions this server implements, as ServerMetadata lists them (Triton's names).
 EXTENSIONS = [
     "binary_tensor_data", "model_repository", "model_configuration", "statistics", "schedule_policy", "parameters",
@@ -74,8 +85,10 @@ class InferenceServicer(pb_grpc.GRPCInferenceServiceServicer):
         identity: SiteIdentity,
         stream_max_in_flight: int = 64,
         on_failure: Callable[[str, str], None] | None = None,
+        limits: RequestLimits | None = None,
     ) -> None:
         self._repository = repository
+        self._limits = limits or RequestLimits(max_request_bytes=64 * 2**20, max_bytes_elements=2**20)
         self._on_failure = on_failure
         self._identity = identity
         self._stream_max_in_flight = stream_max_in_flight
@@ -105,6 +118,8 @@ class InferenceServicer(pb_grpc.GRPCInferenceServiceServicer):
     async def ModelMetadata(
         self, request: pb.ModelMetadataRequest, context: grpc.aio.ServicerContext
     ) -> pb.ModelMetadataResponse:
+        check_model_name(request.name, "name")
+        check_model_version(request.version, "version")
         served = self._repository.resolve(request.name, request.version)
         message = pb.ModelMetadataResponse(
             name=served.name, versions=self._repository.versions(served.name), platform=served.config.platform
@@ -117,6 +132,8 @@ class InferenceServicer(pb_grpc.GRPCInferenceServiceServicer):
 
     @translate_errors
     async def ModelConfig(self, request: pb.ModelConfigRequest, context: grpc.aio.ServicerContext) -> pb.ModelConfigResponse:
+        check_model_name(request.name, "name")
+        check_model_version(request.version, "version")
         served = self._repository.resolve(request.name, request.version)
         return pb.ModelConfigResponse(config=config_to_proto(served))
 
@@ -124,6 +141,9 @@ class InferenceServicer(pb_grpc.GRPCInferenceServiceServicer):
     async def ModelStatistics(
         self, request: pb.ModelStatisticsRequest, context: grpc.aio.ServicerContext
     ) -> pb.ModelStatisticsResponse:
+        if request.name:
+            check_model_name(request.name, "name")
+        check_model_version(request.version, "version")
         statistics = self._repository.statistics(request.name, request.version)
         return pb.ModelStatisticsResponse(model_stats=[statistics_to_proto(s) for s in statistics])
 
@@ -139,6 +159,7 @@ class InferenceServicer(pb_grpc.GRPCInferenceServiceServicer):
         self, request: pb.RepositoryModelLoadRequest, context: grpc.aio.ServicerContext
     ) -> pb.RepositoryModelLoadResponse:
         check_repository_name(request.repository_name)
+        check_model_name(request.model_name)
         check_load_parameters(request.parameters)
         await self._repository.load(request.model_name)
         return pb.RepositoryModelLoadResponse()
@@ -148,6 +169,7 @@ class InferenceServicer(pb_grpc.GRPCInferenceServiceServicer):
         self, request: pb.RepositoryModelUnloadRequest, context: grpc.aio.ServicerContext
     ) -> pb.RepositoryModelUnloadResponse:
         check_repository_name(request.repository_name)
+        check_model_name(request.model_name)
         check_unload_parameters(request.parameters)
         await self._repository.unload(request.model_name)
         return pb.RepositoryModelUnloadResponse()
@@ -180,15 +202,19 @@ class InferenceServicer(pb_grpc.GRPCInferenceServiceServicer):
     async def _infer_unchecked(
         self, request: pb.ModelInferRequest, context: grpc.aio.ServicerContext
     ) -> pb.ModelInferResponse:
+        # Up to the second `admit`, only what the request declares and the lengths of its contents
+        # are read: a request the model cannot take is refused before a tensor is built or an
+        # element parsed.
+        check_model_name(request.model_name)
+        check_model_version(request.model_version)
         served = self._repository.resolve(request.model_name, request.model_version)
-        decoded = request_from_proto(request)
-        if decoded.requested_outputs is not None:
-            known = {spec.name for spec in served.outputs}
-            unknown = [n for n in decoded.requested_outputs if n not in known]
-            if unknown:
-                raise InvalidInput(
-                    f"requested output(s) {unknown} not produced by {served.name}; outputs are {sorted(known)}"
-                )
+        started_ns = time.monotonic_ns()
+        try:
+            decoded = await self._admit_and_decode(request, served)
+        except AccelError:
+            # counted as the model's failure, as one the batcher refuses would be
+            served.batcher.statistics.record_failure(time.monotonic_ns() - started_ns)
+            raise
         remaining = context.time_remaining()
         deadline = None
         if remaining is not None:
@@ -197,11 +223,33 @@ class InferenceServicer(pb_grpc.GRPCInferenceServiceServicer):
         response = InferenceResponse(served.name, served.version, outputs, decoded.request_id)
         return response_to_proto(response, decoded.requested_outputs)
 
+    async def _admit_and_decode(self, request: pb.ModelInferRequest, served: ServedVersion) -> InferenceRequest:
+        label = f"{served.name}:{served.version}"
+        produced = [spec.name for spec in served.outputs]
+        admit_counts(
+            label, served.inputs, produced, len(request.inputs), len(request.raw_input_contents),
+            len(request.outputs), len(request.parameters),
+        )
+        requested_outputs(request, produced, label)
+        limits = self._limits.overridden(served.config.max_request_bytes, served.config.max_bytes_elements)
+        # Twice: first on what the inputs declare, then with the raw lengths, since reading the
+        # raw contents copies them (60 MiB: tens of milliseconds on the event loop).
+        admit(label, served.inputs, tensor_headers(request), limits, served.config.max_batch_size)
+        raw = list(request.raw_input_contents)
+        headers = tensor_headers(request, raw)
+        admit(label, served.inputs, headers, limits, served.config.max_batch_size)
+        if decodes_inline(headers):
+            return request_from_proto(request, raw)
+        # BYTES elements or typed values to walk one by one: keep the event loop serving meanwhile
+        return await asyncio.to_thread(request_from_proto, request, raw)
+
     async def ModelStreamInfer(
         self, request_iterator: AsyncIterator[pb.ModelInferRequest], context: grpc.aio.ServicerContext
     ) -> AsyncIterator[pb.ModelStreamInferResponse]:
         """Up to `stream_max_in_flight` requests of one stream are computed at once (and can share
-        a batch); responses come in completion order, each with its request's id, errors in band.
+        a batch); responses come in completion order, each with its request's id. A request that
+        fails gets its error in band (`error_message`, and its status name in the response's
+        `error_code` parameter) and the stream goes on with the requests behind it.
 
         The server's identity goes out as initial metadata before any request is read."""
         await context.send_initial_metadata(self._identity.stream_metadata())
@@ -209,13 +257,15 @@ class InferenceServicer(pb_grpc.GRPCInferenceServiceServicer):
         async def answer(request: pb.ModelInferRequest) -> pb.ModelStreamInferResponse:
             try:
                 return pb.ModelStreamInferResponse(infer_response=await self._traced_infer(request, context))
-            except AccelError as exc:
-                return pb.ModelStreamInferResponse(
-                    error_message=str(exc),
-                    infer_response=pb.ModelInferResponse(
-                        model_name=request.model_name, model_version=request.model_version, id=request.id
-                    ),
+            except Exception as exc:  # noqa: BLE001 (one request's failure, in band; classify logs the unknown)
+                code, details = classify(exc, "ModelStreamInfer")
+                refused = pb.ModelInferResponse(
+                    model_name=request.model_name[:MAX_ECHOED_CHARS],
+                    model_version=request.model_version[:MAX_ECHOED_CHARS],
+                    id=request.id,
                 )
+                refused.parameters["error_code"].string_param = code.name
+                return pb.ModelStreamInferResponse(error_message=details, infer_response=refused)
 
         async for response in answer_concurrently(request_iterator, answer, self._stream_max_in_flight):
             yield response

@@ -8,7 +8,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from accel.errors import InvalidInput
-from accel.features.das import N_FEATURES, das_features
+from accel.features.das import LTA_S, N_FEATURES, das_features
 from accel.model import Tensor, TensorSpec
 from accel.steps import Step, StepContext, TypedStepKind
 
@@ -38,6 +38,14 @@ class DasFeatures:
 
     def run(self, inputs: dict[str, Tensor]) -> dict[str, Tensor]:
         windows = inputs["samples"]
+        lta_samples = round(LTA_S * self._sample_rate_hz)
+        if windows.shape[1] <= lta_samples or windows.shape[2] < 1:
+            # Refused before the features are allocated: their size follows the channel count,
+            # which a window of few samples could make huge for few bytes.
+            raise InvalidInput(
+                f"das_features: samples must hold more than {lta_samples} samples (the LTA window) and at least "
+                f"one channel, got shape {list(windows.shape)}"
+            )
         features = np.empty((windows.shape[0], windows.shape[2], N_FEATURES), dtype=np.float32)
         try:
             for i, window in enumerate(windows):

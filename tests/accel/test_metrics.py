@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -33,7 +34,7 @@ def test_accelerator_metrics_count_requests_rows_failures_and_batch_sizes(tmp_pa
     grpc_port, metrics_port = free_port(), free_port()
     ready = tmp_path / "ready"
     env = os.environ | {"EDGE_REGION": "kr-seoul", "EDGE_SITE_ID": "S1", "ACCEL_PORT": str(grpc_port),
-                        "ACCEL_METRICS_PORT": str(metrics_port)}
+                        "ACCEL_METRICS_PORT": str(metrics_port), "ACCEL_METRICS_HOST": "127.0.0.1"}
     with subprocess.Popen([sys.executable, "-m", "edge", "accel", "serve", "--ready-file", str(ready)], env=env,
                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) as process:
         try:
@@ -54,6 +55,8 @@ def test_accelerator_metrics_count_requests_rows_failures_and_batch_sizes(tmp_pa
                     stub.ModelInfer(pb.ModelInferRequest(model_name="no-such-model"))
             with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=10) as reply:
                 text = reply.read().decode()
+            with pytest.raises(ConnectionRefusedError):  # ACCEL_METRICS_HOST keeps it on 127.0.0.1
+                socket.create_connection(("127.0.0.2", metrics_port), timeout=2)
         finally:
             process.send_signal(signal.SIGTERM)
             process.wait(20)

@@ -170,6 +170,13 @@ async def test_shipped_kpi_model_scores_a_batch() -> None:
     assert struct.unpack("<3f", response.raw_output_contents[0])[0] >= 0
 
 
+def test_metrics_and_health_listen_where_a_pod_is_reached_by_default() -> None:
+    """Prometheus and the kubelet reach a pod at its IP; the gRPC port stays on loopback unless set."""
+    settings = AccelSettings()
+    assert (settings.host, settings.metrics_host, settings.health_host) == ("127.0.0.1", "0.0.0.0", "0.0.0.0")
+    assert AccelSettings(metrics_host="127.0.0.1", health_host="::1").health_host == "::1"
+
+
 def test_repository_polling_is_off_by_default(doubler_repository: Path) -> None:
     assert AccelSettings().model_poll_s == 0
     assert AccelServer(AccelSettings(model_repository=doubler_repository), SiteIdentity("kr-seoul", "S1")).poller is None

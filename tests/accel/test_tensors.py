@@ -59,3 +59,34 @@ def test_an_unknown_datatype_is_refused_with_the_known_ones() -> None:
 def test_a_negative_dimension_is_refused() -> None:
     with pytest.raises(InvalidInput, match="negative dimension"):
         array_from_raw("x", "FP32", [-1, 2], b"")
+
+
+@pytest.mark.parametrize("rank", [65, 1000])
+def test_more_dimensions_than_an_array_can_have_are_refused(rank: int) -> None:
+    with pytest.raises(InvalidInput, match=f"shape has {rank} dimensions; the limit is 64"):
+        array_from_raw("x", "FP32", [1] * rank, b"\0\0\0\0")
+
+
+@pytest.mark.parametrize("shape", [[2**62, 2**62], [0, 2**62, 2**62]], ids=["overflow", "zero-and-overflow"])
+def test_a_shape_no_array_can_hold_is_invalid_input_not_a_numpy_error(shape: list[int]) -> None:
+    with pytest.raises(InvalidInput, match="more than any tensor can hold"):
+        array_from_raw("x", "FP32", shape, b"")
+
+
+def test_bytes_that_follow_the_last_element_are_refused() -> None:
+    raw = struct.pack("<I", 2) + b"ok" + b"junk"
+    with pytest.raises(InvalidInput, match="4 bytes follow the last one"):
+        array_from_raw("text", "BYTES", [1], raw)
+
+
+def test_bytes_contents_shorter_than_their_length_prefixes_are_refused_before_walking() -> None:
+    with pytest.raises(InvalidInput, match="needs 1000000 BYTES elements of at least 4 bytes each"):
+        array_from_raw("text", "BYTES", [1_000_000], b"\0" * 100)
+
+
+def test_a_length_prefix_cut_short_is_refused_by_element() -> None:
+    raw = struct.pack("<I", 2) + b"ok" + struct.pack("<I", 2)
+    with pytest.raises(InvalidInput, match="BYTES element 1 declares 2 bytes, only 0 remain"):
+        array_from_raw("text", "BYTES", [2], raw)
+    with pytest.raises(InvalidInput, match="element 1 has a truncated 4-byte length prefix"):
+        array_from_raw("text", "BYTES", [3], struct.pack("<I", 5) + b"hello" + b"\0\0\0")

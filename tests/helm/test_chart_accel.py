@@ -37,6 +37,7 @@ def test_with_mutual_tls_the_probes_use_the_plaintext_health_port(chart: Chart) 
     ports = {port["name"]: port["containerPort"] for port in container["ports"]}
     assert container["readinessProbe"]["grpc"]["port"] == ports["health"] != ports["grpc"]
     assert manifests.config()["ACCEL_HEALTH_PORT"] == str(ports["health"])
+    assert manifests.config()["ACCEL_HEALTH_HOST"] == "0.0.0.0", "the kubelet probes the pod's IP"
 
 
 def test_the_accel_container_runs_the_accel_server_on_all_interfaces(
@@ -45,7 +46,7 @@ def test_the_accel_container_runs_the_accel_server_on_all_interfaces(
     (container,) = _accel_pod(chart, scenario)["containers"]
     config = chart.render(scenario).config()
     assert container["args"] == ["accel", "serve"]
-    assert config["ACCEL_HOST"] == "0.0.0.0"
+    assert config["ACCEL_HOST"] == config["ACCEL_METRICS_HOST"] == "0.0.0.0"
     assert {p["name"]: p["containerPort"] for p in container["ports"]}["grpc"] == int(
         config["ACCEL_PORT"]
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import subprocess
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -62,7 +63,7 @@ def _client_credentials(pki: Path, with_cert: bool) -> grpc.ChannelCredentials:
 @pytest.fixture
 async def mtls_server(pki: Path, doubler_repository: Path) -> AsyncIterator[AccelServer]:
     settings = AccelSettings(
-        port=0, model_repository=doubler_repository, health_port=free_port(),
+        port=0, model_repository=doubler_repository, health_port=free_port(), health_host="127.0.0.1",
         tls_cert_file=pki / "server.crt", tls_key_file=pki / "server.key", tls_client_ca_file=pki / "ca.crt",
         auth_token=SecretStr("t0ken"),
     )
@@ -104,6 +105,13 @@ async def test_the_plaintext_health_port_answers_probes_without_certificate_or_t
         with pytest.raises(grpc.aio.AioRpcError) as caught:
             await pb_grpc.GRPCInferenceServiceStub(channel).ModelInfer(_request())
         assert caught.value.code() == grpc.StatusCode.UNIMPLEMENTED, "the health port serves health only"
+
+
+async def test_the_health_port_listens_on_its_own_host_only(mtls_server: AccelServer) -> None:
+    """ACCEL_HEALTH_HOST=127.0.0.1: answered there, refused on another loopback address."""
+    socket.create_connection(("127.0.0.1", mtls_server.health_port), timeout=2).close()
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.2", mtls_server.health_port), timeout=2)
 
 
 async def test_pipelines_reach_a_mutual_tls_accelerator_with_their_settings(pki: Path, mtls_server: AccelServer) -> None:

@@ -132,7 +132,7 @@ async def test_unload_then_load_changes_readiness_and_answers(stub: pb_grpc.GRPC
     [
         (pb.RepositoryModelLoadRequest(model_name="nope"), grpc.StatusCode.NOT_FOUND, "no model directory 'nope'"),
         (pb.RepositoryModelLoadRequest(model_name="../etc"), grpc.StatusCode.INVALID_ARGUMENT, "must be the name of a directory"),
-        (pb.RepositoryModelLoadRequest(model_name=""), grpc.StatusCode.INVALID_ARGUMENT, "model name ''"),
+        (pb.RepositoryModelLoadRequest(model_name=""), grpc.StatusCode.INVALID_ARGUMENT, "model_name ''"),
         (pb.RepositoryModelLoadRequest(model_name="broken"), grpc.StatusCode.FAILED_PRECONDITION, "cannot load the model"),
         (
             pb.RepositoryModelLoadRequest(

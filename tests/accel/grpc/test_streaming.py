@@ -152,3 +152,22 @@ async def test_an_error_is_answered_as_soon_as_it_is_known(slow_batching_reposit
             responses = [r async for r in stub.ModelStreamInfer(requests())]
     assert [r.infer_response.id for r in responses] == ["bad", "slow"]
     assert "unknown model 'nope'" in responses[0].error_message
+
+
+async def test_a_stream_declares_the_servers_region_and_site_before_any_request_is_written(
+    doubler_repository: Path,
+) -> None:
+    """A pipeline client verifies the region on the very connection it is about to send over."""
+    settings = AccelSettings(port=0, model_repository=doubler_repository)
+    async with (
+        AccelServer(settings, SiteIdentity("kr-seoul", "SEL-GN-0042")) as server,
+        grpc.aio.insecure_channel(server.address) as channel,
+    ):
+        call = pb_grpc.GRPCInferenceServiceStub(channel).ModelStreamInfer()
+        metadata = await asyncio.wait_for(call.initial_metadata(), timeout=5)
+        assert (metadata["edge-region"], metadata["edge-site-id"]) == ("kr-seoul", "SEL-GN-0042")
+        await call.write(_request("after"))
+        response = await call.read()
+        assert response.infer_response.id == "after" and not response.error_message
+        await call.done_writing()
+        assert await call.read() is grpc.aio.EOF

@@ -40,6 +40,13 @@ def test_a_window_shorter_than_the_lta_is_refused_with_the_limit(tmp_path: Path)
         _step(tmp_path).run({"samples": _windows(2, n_samples=150)})
 
 
+def test_short_windows_with_huge_channel_counts_are_refused_before_features_are_allocated(tmp_path: Path) -> None:
+    """One sample per channel would make the features 32 times the input: refused by shape first."""
+    huge = np.lib.stride_tricks.as_strided(np.zeros(1, np.float32), shape=(1, 1, 10**12), strides=(0, 0, 0))
+    with pytest.raises(InvalidInput, match=r"more than 200 samples .* got shape \[1, 1, 1000000000000\]"):
+        _step(tmp_path).run({"samples": huge})
+
+
 def test_a_window_with_a_non_finite_sample_spoils_only_itself(tmp_path: Path) -> None:
     windows = _windows(2)
     windows[1, 10, 5] = np.nan
