@@ -27,6 +27,7 @@ from pipelines.cs_insights.model import (
 from pipelines.cs_insights.redaction import Redaction, redact
 from pipelines.cs_insights.results import insight_record
 from pipelines.cs_insights.session_text import SessionTails
+from pipelines.cs_insights.spoken import warm_up
 from pipelines.cs_insights.settings import CsInsightsSettings
 from pipelines.errors import InferenceRejected
 from pipelines.intake import AcceptedEvent
@@ -70,6 +71,7 @@ class CsInsightsPipeline:
         self.accel = accel
         self.churn = ChurnTracker(churn_policy)
         self.tails = SessionTails(self.churn.policy.max_sessions)
+        warm_up()  # the redaction's Unicode tables, built once, before the first batch waits on them
         self.retry_backoff_s = retry_backoff_s
         self.max_rows_per_call = max_rows_per_call
         self.input_topics = [self.topics.cs_utterances]

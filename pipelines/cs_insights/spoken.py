@@ -49,6 +49,11 @@ def _special_characters() -> re.Pattern[str]:
     return re.compile(f"[{members}]|(?![0-9])\\d")
 
 
+def warm_up() -> None:
+    """Build the tables folding needs now (half a second), not on the first utterance."""
+    _special_characters()
+
+
 def _continues_segment(ch: str) -> bool:
     """Whether NFKC may compose `ch` with the character before it (combining marks, Hangul
     medial and final jamo), so the two must be normalised together."""

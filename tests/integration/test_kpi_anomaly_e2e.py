@@ -41,13 +41,17 @@ async def test_events_are_scored_once_each_and_bad_records_go_to_the_dlq(edge_se
         records.append(encode(labelled))
         if i % 50 == 7:
             marker = f"bad-{i}"
-            kind = ("malformed", "schema", "residency")[(i // 50) % 3]
+            kind, variant = (("malformed", 0), ("schema", 0), ("residency", 0), ("schema", 1), ("residency", 1))[(i // 50) % 5]
             if kind == "malformed":
                 value = b'{"schema": "ran.cell_kpi.v1", "event_id": "' + marker.encode() + b'"'  # truncated JSON
-            elif kind == "schema":
+            elif kind == "schema" and variant == 0:
                 value = orjson.dumps(dict(labelled.event, event_id=marker, cell_id=None))
-            else:
+            elif kind == "schema":  # region twice, foreign first: the last one alone would pass
+                value = b'{"region": "jp-tokyo", ' + orjson.dumps(dict(labelled.event, event_id=marker))[1:]
+            elif variant == 0:
                 value = orjson.dumps(dict(labelled.event, event_id=marker, region="jp-tokyo"))
+            else:  # another site of the same region, not served here
+                value = orjson.dumps(dict(labelled.event, event_id=marker, site_id="SEL-GN-0043"))
             records.append((labelled.event["cell_id"].encode(), value, [("marker", marker.encode())]))
             bad[marker] = kind
     await produce(bootstrap, TOPICS.kpi, records)
@@ -83,7 +87,8 @@ async def test_events_are_scored_once_each_and_bad_records_go_to_the_dlq(edge_se
 
     audit = [orjson.loads(r.value) for r in await read_topic(bootstrap, TOPICS.audit)]
     assert len(audit) == sum(1 for k in bad.values() if k == "residency")
-    assert all(a["action"] == "refused-event" and "not this site's region" in a["reason"] for a in audit)
+    assert all(a["action"] == "refused-event" and "not" in a["reason"] for a in audit)
+    assert {"serves" in a["reason"] for a in audit} == {True, False}, "foreign regions and other sites alike"
     assert all("counters" not in a and "original_value_b64" not in a for a in audit), "audit carries no payload"
 
     labelled_anomalies = [e for e in good if e.label]
