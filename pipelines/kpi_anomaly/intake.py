@@ -5,6 +5,7 @@ column. The codec reads the batch in one call; what it leaves goes through the s
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -12,6 +13,7 @@ import numpy.typing as npt
 
 from edge.topics import SiteTopics
 from pipelines.base import BatchOutcome
+from pipelines.entity_limits import DEFAULT_MAX_KEY_CHARS
 from pipelines.events import decode_event
 from pipelines.intake import EventIntake
 from pipelines.kpi_anomaly.codec import (
@@ -49,10 +51,21 @@ class CellKpiBatch(NamedTuple):
 class CellKpiIntake:
     """Screens batches of `ran.cell_kpi.v1` records for one pipeline."""
 
-    def __init__(self, pipeline: str, topics: SiteTopics, site_id: str, codec: CellKpiCodec | None = None) -> None:
-        self.events = EventIntake(pipeline, EVENT_SCHEMA, topics, site_id, check_cell_kpi_fields)
+    def __init__(
+        self,
+        pipeline: str,
+        topics: SiteTopics,
+        site_id: str,
+        codec: CellKpiCodec | None = None,
+        *,
+        max_cell_id_chars: int = DEFAULT_MAX_KEY_CHARS,
+    ) -> None:
+        self.events = EventIntake(
+            pipeline, EVENT_SCHEMA, topics, site_id, partial(check_cell_kpi_fields, max_cell_id_chars=max_cell_id_chars)
+        )
         self.region = topics.region
         self.codec = CODEC if codec is None else codec
+        self.max_cell_id_chars = max_cell_id_chars
 
     def screen(self, records: Sequence[InboundRecord], outcome: BatchOutcome) -> CellKpiBatch:
         """The events worth processing; refusals are added to `outcome` as DLQ/audit records."""
@@ -63,6 +76,13 @@ class CellKpiIntake:
             [r.value for r in records], EVENT_SCHEMA, self.region, COUNTERS, counters, minutes
         )
         keep = np.frombuffer(accepted, dtype=np.uint8).astype(bool)
+        # The decoders read a cell id of any length; one over the limit takes the shared path,
+        # whose field check refuses it, so that both decoders lead to the same refusal.
+        limit = self.max_cell_id_chars
+        if max(map(len, filter(None, cell_ids)), default=0) > limit:
+            for i, cell_id in enumerate(cell_ids):
+                if cell_id is not None and len(cell_id) > limit:
+                    keep[i] = False
         text_columns = (event_ids, site_ids, cell_ids, ts)
         for i in np.flatnonzero(~keep).tolist():
             for item in self.events.screen([records[i]], outcome):

@@ -53,3 +53,25 @@ def test_a_mixed_batch_keeps_arrival_order_and_refuses_with_reasons(implementati
     dlq = [orjson.loads(o.value) for o in outcome.outputs if o.topic == f"{REGION}.dlq"]
     assert sorted(d["source"]["offset"] for d in dlq) == [2, 3, 5]
     assert batch.event(1)["site_id"] == "서울-0042"
+
+
+@pytest.mark.parametrize("implementation", ["native", "reference"])
+def test_a_cell_id_over_the_limit_is_refused_as_schema_naming_the_field_and_the_limit(implementation: str) -> None:
+    values = [
+        orjson.dumps(kpi_event(0, cell_id="c" * 16)),
+        orjson.dumps(kpi_event(1, cell_id="c" * 17)),
+        orjson.dumps(kpi_event(2, cell_id="셀" * 17)),  # the shared path's limit counts characters
+        orjson.dumps(kpi_event(3, cell_id="H" * 900_000)),
+    ]
+    records = [ConsumedRecord(f"{REGION}.ran.kpi", 0, i, None, v) for i, v in enumerate(values)]
+    intake = CellKpiIntake(
+        "kpi-anomaly", SiteTopics(REGION), "SEL-GN-0042", load_codec(implementation),  # type: ignore[arg-type]
+        max_cell_id_chars=16,
+    )
+    outcome = BatchOutcome(events_in=len(records))
+    batch = intake.screen(records, outcome)
+    assert batch.cell_ids == ["c" * 16]
+    assert outcome.dlq_by_reason == {"schema": 3}
+    details = [orjson.loads(o.value)["detail"] for o in outcome.outputs if o.topic == f"{REGION}.dlq"]
+    assert details[2] == "field 'cell_id' is 900000 characters, the limit is 16 (it starts 'HHHHHHHHHHHHHHHH')"
+    assert all("the limit is 16" in d and len(d) < 120 for d in details), details
