@@ -55,6 +55,15 @@ class EntityLimits:
         return replace(self, **changes)
 
 
+def grown_rows(rows: int, limit: int | None) -> int:
+    """Rows a full per-entity buffer of `rows` rows grows to: double (64 at least), but not past
+    `limit` (the entities it may hold) until it holds that many, so that a buffer at its limit
+    has no unused half. Past the limit (one batch bringing more new keys than the limit) it
+    doubles again."""
+    doubled = max(64, 2 * rows)
+    return min(doubled, limit) if limit is not None and rows < limit else doubled
+
+
 def median_time_s(times_s: Sequence[float]) -> float:
     """The median of some event times (-inf for none): what a batch says the time is.
 

@@ -44,7 +44,7 @@ async def run_pipeline(name: str, edge: EdgeSettings, settings: PipelineSettings
     install_stop_signals(stop)
     try:
         async with AcceleratorClient(edge, timeout_s=settings.infer_timeout_s, attempts=settings.infer_attempts) as accel:
-            pipeline = build_pipeline(name, edge, accel)
+            pipeline = build_pipeline(name, edge, accel, settings)
             async with PipelineRuntime(pipeline, edge, settings) as runtime, HealthServer(runtime, settings.health_port):
                 log.info("pipeline %s running in group %s", name, runtime.group_id)
                 await run_until_stopped(runtime, stop, settings.grace_period_s)

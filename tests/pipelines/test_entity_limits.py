@@ -1,5 +1,6 @@
 """Limits on per-entity state are checked when made, an operator's settings override a pipeline's
-own, and a batch's event time is its median, read from a fixed sample of its timestamps."""
+own, a batch's event time is its median, read from a fixed sample of its timestamps, and state
+buffers grow to their limit and no further until they must."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import math
 
 import pytest
 
-from pipelines.entity_limits import EntityLimits, median_time_s, sampled_times_s
+from pipelines.entity_limits import EntityLimits, grown_rows, median_time_s, sampled_times_s
 from pipelines.settings import PipelineSettings
 
 
@@ -48,3 +49,8 @@ def test_a_large_batch_is_timed_from_a_fixed_sample_of_its_timestamps() -> None:
     assert 33 <= len(times) <= 34
     assert times[0] == 1_795_305_600.0  # 2026-11-22T00:00:00Z
     assert sampled_times_s(["2026-11-22T09:00:00+09:00"]) == [1_795_305_600.0]
+
+
+def test_a_state_buffer_doubles_up_to_its_limit_and_past_it_only_when_full() -> None:
+    assert [grown_rows(rows, 100) for rows in (0, 32, 64, 100, 150)] == [64, 64, 100, 200, 300]
+    assert grown_rows(64, None) == 128
