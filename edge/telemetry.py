@@ -47,15 +47,20 @@ def configure_tracing(settings: EdgeSettings, service_name: str) -> TracerProvid
     return provider
 
 
-def configure_metrics(settings: EdgeSettings, service_name: str, prometheus_port: int) -> MeterProvider | None:
-    """Install a meter provider: Prometheus `/metrics` on `prometheus_port` (0: off) and OTLP
-    when the settings send telemetry to a collector. None when both are off."""
+def configure_metrics(
+    settings: EdgeSettings,
+    service_name: str,
+    prometheus_port: int,
+    host: str = "0.0.0.0",
+) -> MeterProvider | None:
+    """Install a meter provider: Prometheus `/metrics` on `host`:`prometheus_port` (port 0: off)
+    and OTLP when the settings send telemetry to a collector. None when both are off."""
     readers: list[MetricReader] = []
     if prometheus_port:
         from opentelemetry.exporter.prometheus import PrometheusMetricReader
         from prometheus_client import start_http_server
 
-        start_http_server(prometheus_port, addr="0.0.0.0")  # noqa: S104 (scraped from inside the cluster)
+        start_http_server(prometheus_port, addr=host)
         readers.append(PrometheusMetricReader())
     if settings.otel_exporter == "otlp":
         try:
