@@ -12,6 +12,7 @@ from pipelines.cs_insights.pipeline import CsInsightsPipeline
 from pipelines.energy_saving.pipeline import EnergySavingPipeline
 from pipelines.energy_saving.settings import EnergySavingSettings
 from pipelines.entity_limits import EntityLimits
+from pipelines.errors import StartupRefused
 from pipelines.fiber_sensing.pipeline import FiberSensingPipeline
 from pipelines.kpi_anomaly.pipeline import KpiAnomalyPipeline
 from pipelines.settings import PipelineSettings
@@ -51,8 +52,30 @@ def build_pipeline(
 
     Raises:
         KeyError: naming the pipelines that exist.
+        StartupRefused: the limits on per-entity state cannot hold one batch.
     """
     factory = PIPELINES.get(name)
     if factory is None:
         raise KeyError(f"unknown pipeline {name!r}; available: {', '.join(sorted(PIPELINES))}")
-    return factory(edge, accel, settings if settings is not None else PipelineSettings())
+    settings = settings if settings is not None else PipelineSettings()
+    pipeline = factory(edge, accel, settings)
+    _check_batch_fits_limits(pipeline, settings)
+    return pipeline
+
+
+def _check_batch_fits_limits(pipeline: StreamPipeline, settings: PipelineSettings) -> None:
+    """A batch's cells are all held while it is processed: a limit below the batch size would
+    drop most of every batch's state as soon as it was made.
+
+    Raises:
+        StartupRefused: naming both settings and their values.
+    """
+    limits = getattr(pipeline, "entity_limits", None)
+    if not isinstance(limits, EntityLimits):
+        return
+    batch_records = settings.max_batch_records or pipeline.batch_records
+    if limits.max_entities < batch_records:
+        raise StartupRefused(
+            f"PIPELINE_MAX_ENTITIES is {limits.max_entities}, below the {batch_records} records of a "
+            f"{pipeline.name} batch (PIPELINE_MAX_BATCH_RECORDS): raise it, or lower the batch size"
+        )

@@ -57,7 +57,8 @@ class PipelineSettings(BaseSettings):
     recently updated is dropped, its state rebuilt if it comes back, and counted in
     `edge_pipeline_state_evictions{reason="capacity"}`. Unset: the pipeline's own, sized so that
     its state fits in a quarter of the chart's memory request (kpi-anomaly 40,000 cells,
-    energy-saving 40,000 cells, cs-insights 100,000 sessions)."""
+    energy-saving 40,000 cells, cs-insights 100,000 sessions). At least the batch size: a batch's
+    cells are all held while it is processed, so a pipeline refuses to start with fewer."""
     entity_idle_s: float = Field(DEFAULT_IDLE_S, ge=0)
     """An entity not updated for this long is dropped (`reason="idle"`); 0: never. The KPI
     pipelines count event time (the median of each batch's timestamps, so replays expire as live

@@ -124,6 +124,8 @@ def peak_rss_mib() -> float:
 async def run_state_soak(options: StateSoakOptions) -> StateSoakReport:
     """Feed `options.records` records, in batches, through a KPI anomaly pipeline bounded by the
     options; report what it held and how memory moved."""
+    if options.max_entities < options.batch:
+        raise ValueError(f"max_entities ({options.max_entities}) must be at least batch ({options.batch})")
     limits = EntityLimits(max_entities=options.max_entities, idle_s=options.idle_s, max_key_chars=options.max_key_chars)
     feed = HostileKpiFeed(REGION, SITE, options.mix, seed=options.seed)
     gc.collect()
@@ -229,6 +231,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.records < 1 or args.batch < 1 or args.max_entities < 1:
         parser.error("--records, --batch and --max-entities must be >= 1")
+    if args.max_entities < args.batch:
+        parser.error(f"--max-entities ({args.max_entities}) must be at least --batch ({args.batch}), as a pipeline's is")
     try:
         mix = HostileMix(new_cell_share=args.new_cell_share, hostile_share=args.hostile_share)
     except ValueError as exc:

@@ -1,5 +1,6 @@
 """Every pipeline is built by its operator-facing name with the operator's limits on its
-per-entity state, or its own where none are set."""
+per-entity state, or its own where none are set, and limits that cannot hold one batch are
+refused at start."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pipelines.accel_client import AcceleratorClient
 from pipelines.cs_insights.pipeline import CsInsightsPipeline
 from pipelines.energy_saving.pipeline import EnergySavingPipeline
 from pipelines.entity_limits import EntityLimits
+from pipelines.errors import StartupRefused
 from pipelines.kpi_anomaly.pipeline import KpiAnomalyPipeline
 from pipelines.registry import build_pipeline
 from pipelines.settings import PipelineSettings
@@ -20,7 +22,7 @@ ACCEL = AcceleratorClient(EDGE, timeout_s=1, attempts=1)
 
 
 def test_the_operators_limits_reach_each_pipelines_state() -> None:
-    settings = PipelineSettings(max_entities=123, entity_idle_s=60, max_key_chars=40)
+    settings = PipelineSettings(max_entities=123, entity_idle_s=60, max_key_chars=40, max_batch_records=100)
     kpi = build_pipeline("kpi-anomaly", EDGE, ACCEL, settings)
     energy = build_pipeline("energy-saving", EDGE, ACCEL, settings)
     cs = build_pipeline("cs-insights", EDGE, ACCEL, settings)
@@ -45,3 +47,11 @@ def test_unset_the_pipelines_keep_their_own_entity_limits(monkeypatch: pytest.Mo
 def test_an_unknown_pipeline_is_refused_naming_those_that_exist() -> None:
     with pytest.raises(KeyError, match="cs-insights, energy-saving, fiber-sensing, kpi-anomaly"):
         build_pipeline("kpi", EDGE, ACCEL)
+
+
+def test_a_limit_below_one_batch_is_refused_at_start_naming_both_settings() -> None:
+    with pytest.raises(StartupRefused, match=r"PIPELINE_MAX_ENTITIES is 1000, below the 4000 records .*kpi-anomaly"):
+        build_pipeline("kpi-anomaly", EDGE, ACCEL, PipelineSettings(max_entities=1000))
+    assert build_pipeline("kpi-anomaly", EDGE, ACCEL, PipelineSettings(max_entities=1000, max_batch_records=1000))
+    with pytest.raises(StartupRefused, match="energy-saving"):
+        build_pipeline("energy-saving", EDGE, ACCEL, PipelineSettings(max_entities=10, max_batch_records=11))
