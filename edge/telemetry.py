@@ -48,17 +48,19 @@ def configure_tracing(settings: EdgeSettings, service_name: str) -> TracerProvid
 
 
 def configure_metrics(
-    settings: EdgeSettings, service_name: str, prometheus_port: int, prometheus_host: str = "0.0.0.0"
+    settings: EdgeSettings,
+    service_name: str,
+    prometheus_port: int,
+    host: str = "0.0.0.0",
 ) -> MeterProvider | None:
-    """Install a meter provider: Prometheus `/metrics` on `prometheus_host:prometheus_port` (port 0:
-    off; every interface by default, as a pod is scraped at its IP) and OTLP when the settings send
-    telemetry to a collector. None when both are off."""
+    """Install a meter provider: Prometheus `/metrics` on `host`:`prometheus_port` (port 0: off)
+    and OTLP when the settings send telemetry to a collector. None when both are off."""
     readers: list[MetricReader] = []
     if prometheus_port:
         from opentelemetry.exporter.prometheus import PrometheusMetricReader
         from prometheus_client import start_http_server
 
-        start_http_server(prometheus_port, addr=prometheus_host)
+        start_http_server(prometheus_port, addr=host)
         readers.append(PrometheusMetricReader())
     if settings.otel_exporter == "otlp":
         try:

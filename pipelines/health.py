@@ -15,13 +15,21 @@ class _Runtime(Protocol):
 
 
 class HealthServer:
-    """A tiny HTTP/1.0 responder on 0.0.0.0:`port` (port 0: disabled)."""
+    """A tiny HTTP/1.0 responder on `host`:`port` (port 0: disabled), e.g. `0.0.0.0` in a pod so
+    that the kubelet reaches it, `127.0.0.1` on a workstation (`PIPELINE_HEALTH_HOST`)."""
 
-    def __init__(self, runtime: _Runtime, port: int, host: str = "0.0.0.0") -> None:  # noqa: S104 (probes come from the kubelet)
+    def __init__(self, runtime: _Runtime, port: int, host: str) -> None:
         self._runtime = runtime
         self._port = port
         self._host = host
         self._server: asyncio.Server | None = None
+
+    @property
+    def addresses(self) -> list[tuple[str, int]]:
+        """The (address, port) of each socket listening now (none when off or stopped)."""
+        if self._server is None:
+            return []
+        return [sock.getsockname()[:2] for sock in self._server.sockets]
 
     async def start(self) -> None:
         if self._port:

@@ -39,14 +39,18 @@ async def run_until_stopped(runtime: PipelineRuntime, stop: asyncio.Event, grace
 async def run_pipeline(name: str, edge: EdgeSettings, settings: PipelineSettings) -> None:
     """Start the accelerator client, the runtime and the health endpoint; run until a signal."""
     provider = configure_tracing(edge, f"sovereign-edge-{name}")
-    meter_provider = configure_metrics(edge, f"sovereign-edge-{name}", settings.metrics_port)
+    meter_provider = configure_metrics(
+        edge, f"sovereign-edge-{name}", settings.metrics_port, host=settings.metrics_host
+    )
     stop = asyncio.Event()
     install_stop_signals(stop)
     try:
         async with AcceleratorClient(edge, timeout_s=settings.infer_timeout_s, attempts=settings.infer_attempts) as accel:
-            pipeline = build_pipeline(name, edge, accel)
-            runtime = PipelineRuntime(pipeline, edge, settings, accelerator_notices=accel.notices)
-            async with runtime, HealthServer(runtime, settings.health_port):
+            pipeline = build_pipeline(name, edge, accel, settings)
+            async with (
+                PipelineRuntime(pipeline, edge, settings, accelerator_notices=accel.notices) as runtime,
+                HealthServer(runtime, settings.health_port, settings.health_host),
+            ):
                 log.info("pipeline %s running in group %s", name, runtime.group_id)
                 await run_until_stopped(runtime, stop, settings.grace_period_s)
                 log.info("pipeline %s stopping: %s", name, runtime.stats.summary())

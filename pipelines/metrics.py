@@ -1,10 +1,14 @@
 """Pipeline metrics through the OpenTelemetry API (exported to Prometheus and, when configured,
 OTLP): per pipeline and partition, events in, results out, DLQ by reason, consumer lag, batch
-size, end-to-end latency (inference latency is recorded by the accelerator client). Recorded per batch, never per event, to stay cheap."""
+size, end-to-end latency (inference latency is recorded by the accelerator client), and the
+per-entity state held and evicted. Recorded per batch, never per event, to stay cheap."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import threading
+import weakref
+from collections.abc import Iterable, Sequence, Sized
+from typing import Literal
 
 from opentelemetry import metrics
 from opentelemetry.metrics import CallbackOptions, Observation
@@ -23,6 +27,45 @@ _dlq = _meter.create_counter("edge_pipeline_dlq", unit="1", description="Records
 _batch_size = _meter.create_histogram("edge_pipeline_batch_size", unit="1", description="Records per batch")
 _e2e = _meter.create_histogram(
     "edge_pipeline_end_to_end_latency", unit="s", description="Record timestamp to results acknowledged (sampled)"
+)
+
+_state_evictions = _meter.create_counter(
+    "edge_pipeline_state_evictions", unit="1",
+    description="Entities whose state was dropped to stay within the replica's limits, by reason (capacity, idle)",
+)
+EvictionReason = Literal["capacity", "idle"]
+_held_lock = threading.Lock()  # the Prometheus exporter observes gauges from its own thread
+_held: list[tuple[str, weakref.ref[Sized]]] = []
+
+
+def count_state_evictions(pipeline: str, reason: EvictionReason, count: int) -> None:
+    """Count entities whose state a pipeline dropped (`capacity`: over its limit, least recently
+    updated first; `idle`: not updated for its idle time)."""
+    if count:
+        _state_evictions.add(count, {"pipeline": pipeline, "reason": reason})
+
+
+def watch_entities(pipeline: str, held: Sized) -> None:
+    """Report `len(held)` as the entities `pipeline` holds, for as long as `held` lives."""
+    with _held_lock:
+        _held.append((pipeline, weakref.ref(held)))
+
+
+def _observe_entities(options: CallbackOptions) -> Iterable[Observation]:
+    totals: dict[str, int] = {}
+    with _held_lock:
+        alive = [(pipeline, ref) for pipeline, ref in _held if ref() is not None]
+        _held[:] = alive
+        for pipeline, ref in alive:
+            held = ref()
+            if held is not None:
+                totals[pipeline] = totals.get(pipeline, 0) + len(held)
+    return [Observation(count, {"pipeline": pipeline}) for pipeline, count in sorted(totals.items())]
+
+
+_meter.create_observable_gauge(
+    "edge_pipeline_state_entities", callbacks=[_observe_entities], unit="1",
+    description="Entities (cells, sessions) whose state the replica holds",
 )
 
 

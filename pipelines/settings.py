@@ -5,6 +5,8 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from pipelines.entity_limits import DEFAULT_IDLE_S, DEFAULT_MAX_KEY_CHARS, EntityLimits
+
 
 class PipelineSettings(BaseSettings):
     """Batching, time limits and Kafka consumer tuning for one pipeline replica."""
@@ -50,7 +52,33 @@ class PipelineSettings(BaseSettings):
     """Allocations between passes of the garbage collector's youngest generation (Python's
     default is 700; 0 leaves it). Raised because a pipeline allocates several short-lived objects
     per event; memory is unaffected, as they are freed by reference counting, not by the collector."""
+    max_entities: int | None = Field(None, ge=1, le=10_000_000)
+    """Entities (cells, customer sessions) whose state one replica keeps; beyond it the least
+    recently updated is dropped, its state rebuilt if it comes back, and counted in
+    `edge_pipeline_state_evictions{reason="capacity"}`. Unset: the pipeline's own, sized so that
+    its state fits in a quarter of the chart's memory request (kpi-anomaly 40,000 cells,
+    energy-saving 40,000 cells, cs-insights 100,000 sessions). At least the batch size: a batch's
+    cells are all held while it is processed, so a pipeline refuses to start with fewer."""
+    entity_idle_s: float = Field(DEFAULT_IDLE_S, ge=0)
+    """An entity not updated for this long is dropped (`reason="idle"`); 0: never. The KPI
+    pipelines count event time (the median of each batch's timestamps, so replays expire as live
+    traffic would and a few forged timestamps move nothing); cs-insights counts wall-clock time."""
+    max_key_chars: int = Field(DEFAULT_MAX_KEY_CHARS, ge=1, le=65_536)
+    """Longest `cell_id` the KPI pipelines accept; a longer one goes to the DLQ with reason
+    `schema` (fibre and session ids have limits of their own in their contracts)."""
+    metrics_host: str = Field("0.0.0.0", min_length=1)
+    """Address the Prometheus `/metrics` endpoint listens on: every interface in a pod, so that
+    Prometheus reaches it; `127.0.0.1` keeps it to the machine; `::` on IPv6-only clusters."""
     metrics_port: int = Field(9464, ge=0, le=65535)
     """HTTP port of the Prometheus `/metrics` endpoint (0: off)."""
+    health_host: str = Field("0.0.0.0", min_length=1)
+    """Address `/livez` and `/readyz` listen on: every interface in a pod, so that the kubelet's
+    probes reach them; `127.0.0.1` keeps them to the machine; `::` on IPv6-only clusters."""
     health_port: int = Field(8081, ge=0, le=65535)
     """HTTP port of `/livez` and `/readyz` (0: off)."""
+
+    def entity_limits(self, pipeline_default: EntityLimits) -> EntityLimits:
+        """A pipeline's own limits on its per-entity state, under these settings."""
+        return pipeline_default.overridden(
+            max_entities=self.max_entities, idle_s=self.entity_idle_s, max_key_chars=self.max_key_chars
+        )

@@ -17,8 +17,9 @@ Agent turns never change the score: an agent's emotions are not assessed at all.
 from __future__ import annotations
 
 import math
+import time
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -26,6 +27,8 @@ import numpy as np
 import numpy.typing as npt
 
 from pipelines.cs_insights.model import EMOTIONS, INTENTS
+from pipelines.entity_limits import DEFAULT_IDLE_S
+from pipelines.metrics import EvictionReason, count_state_evictions, watch_entities
 
 Level = Literal["low", "medium", "high"]
 _EXIT = [INTENTS.index("cancellation"), INTENTS.index("number_porting")]
@@ -51,6 +54,8 @@ class ChurnPolicy:
     high_from: float = 0.65
     max_sessions: int = 100_000
     """Sessions kept; beyond it the least recently heard-from session is forgotten."""
+    idle_s: float = DEFAULT_IDLE_S
+    """A session not heard from for this long (wall-clock time) is forgotten; 0: never."""
 
     def __post_init__(self) -> None:
         if not 0 <= self.memory < 1:
@@ -59,6 +64,8 @@ class ChurnPolicy:
             raise ValueError(f"need 0 < medium_from <= high_from < 1, got {self.medium_from}, {self.high_from}")
         if self.max_sessions < 1:
             raise ValueError(f"max_sessions must be >= 1, got {self.max_sessions}")
+        if not self.idle_s >= 0:
+            raise ValueError(f"idle_s must be >= 0, got {self.idle_s}")
 
 
 @dataclass
@@ -68,6 +75,8 @@ class _SessionSignals:
     negativity: float = 0.0
     satisfaction: float = 0.0
     complaints: int = 0
+    heard_s: float = 0.0
+    """When the session was last heard from (the tracker's clock)."""
 
 
 @dataclass(frozen=True)
@@ -98,14 +107,32 @@ class ChurnRisk:
 
 
 class ChurnTracker:
-    """Churn signals per session id, bounded in number; dropped with their partitions."""
+    """Churn signals per session id, bounded in number and idle time; dropped with their partitions.
 
-    def __init__(self, policy: ChurnPolicy | None = None) -> None:
+    Idle time is wall-clock (`clock`, monotonic seconds): utterances reach the tracker without
+    their event time. Evictions are counted in `edge_pipeline_state_evictions` and the sessions
+    held reported in `edge_pipeline_state_entities`, under `pipeline`.
+    """
+
+    def __init__(
+        self,
+        policy: ChurnPolicy | None = None,
+        *,
+        pipeline: str = "cs-insights",
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.policy = policy or ChurnPolicy()
+        self.pipeline = pipeline
+        self._clock = clock
         self._sessions: OrderedDict[str, _SessionSignals] = OrderedDict()
+        self.evictions: dict[EvictionReason, int] = {"capacity": 0, "idle": 0}
+        watch_entities(pipeline, self)
 
     def __len__(self) -> int:
         return len(self._sessions)
+
+    def __contains__(self, session_id: object) -> bool:
+        return session_id in self._sessions
 
     def observe(
         self,
@@ -115,12 +142,13 @@ class ChurnTracker:
         emotion_probs: npt.NDArray[np.float32],
     ) -> ChurnRisk:
         """Fold one utterance into its session (customer turns only) and return the session's risk."""
+        now_s = self._clock()
         signals = self._sessions.get(session_id)
         if signals is None:
             signals = self._sessions[session_id] = _SessionSignals()
-            while len(self._sessions) > self.policy.max_sessions:
-                self._sessions.popitem(last=False)
         self._sessions.move_to_end(session_id)
+        signals.heard_s = now_s
+        self._evict(now_s)
         if customer:
             self._fold(signals, intent_probs, emotion_probs)
         return self._risk(signals)
@@ -151,6 +179,27 @@ class ChurnTracker:
         score = 1.0 / (1.0 + math.exp(-z))
         level: Level = "high" if score >= p.high_from else "medium" if score >= p.medium_from else "low"
         return ChurnRisk(score, level, s.customer_turns, s.exit, s.negativity, s.satisfaction, s.complaints)
+
+    def _evict(self, now_s: float) -> None:
+        """Forget sessions idle too long, then the least recently heard-from beyond the limit;
+        never the session just heard from (the last one)."""
+        sessions, policy = self._sessions, self.policy
+        idle = 0
+        if policy.idle_s > 0:
+            while len(sessions) > 1 and now_s - next(iter(sessions.values())).heard_s > policy.idle_s:
+                sessions.popitem(last=False)
+                idle += 1
+        capacity = 0
+        while len(sessions) > policy.max_sessions:
+            sessions.popitem(last=False)
+            capacity += 1
+        self._count("idle", idle)
+        self._count("capacity", capacity)
+
+    def _count(self, reason: EvictionReason, count: int) -> None:
+        if count:
+            self.evictions[reason] += count
+            count_state_evictions(self.pipeline, reason, count)
 
     def forget(self, session_ids: Iterable[str]) -> None:
         """Drop sessions (their partition moved to another replica)."""

@@ -27,8 +27,9 @@ from pipelines.cs_insights.model import (
 from pipelines.cs_insights.redaction import Redaction, redact
 from pipelines.cs_insights.results import insight_record
 from pipelines.cs_insights.session_text import SessionTails
-from pipelines.cs_insights.spoken import warm_up
 from pipelines.cs_insights.settings import CsInsightsSettings
+from pipelines.cs_insights.spoken import warm_up
+from pipelines.entity_limits import EntityLimits
 from pipelines.errors import InferenceRejected
 from pipelines.intake import AcceptedEvent
 from pipelines.partition_keys import PartitionKeys
@@ -70,13 +71,14 @@ class CsInsightsPipeline:
         )
         self.accel = accel
         self.churn = ChurnTracker(churn_policy)
-        self.tails = SessionTails(self.churn.policy.max_sessions)
+        self.tails = SessionTails(self.churn.policy.max_sessions, settings.session_tail_s)
         warm_up()  # the redaction's Unicode tables, built once, before the first batch waits on them
         self.retry_backoff_s = retry_backoff_s
         self.max_rows_per_call = max_rows_per_call
         self.input_topics = [self.topics.cs_utterances]
         self.output_topics = [self.topics.cs_insights, self.topics.dlq, self.topics.audit]
-        self._sessions = PartitionKeys()
+        # The index of sessions by partition holds as many as the churn state it lets forget.
+        self._sessions = PartitionKeys(EntityLimits(max_entities=self.churn.policy.max_sessions, idle_s=0))
 
     def forget_keys(self, partitions: Sequence[tuple[str, int]]) -> None:
         sessions = self._sessions.release(partitions)

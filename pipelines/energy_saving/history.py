@@ -15,6 +15,8 @@ from typing import cast
 import numpy as np
 import numpy.typing as npt
 
+from pipelines.entity_limits import grown_rows
+
 LOAD_COUNTERS = ("RRU.PrbTotDl", "RRC.ConnMean")
 """What the model forecasts: DL PRB use (percent) and mean RRC-connected users."""
 POWER_COUNTER = "PEE.AvgPower"
@@ -75,10 +77,12 @@ class LoadHistory:
     cell's history afresh, as does `forget`.
     """
 
-    def __init__(self, window: int = WINDOW) -> None:
+    def __init__(self, window: int = WINDOW, *, max_cells: int | None = None) -> None:
         if window < 2:
             raise ValueError(f"window must be >= 2, got {window}")
         self.window = window
+        self.max_cells = max_cells
+        """The most cells expected at once (the pipeline's limit): the buffers grow to it, not past."""
         self._index: dict[str, int] = {}
         self._free: list[int] = []
         self._values = np.full((0, window, N_LOADS), np.nan, dtype=np.float32)
@@ -117,7 +121,7 @@ class LoadHistory:
         else:
             idx = len(self._index)
             if idx >= len(self._samples):
-                grow = max(64, len(self._samples))
+                grow = grown_rows(len(self._samples), self.max_cells) - len(self._samples)
                 self._values = np.concatenate([self._values, np.full((grow, self.window, N_LOADS), np.nan, np.float32)])
                 self._hours = np.concatenate([self._hours, np.zeros((grow, self.window, N_LOADS), np.float32)])
                 self._power = np.concatenate([self._power, np.full((grow, POWER_SAMPLES), np.nan)])

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Collection, Sequence
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -27,10 +28,12 @@ from pipelines.energy_saving.neighbours import co_sited_group
 from pipelines.energy_saving.policy import SleepPolicy
 from pipelines.energy_saving.results import forecast_record, recommendation_record
 from pipelines.energy_saving.settings import EnergySavingSettings
+from pipelines.entity_limits import EntityLimits
 from pipelines.errors import InferenceRejected
 from pipelines.events import SchemaViolation
 from pipelines.intake import AcceptedEvent, EventIntake
 from pipelines.kpi_anomaly.codec import check_cell_kpi_fields
+from pipelines.metrics import EvictionReason
 from pipelines.partition_keys import PartitionKeys
 from pipelines.records import InboundRecord, OutboundRecord
 
@@ -41,9 +44,9 @@ _OUTPUTS = ["prb_dl_pct", "rrc_conn_mean"]
 MAX_GRANULARITY_S = 86_400
 
 
-def _check_cell_kpi_fields(event: dict[str, Any]) -> None:
+def _check_cell_kpi_fields(event: dict[str, Any], max_cell_id_chars: int | None = None) -> None:
     """The anomaly pipeline's checks, and a reporting period this pipeline needs to forecast."""
-    check_cell_kpi_fields(event)
+    check_cell_kpi_fields(event, max_cell_id_chars)
     period = event.get("granularity_s")
     if type(period) is not int or not 1 <= period <= MAX_GRANULARITY_S:
         raise SchemaViolation(
@@ -57,6 +60,9 @@ class EnergySavingPipeline:
 
     name = NAME
     batch_records = 1_000
+    entity_limits = EntityLimits(max_entities=40_000)
+    """1.0 KB a cell measured (1.65 KB with 256-character ids; README "Memory"): 40,000 cells take
+    38-63 MiB, within a quarter of the chart's 256 MiB memory request."""
 
     def __init__(
         self,
@@ -68,25 +74,43 @@ class EnergySavingPipeline:
         group_of: Callable[[str], str] = co_sited_group,
         retry_backoff_s: float = 0.5,
         served_site_ids: Collection[str] = (),
+        entity_limits: EntityLimits | None = None,
     ) -> None:
         self.topics = SiteTopics(region)
         self.site_id = site_id
         self.settings = settings if settings is not None else EnergySavingSettings()
+        if entity_limits is not None:
+            self.entity_limits = entity_limits
+        check_fields = partial(_check_cell_kpi_fields, max_cell_id_chars=self.entity_limits.max_key_chars)
         self.intake = EventIntake(
-            NAME, EVENT_SCHEMA, self.topics, site_id, _check_cell_kpi_fields,
+            NAME, EVENT_SCHEMA, self.topics, site_id, check_fields,
             served_site_ids=served_site_ids, guarded_fields=("cell_id", "granularity_s", "counters"),
         )
         self.accel = accel
-        self.history = LoadHistory()
+        self.history = LoadHistory(max_cells=self.entity_limits.max_entities)
         self.policy = SleepPolicy(self.settings, group_of)
         self.retry_backoff_s = retry_backoff_s
         self.forecast_topic = self.topics.son_forecasts
         self.input_topics = [self.topics.kpi]
         self.output_topics = [self.topics.son_energy, self.forecast_topic, self.topics.dlq, self.topics.audit]
-        self._cells = PartitionKeys()
+        self._cells = PartitionKeys(self.entity_limits, pipeline=NAME, on_evict=self._drop_cells)
+
+    @property
+    def cells_held(self) -> int:
+        """Cells whose state this replica holds."""
+        return len(self._cells)
+
+    @property
+    def evictions(self) -> dict[EvictionReason, int]:
+        """Cells whose state the limits have dropped so far, by reason (`capacity`, `idle`)."""
+        return dict(self._cells.evictions)
 
     def forget_keys(self, partitions: Sequence[tuple[str, int]]) -> None:
-        cells = self._cells.release(partitions)
+        self._drop_cells(self._cells.release(partitions))
+
+    def _drop_cells(self, cells: list[str]) -> None:
+        """Drop the history and sleep plan of cells moved away or evicted by the limits. A cell
+        dropped while asleep wakes by itself when its lease runs out, as after a rebalance."""
         self.history.forget(cells)
         self.policy.forget(cells)
 
@@ -95,8 +119,8 @@ class EnergySavingPipeline:
         accepted = self.intake.screen(records, outcome)
         if not accepted:
             return outcome
-        cells = self._cells.note(accepted, "cell_id")
         epoch = np.array([a.ts.timestamp() for a in accepted])
+        cells = self._cells.note(accepted, "cell_id", epoch.tolist())
         periods = np.array([a.event["granularity_s"] for a in accepted], dtype=np.float64)
         loads = np.array([load_values(a.event["counters"]) for a in accepted])
         rows = self.history.append(cells, loads, epoch, periods, self.settings.utc_offset_h)

@@ -31,11 +31,21 @@ from pipelines.kpi_anomaly.features import counter_matrix
 Columns = tuple[bytes, list[str | None], list[str | None], list[str | None], list[str | None]]
 
 
-def check_cell_kpi_fields(event: dict[str, Any]) -> None:
-    """The fields of `ran.cell_kpi.v1` the KPI pipelines read beyond the envelope."""
+def check_cell_kpi_fields(event: dict[str, Any], max_cell_id_chars: int | None = None) -> None:
+    """The fields of `ran.cell_kpi.v1` the KPI pipelines read beyond the envelope.
+
+    Args:
+        max_cell_id_chars: the longest `cell_id` a pipeline keeps state for (its setting); the
+            decoders read any length and leave the limit to the pipeline's intake.
+    """
     cell_id = event.get("cell_id")
     if not isinstance(cell_id, str) or not cell_id:
         raise SchemaViolation(f"field 'cell_id' must be a non-empty string, got {cell_id!r:.80}")
+    if max_cell_id_chars is not None and len(cell_id) > max_cell_id_chars:
+        raise SchemaViolation(
+            f"field 'cell_id' is {len(cell_id)} characters, the limit is {max_cell_id_chars} "
+            f"(it starts {cell_id[:16]!r})"
+        )
     counters = event.get("counters")
     if not isinstance(counters, dict):
         raise SchemaViolation(f"field 'counters' must be an object, got {type(counters).__name__}")

@@ -6,7 +6,7 @@ The same code builds training data and live features, so the model sees what it 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 
 import numpy as np
@@ -14,6 +14,7 @@ import numpy.typing as npt
 
 from accel import kernels
 from accel.kernels import WindowFeaturesKernel
+from pipelines.entity_limits import grown_rows
 
 # Derived KPIs (name, counters it comes from). Rates are successes / attempts.
 KPIS: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -169,9 +170,13 @@ class CellWindows:
     (by default the one `accel.kernels` selected).
     """
 
-    def __init__(self, window: int = WINDOW, kernel: WindowFeaturesKernel | None = None) -> None:
+    def __init__(
+        self, window: int = WINDOW, kernel: WindowFeaturesKernel | None = None, *, max_cells: int | None = None
+    ) -> None:
         self.window = window
         self.kernel = kernels.window_features if kernel is None else kernel
+        self.max_cells = max_cells
+        """The most cells expected at once (the pipeline's limit): the buffers grow to it, not past."""
         self._index: dict[str, int] = {}
         # Slots of forgotten cells. New cells take these first: with cells forgotten,
         # len(self._index) can name a slot that a live cell still holds.
@@ -181,6 +186,15 @@ class CellWindows:
 
     def __len__(self) -> int:
         return len(self._index)
+
+    def __iter__(self) -> Iterator[str]:
+        """The cells held."""
+        return iter(self._index)
+
+    @property
+    def slots(self) -> int:
+        """Rows of the buffers: they grow to the most cells held at once and are reused after."""
+        return len(self._counts)
 
     def history(self, cell_id: str) -> int:
         """Samples currently held for a cell (0 for an unknown cell)."""
@@ -204,7 +218,7 @@ class CellWindows:
             else:
                 idx = len(self._index)
                 if idx >= len(self._counts):
-                    grow = len(self._counts)
+                    grow = grown_rows(len(self._counts), self.max_cells) - len(self._counts)
                     empty = np.full((grow, self.window, N_KPIS), np.nan)
                     self._values = np.concatenate([self._values, empty])
                     self._counts = np.concatenate([self._counts, np.zeros(grow, dtype=np.int64)])

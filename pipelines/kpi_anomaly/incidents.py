@@ -70,6 +70,9 @@ class IncidentTracker:
         self.policy = policy or AlarmPolicy()
         self._open: dict[str, Incident] = {}
 
+    def __len__(self) -> int:
+        return len(self._open)
+
     def open_incident(self, cell_id: str) -> Incident | None:
         return self._open.get(cell_id)
 

@@ -5,6 +5,7 @@ column. The codec reads the batch in one call; what it leaves goes through the s
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from functools import partial
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -12,6 +13,7 @@ import numpy.typing as npt
 
 from edge.topics import SiteTopics
 from pipelines.base import BatchOutcome
+from pipelines.entity_limits import DEFAULT_MAX_KEY_CHARS
 from pipelines.events import decode_event
 from pipelines.intake import EventIntake
 from pipelines.kpi_anomaly.codec import (
@@ -58,14 +60,16 @@ class CellKpiIntake:
         codec: CellKpiCodec | None = None,
         *,
         served_site_ids: Collection[str] = (),
+        max_cell_id_chars: int = DEFAULT_MAX_KEY_CHARS,
     ) -> None:
         self.events = EventIntake(
-            pipeline, EVENT_SCHEMA, topics, site_id, check_cell_kpi_fields,
+            pipeline, EVENT_SCHEMA, topics, site_id, partial(check_cell_kpi_fields, max_cell_id_chars=max_cell_id_chars),
             served_site_ids=served_site_ids, guarded_fields=GUARDED_FIELDS,
         )
         self.region = topics.region
         self.served_sites = self.events.policy.site_ids
         self.codec = CODEC if codec is None else codec
+        self.max_cell_id_chars = max_cell_id_chars
 
     def screen(self, records: Sequence[InboundRecord], outcome: BatchOutcome) -> CellKpiBatch:
         """The events worth processing; refusals are added to `outcome` as DLQ/audit records."""
@@ -76,11 +80,14 @@ class CellKpiIntake:
             [r.value for r in records], EVENT_SCHEMA, self.region, COUNTERS, counters, minutes
         )
         keep = np.frombuffer(accepted, dtype=np.uint8).astype(bool)
-        # The codec checks the region; the site is checked here, and the intake refuses the rest.
-        served = self.served_sites
-        for i, site in enumerate(site_ids):
-            if keep[i] and site not in served:
-                keep[i] = False
+        # The codec checks the region and reads a site and a cell id of any length; an event of a
+        # site not served here, or with a cell id over the limit, takes the shared path, whose
+        # checks refuse it, so that both decoders lead to the same refusal.
+        served, limit = self.served_sites, self.max_cell_id_chars
+        if not served.issuperset(filter(None, site_ids)) or max(map(len, filter(None, cell_ids)), default=0) > limit:
+            for i, (site, cell_id) in enumerate(zip(site_ids, cell_ids, strict=True)):
+                if keep[i] and (site not in served or len(cell_id or "") > limit):
+                    keep[i] = False
         text_columns = (event_ids, site_ids, cell_ids, ts)
         for i in np.flatnonzero(~keep).tolist():
             for item in self.events.screen([records[i]], outcome):

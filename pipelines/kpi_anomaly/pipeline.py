@@ -15,6 +15,7 @@ from edge.telemetry import trace_headers
 from edge.topics import SiteTopics
 from pipelines.accel_client import AcceleratorClient, InferResult
 from pipelines.base import BatchOutcome, StartedBatch
+from pipelines.entity_limits import EntityLimits, sampled_times_s
 from pipelines.errors import InferenceRejected
 from pipelines.kpi_anomaly.codec import check_cell_kpi_fields
 from pipelines.kpi_anomaly.features import (
@@ -30,6 +31,7 @@ from pipelines.kpi_anomaly.features import (
 from pipelines.kpi_anomaly.incidents import AlarmPolicy, IncidentTracker
 from pipelines.kpi_anomaly.intake import EVENT_SCHEMA, CellKpiBatch, CellKpiIntake
 from pipelines.kpi_anomaly.results import SCORE_SCHEMA, alarm_record
+from pipelines.metrics import EvictionReason
 from pipelines.partition_keys import PartitionKeys
 from pipelines.records import InboundRecord, OutboundRecord
 from pipelines.results import RESULT_NAMESPACE_BYTES
@@ -55,6 +57,9 @@ class KpiAnomalyPipeline:
     batch_records = 4_000
     """Per-batch costs (one request, one commit, a produce request per partition) take a fifth of
     the CPU at 1,000 events a batch; 4,000 makes them small and still fits the model's 4,096."""
+    entity_limits = EntityLimits(max_entities=40_000)
+    """1.1 KB a cell measured (1.35 KB with 256-character ids; README "Memory"): 40,000 cells take
+    42-51 MiB, within a quarter of the chart's 256 MiB memory request."""
 
     def __init__(
         self,
@@ -65,21 +70,39 @@ class KpiAnomalyPipeline:
         retry_backoff_s: float = 0.5,
         alarm_policy: AlarmPolicy | None = None,
         served_site_ids: Collection[str] = (),
+        entity_limits: EntityLimits | None = None,
     ) -> None:
         self.topics = SiteTopics(region)
         self.site_id = site_id
-        self.intake = CellKpiIntake(NAME, self.topics, site_id, served_site_ids=served_site_ids)
+        if entity_limits is not None:
+            self.entity_limits = entity_limits
+        self.intake = CellKpiIntake(
+            NAME, self.topics, site_id, max_cell_id_chars=self.entity_limits.max_key_chars, served_site_ids=served_site_ids
+        )
         self.accel = accel
-        self.windows = CellWindows()
+        self.windows = CellWindows(max_cells=self.entity_limits.max_entities)
         self.incidents = IncidentTracker(alarm_policy)
         self.retry_backoff_s = retry_backoff_s
         self.input_topics = [self.topics.kpi]
         self.output_topics = [self.topics.kpi_scores, self.topics.anomalies, self.topics.dlq, self.topics.audit]
-        self._cells = PartitionKeys()
+        self._cells = PartitionKeys(self.entity_limits, pipeline=NAME, on_evict=self._drop_cells)
         self._counters_by_combo: dict[int, bytes] = {}
 
+    @property
+    def cells_held(self) -> int:
+        """Cells whose state this replica holds."""
+        return len(self._cells)
+
+    @property
+    def evictions(self) -> dict[EvictionReason, int]:
+        """Cells whose state the limits have dropped so far, by reason (`capacity`, `idle`)."""
+        return dict(self._cells.evictions)
+
     def forget_keys(self, partitions: Sequence[tuple[str, int]]) -> None:
-        cells = self._cells.release(partitions)
+        self._drop_cells(self._cells.release(partitions))
+
+    def _drop_cells(self, cells: list[str]) -> None:
+        """Drop the windows and open incidents of cells moved away or evicted by the limits."""
         self.windows.forget(cells)
         self.incidents.forget(cells)
 
@@ -96,7 +119,7 @@ class KpiAnomalyPipeline:
         batch = self.intake.screen(records, outcome)
         if not batch.records:
             return StartedBatch(outcome, None, lambda _: None)
-        cells = self._cells.note_keys(batch.records, batch.cell_ids)
+        cells = self._cells.note_keys(batch.records, batch.cell_ids, sampled_times_s(batch.ts))
         kpis = kpis_from_counters(batch.counters)
         features, history = self.windows.features(cells, kpis, hour_features_of_minutes(batch.minutes))
 
@@ -167,6 +190,10 @@ class KpiAnomalyPipeline:
             notification = self.incidents.observe(cells[i], batch.event_ids[i], batch.ts[i], score, bool(flags[i]))
             if notification is None:
                 continue
+            if notification.kind == "notifyNewAlarm" and cells[i] not in self._cells:
+                # Evicted by a later batch while this one's inference was out: raise the alarm,
+                # keep no state for it.
+                self.incidents.forget([cells[i]])
             event = batch.event(i)
             outcome.outputs.append(
                 OutboundRecord(

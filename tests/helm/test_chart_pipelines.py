@@ -59,6 +59,16 @@ def test_pipelines_are_probed_over_http_livez_and_readyz(chart: Chart, scenario:
         assert container["livenessProbe"]["httpGet"] == {"path": "/livez", "port": "health"}, name
 
 
+def test_pipelines_listen_on_every_pod_interface_unless_the_values_name_an_address(
+    chart: Chart, scenario: str
+) -> None:
+    config = chart.render(scenario).config()
+    assert (config["PIPELINE_HEALTH_HOST"], config["PIPELINE_METRICS_HOST"]) == ("0.0.0.0", "0.0.0.0")
+    config = chart.render_with("--values", str(chart.values_file(scenario)),
+                               "--set", "pipelineDefaults.healthHost=::", "--set", "pipelineDefaults.metricsHost=::").config()
+    assert (config["PIPELINE_HEALTH_HOST"], config["PIPELINE_METRICS_HOST"]) == ("::", "::")
+
+
 def test_autoscaled_pipelines_get_an_hpa_and_leave_replicas_to_it(chart: Chart) -> None:
     manifests = chart.render("tls-autoscaling")
     deployments = _pipeline_deployments(chart, "tls-autoscaling")

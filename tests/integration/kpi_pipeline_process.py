@@ -32,6 +32,7 @@ def pipeline_env(broker: str, targets: str, **extra: str) -> dict[str, str]:
         "PIPELINE_SESSION_TIMEOUT_MS": "3000", "PIPELINE_HEARTBEAT_INTERVAL_MS": "500",
         "PIPELINE_MAX_BATCH_RECORDS": str(MAX_BATCH), "PIPELINE_MAX_IN_FLIGHT_BATCHES": str(IN_FLIGHT),
         "PIPELINE_HEALTH_PORT": "0", "PIPELINE_METRICS_PORT": "0", "EDGE_LOG_LEVEL": "WARNING",
+        "PIPELINE_HEALTH_HOST": "127.0.0.1", "PIPELINE_METRICS_HOST": "127.0.0.1",
     } | extra
 
 

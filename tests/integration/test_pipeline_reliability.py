@@ -160,7 +160,9 @@ async def test_ten_thousand_bad_records_among_good_ones_all_land_in_the_dlq_with
     finally:
         await producer.stop()
     metrics_port = free_port()
-    env = pipeline_env(broker, f"127.0.0.1:{accel_port}", PIPELINE_METRICS_PORT=str(metrics_port))
+    # 250 cells, 200 held at most (batches of 200): the state metrics have evictions to show.
+    env = pipeline_env(broker, f"127.0.0.1:{accel_port}", PIPELINE_METRICS_PORT=str(metrics_port),
+                       PIPELINE_MAX_ENTITIES="200", PIPELINE_MAX_BATCH_RECORDS="200")
     process = start_pipeline(env, tmp_path / "pipeline.log")
     try:
         assert await wait_committed(broker, len(mixed), timeout_s=120) == len(mixed)
@@ -187,6 +189,8 @@ async def test_ten_thousand_bad_records_among_good_ones_all_land_in_the_dlq_with
     assert _metric(exposition, "edge_pipeline_results_out", "") == 10_000
     assert "edge_pipeline_consumer_lag" in exposition and "edge_pipeline_end_to_end_latency" in exposition
     assert "edge_pipeline_inference_latency" in exposition
+    assert _metric(exposition, "edge_pipeline_state_evictions", 'reason="capacity"') > 0
+    assert 0 < _metric(exposition, "edge_pipeline_state_entities", 'pipeline="kpi-anomaly"') <= 200
 
 
 async def _scrape(port: int, until_contains: str, timeout_s: float = 20) -> str:

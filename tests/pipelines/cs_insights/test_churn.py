@@ -160,9 +160,52 @@ def test_beyond_max_sessions_the_least_recently_heard_from_session_is_forgotten(
     assert tracker.observe("b", True, intent(), emotion()).customer_turns == 1, "b was forgotten"
 
 
+def test_capacity_evictions_are_counted() -> None:
+    tracker = ChurnTracker(ChurnPolicy(max_sessions=2))
+    for session in ("a", "b", "c", "d"):
+        tracker.observe(session, True, intent(), emotion())
+    assert tracker.evictions == {"capacity": 2, "idle": 0}
+    assert "a" not in tracker and "b" not in tracker and "d" in tracker
+
+
+class Clock:
+    """Seconds the test sets, in place of the monotonic clock."""
+
+    def __init__(self) -> None:
+        self.now_s = 0.0
+
+    def __call__(self) -> float:
+        return self.now_s
+
+
+def test_a_session_not_heard_from_for_the_idle_time_is_forgotten_and_counted() -> None:
+    clock = Clock()
+    tracker = ChurnTracker(ChurnPolicy(idle_s=600), clock=clock)
+    tracker.observe("quiet", True, intent(cancellation=1.0), emotion())
+    tracker.observe("busy", True, intent(), emotion())
+    clock.now_s = 600.0
+    tracker.observe("busy", True, intent(), emotion())
+    assert "quiet" in tracker, "idle for exactly the idle time is kept"
+    clock.now_s = 600.5
+    tracker.observe("busy", True, intent(), emotion())
+    assert "quiet" not in tracker and len(tracker) == 1
+    assert tracker.evictions == {"capacity": 0, "idle": 1}
+    assert tracker.observe("quiet", True, intent(), emotion()).customer_turns == 1, "quiet starts afresh"
+
+
+def test_with_idle_expiry_off_a_silent_session_stays_until_the_limit_pushes_it_out() -> None:
+    clock = Clock()
+    tracker = ChurnTracker(ChurnPolicy(idle_s=0), clock=clock)
+    tracker.observe("quiet", True, intent(), emotion())
+    clock.now_s = 1e9
+    tracker.observe("busy", True, intent(), emotion())
+    assert "quiet" in tracker and tracker.evictions["idle"] == 0
+
+
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
+        ({"idle_s": -1.0}, "idle_s must be >= 0"),
         ({"memory": 1.0}, "memory must be within"),
         ({"memory": -0.1}, "memory must be within"),
         ({"medium_from": 0.7, "high_from": 0.6}, "medium_from <= high_from"),

@@ -86,3 +86,25 @@ def test_an_event_that_names_a_field_twice_is_refused_as_schema_by_either_codec(
     assert batch.event_ids == [] and outcome.dlq_by_reason == {"schema": 1}
     (dlq,) = (orjson.loads(o.value) for o in outcome.outputs)
     assert f"field {field!r} appears more than once" in dlq["detail"]
+
+
+@pytest.mark.parametrize("implementation", ["native", "reference"])
+def test_a_cell_id_over_the_limit_is_refused_as_schema_naming_the_field_and_the_limit(implementation: str) -> None:
+    values = [
+        orjson.dumps(kpi_event(0, cell_id="c" * 16)),
+        orjson.dumps(kpi_event(1, cell_id="c" * 17)),
+        orjson.dumps(kpi_event(2, cell_id="셀" * 17)),  # the shared path's limit counts characters
+        orjson.dumps(kpi_event(3, cell_id="H" * 900_000)),
+    ]
+    records = [ConsumedRecord(f"{REGION}.ran.kpi", 0, i, None, v) for i, v in enumerate(values)]
+    intake = CellKpiIntake(
+        "kpi-anomaly", SiteTopics(REGION), "SEL-GN-0042", load_codec(implementation),  # type: ignore[arg-type]
+        max_cell_id_chars=16,
+    )
+    outcome = BatchOutcome(events_in=len(records))
+    batch = intake.screen(records, outcome)
+    assert batch.cell_ids == ["c" * 16]
+    assert outcome.dlq_by_reason == {"schema": 3}
+    details = [orjson.loads(o.value)["detail"] for o in outcome.outputs if o.topic == f"{REGION}.dlq"]
+    assert details[2] == "field 'cell_id' is 900000 characters, the limit is 16 (it starts 'HHHHHHHHHHHHHHHH')"
+    assert all("the limit is 16" in d and len(d) < 120 for d in details), details
