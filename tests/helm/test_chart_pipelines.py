@@ -128,6 +128,7 @@ def test_kafka_settings_reach_the_config_map(chart: Chart, scenario: str) -> Non
     config = chart.render(scenario).config()
     assert config["EDGE_REGION"] == values["region"]
     assert config["EDGE_SITE_ID"] == values["siteId"]
+    assert config.get("EDGE_SERVED_SITE_IDS", "") == ",".join(values["servedSiteIds"])
     assert config["EDGE_KAFKA_BOOTSTRAP_SERVERS"] == ",".join(values["kafka"]["bootstrapServers"])
     assert config["EDGE_KAFKA_SECURITY_PROTOCOL"] == values["kafka"]["securityProtocol"]
 

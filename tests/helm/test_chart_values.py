@@ -173,3 +173,8 @@ def test_values_keys_are_camel_case(chart: Chart) -> None:
 
     values = yaml.safe_load((chart.directory / "values.yaml").read_text())
     assert not [k for k in setting_keys(values) if not re.fullmatch(r"[a-z][A-Za-z0-9]*", k)]
+
+
+def test_a_served_site_id_that_is_not_a_site_id_is_refused(chart: Chart) -> None:
+    result = chart.template("--values", str(chart.values_file("cpu-small")), "--set", "servedSiteIds[0]=010 1234 5678")
+    assert result.returncode != 0 and "servedSiteIds" in result.stderr
