@@ -57,6 +57,7 @@ MAX_ID_CHARS = 128
 _OPAQUE_ID = re.compile(rf"[A-Za-z0-9][A-Za-z0-9._:\-]{{0,{MAX_ID_CHARS - 1}}}")
 _RFC3339 = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,9})?(?:[Zz]|[+\-][0-9]{2}:[0-9]{2})")
 _HEX_LETTERS = frozenset("abcdefABCDEF")
+_DIGITS = re.compile(r"[0-9]")
 
 
 def redacted_quote(value: object, limit: int = 80) -> str:
@@ -71,15 +72,28 @@ def _described(value: object) -> str:
     return "null" if value is None else f"a {type(value).__name__}"
 
 
+_ID_NUMBER = re.compile(r"[0-9](?:[0-9._:\-]*[0-9])?")
+_FEWEST_DIGITS = 9
+"""No registration, card or phone number has fewer digits (02-123-4567 has nine)."""
+
+
 def id_personal_data(value: str) -> list[str]:
-    """The kinds of personal data an id holds. A number inside a run of hexadecimal (a UUID, a
-    hash) is part of that run, not a phone number: digits bordered by a hex letter do not count."""
+    """The kinds of personal data an id (an opaque token of letters, digits and `._:-`) holds.
+
+    Only numbers can hide in such a token: an e-mail needs `@` or spaces, an address spaces or
+    Hangul. So each run of digits and separators long enough to hold one is searched on its own.
+    A number inside a run of hexadecimal (a UUID, a hash) is part of that run, not a phone
+    number: digits bordered by a hex letter do not count."""
     kinds = set()
-    for span in find_pii(value):
-        before = value[span.start - 1] if span.start else ""
-        after = value[span.end] if span.end < len(value) else ""
-        if before not in _HEX_LETTERS and after not in _HEX_LETTERS:
-            kinds.add(span.kind)
+    for run in _ID_NUMBER.finditer(value):
+        if len(_DIGITS.findall(run.group())) < _FEWEST_DIGITS:
+            continue
+        for span in find_pii(run.group()):
+            start, end = run.start() + span.start, run.start() + span.end
+            before = value[start - 1] if start else ""
+            after = value[end] if end < len(value) else ""
+            if before not in _HEX_LETTERS and after not in _HEX_LETTERS:
+                kinds.add(span.kind)
     return [kind for kind in PII_KINDS if kind in kinds]
 
 

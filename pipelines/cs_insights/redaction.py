@@ -128,8 +128,21 @@ def find_pii(text: str) -> list[PiiSpan]:
     return _settle(_found(text)[0])
 
 
+_EN_NUMBER_WORDS = "zero|oh|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|teen|ty|hundred|thousand"
+_MAY_CONTINUE = re.compile(
+    r"(?:[0-9@]|[공영일이삼사오육륙칠팔구십백천만로길동리가구시군도읍면점닷]|골뱅이|앳"
+    rf"|(?<![A-Za-z])(?:at|dot|underscore|dash|{_EN_NUMBER_WORDS})|[A-Z][a-z]*)"
+    r"(?:[가-힣]{1,4})?[\s.,!?~)\]]*$",
+)
+"""How an utterance ends when a value may go on in the next one: a digit or a number word, an
+at-sign or at-word, a dot-word, a Korean place suffix, a capitalised word (an English street).
+Other endings ("...싶어요.", "thanks") are not joined to the next turn at all."""
+
+
 def _continued(previous: str, text: str) -> list[PiiSpan]:
     """The parts of `text` that complete a value begun at the end of `previous`."""
+    if _MAY_CONTINUE.search(previous, max(0, len(previous) - 24)) is None:
+        return []
     tail = previous[-SESSION_TAIL_CHARS:]
     joined = f"{tail} {text[:SESSION_TAIL_CHARS]}"
     boundary = len(tail) + 1
