@@ -45,8 +45,11 @@ class AccelMetrics:
         )
 
     def failed(self, model: str, reason: str) -> None:
-        """Count one failed request (reason: the status name it was answered with)."""
-        self._failures[(model, reason)] += 1
+        """Count one failed request (reason: the status name it was answered with). A name the
+        repository does not serve is counted as `unknown`: a client's string never becomes a label
+        of its own, or hostile names would grow the metrics without bound."""
+        served = set(self._repository.names())
+        self._failures[(model if model in served else "unknown", reason)] += 1
 
     def _served(self) -> Iterable[ServedVersion]:
         for name in self._repository.names():

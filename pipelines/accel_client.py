@@ -145,6 +145,11 @@ class AcceleratorClient:
         self._timeout_s = timeout_s
         self._attempts = max(1, attempts)
         self._target = channel_target(settings.accel_targets)
+        self._probe_timeout_s = min(timeout_s, 1.0)
+        # Channels go to each resolved address; under TLS the certificate must still match the
+        # name the operator gave (a dns:/// target or a single host name), not the bare address.
+        host = self._target.removeprefix("dns:///").removeprefix("dns:").rpartition(":")[0].strip("[]")
+        self._tls_name = None if self._target.startswith(("ipv4:", "ipv6:")) or _is_ip(host) else host
         self._members: dict[str, _Accelerator] = {}
         self._next = 0
         self._resolved_at = 0.0
@@ -181,6 +186,8 @@ class AcceleratorClient:
         if creds is None:
             channel = grpc.aio.insecure_channel(address, options=options)
         else:
+            if self._tls_name is not None:
+                options.append(("grpc.ssl_target_name_override", self._tls_name))
             channel = grpc.aio.secure_channel(address, creds, options=options)
         return _Accelerator(address, channel, pb_grpc.GRPCInferenceServiceStub(channel))  # type: ignore[no-untyped-call]
 
@@ -191,23 +198,28 @@ class AcceleratorClient:
             StartupRefused: an accelerator is out of region, declares none, or cannot be reached.
         """
         self._started = True
-        await self._follow_addresses(time.monotonic())
-        for member in list(self._members.values()):
-            try:
-                declared = await self._declared_region(member, wait_for_ready=True)
-            except grpc.aio.AioRpcError as exc:
-                raise StartupRefused(
-                    f"accelerator {member.address} did not answer ({exc.code().name}: {exc.details()}); "
-                    "cannot verify it is in region"
-                ) from exc
-            if declared != self._region:
-                raise StartupRefused(
-                    f"accelerator {member.address} declares region {declared!r}, this site is in "
-                    f"{self._region!r}; refusing to send it data"
-                )
-            log.info("accelerator %s verified in region %s", member.address, self._region)
+        try:
+            await self._follow_addresses(time.monotonic())
+            for member in list(self._members.values()):
+                try:
+                    declared = await self._declared_region(member, self._timeout_s, wait_for_ready=True)
+                except grpc.aio.AioRpcError as exc:
+                    raise StartupRefused(
+                        f"accelerator {member.address} did not answer ({exc.code().name}: {exc.details()}); "
+                        "cannot verify it is in region"
+                    ) from exc
+                if declared != self._region:
+                    raise StartupRefused(
+                        f"accelerator {member.address} declares region {_shown(declared)}, this site is in "
+                        f"{self._region!r}; refusing to send it data"
+                    )
+                log.info("accelerator %s verified in region %s", member.address, self._region)
+        except BaseException:
+            await self.stop()
+            raise
 
     async def stop(self) -> None:
+        """Close every channel (calls still on them end as cancelled). Safe to call twice."""
         members, self._members = list(self._members.values()), {}
         for member in members:
             await member.channel.close()
@@ -258,11 +270,9 @@ class AcceleratorClient:
                     await member.channel.close()
                     log.info("accelerator %s left %s", address, self._target)
 
-    async def _declared_region(self, member: _Accelerator, *, wait_for_ready: bool = False) -> str | None:
+    async def _declared_region(self, member: _Accelerator, timeout_s: float, *, wait_for_ready: bool = False) -> str | None:
         """The region an accelerator declares on a stream of its own (opened and cancelled)."""
-        call = member.stub.ModelStreamInfer(
-            timeout=self._timeout_s, metadata=self._metadata, wait_for_ready=wait_for_ready
-        )
+        call = member.stub.ModelStreamInfer(timeout=timeout_s, metadata=self._metadata, wait_for_ready=wait_for_ready)
         try:
             return await _declared(call)
         finally:
@@ -274,8 +284,8 @@ class AcceleratorClient:
                 continue
             member.check_again_at = now + self._settings.accel_recheck_s
             try:
-                declared = await self._declared_region(member)
-            except grpc.aio.AioRpcError:
+                declared = await self._declared_region(member, self._probe_timeout_s)
+            except (grpc.aio.AioRpcError, grpc.aio.UsageError):
                 continue
             if declared == self._region:
                 member.refused = None
@@ -287,7 +297,7 @@ class AcceleratorClient:
         member.check_again_at = time.monotonic() + self._settings.accel_recheck_s
         detail = (
             f"accelerator {member.address} declares "
-            + ("no region" if declared is None else f"region {declared!r}")
+            + ("no region" if declared is None else f"region {_shown(declared)}")
             + f" on a new connection, this site is in {self._region!r}: taken out of rotation, nothing sent to it"
         )
         log.warning("%s", detail)
@@ -376,10 +386,13 @@ class AcceleratorClient:
         """The request on a stream of its own to one accelerator, written only once the stream's
         initial metadata has declared this site's region."""
         started = time.monotonic()
+        if member.gone:
+            raise AcceleratorUnavailable(f"{model}: {member.address} left {self._target}")
         member.in_flight += 1
-        call = member.stub.ModelStreamInfer(timeout=self._timeout_s, metadata=self._metadata + context_grpc_metadata())
+        call: grpc.aio.StreamStreamCall | None = None
         outcome = "OK"
         try:
+            call = member.stub.ModelStreamInfer(timeout=self._timeout_s, metadata=self._metadata + context_grpc_metadata())
             declared = await _declared(call)
             if declared != self._region:
                 outcome = "REFUSED"
@@ -391,7 +404,8 @@ class AcceleratorClient:
                 outcome = "UNAVAILABLE"
                 raise AcceleratorUnavailable(f"{model}: {member.address} closed the stream without an answer")
             if reply.error_message:
-                code = reply.infer_response.parameters["error_code"].string_param or "UNKNOWN"
+                code = reply.infer_response.parameters["error_code"].string_param
+                code = code if code in grpc.StatusCode.__members__ else "UNKNOWN"
                 outcome = code
                 message = f"{model}: {code}: {reply.error_message}"
                 if code in {c.name for c in _RETRIABLE}:
@@ -405,10 +419,17 @@ class AcceleratorClient:
             if exc.code() in _RETRIABLE:
                 raise AcceleratorUnavailable(message) from exc
             raise InferenceRejected(message) from exc
+        except grpc.aio.UsageError as exc:  # its channel was closed under it: it left the target
+            outcome = "UNAVAILABLE"
+            raise AcceleratorUnavailable(f"{model}: {member.address}: {exc}") from exc
         finally:
-            call.cancel()
+            if call is not None:
+                call.cancel()
             member.in_flight -= 1
             _inference_latency.record(time.monotonic() - started, {"model": model, "outcome": outcome})
+            if member.gone and member.in_flight == 0 and self._members.get(member.address) is member:
+                del self._members[member.address]
+                await member.channel.close()
 
 
 async def _declared(call: grpc.aio.StreamStreamCall) -> str | None:
@@ -425,3 +446,17 @@ async def _declared(call: grpc.aio.StreamStreamCall) -> str | None:
         raise grpc.aio.AioRpcError(code, metadata, metadata, await call.details())
     return None
 
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def _shown(declared: str | None) -> str:
+    """A declared region as logs and audit records show it: quoted, and cut short (it comes
+    from the accelerator, which may send anything)."""
+    return repr(declared if declared is None or len(declared) <= 64 else declared[:64] + "...")

@@ -64,10 +64,16 @@ def repeated_fields(value: bytes, names: Sequence[str]) -> list[str]:
     A JSON parser keeps one of a repeated key's values (orjson the last, others the first), so an
     event that says `region` twice means different things to different readers. Most events
     cannot repeat a name: each name appears at most once as a quoted string anywhere and no
-    `\\u` escape could spell one; only the others are parsed again, key by key."""
+    `\\u` escape could spell one; only the others are parsed again, key by key.
+
+    Raises:
+        MalformedEvent: nested too deeply for that second parse (orjson takes 1,024 levels)."""
     if b"\\u" not in value and all(value.count(b'"%s"' % name.encode()) <= 1 for name in names):
         return []
-    pairs = json.loads(value, object_pairs_hook=list)
+    try:
+        pairs = json.loads(value, object_pairs_hook=list)
+    except (RecursionError, ValueError) as exc:  # nested deeper than Python's parser goes
+        raise MalformedEvent("the event is nested too deeply to check its fields") from exc
     counts = Counter(key for key, _ in pairs)
     return [name for name in names if counts[name] > 1]
 

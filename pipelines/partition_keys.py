@@ -4,8 +4,9 @@ and which were updated least recently, so that their number stays within the rep
 
 from __future__ import annotations
 
+import itertools
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 from pipelines.entity_limits import EntityLimits, median_time_s
 from pipelines.intake import AcceptedEvent
@@ -33,6 +34,9 @@ class PartitionKeys:
         pipeline: the name metrics carry; None counts nothing (the keys are then only an index of
             state that the pipeline bounds itself).
         on_evict: drops the state of entities the limits evicted.
+        spare: entities to keep while others can go (a cell with an open alarm: dropping it would
+            leave the alarm on the OSS list for ever). At most half of `max_entities` are spared,
+            so a flood of hostile keys that all look worth sparing still cannot grow the state.
     """
 
     def __init__(
@@ -41,10 +45,12 @@ class PartitionKeys:
         *,
         pipeline: str | None = None,
         on_evict: Callable[[list[str]], None] | None = None,
+        spare: Callable[[str], bool] | None = None,
     ) -> None:
         self.limits = limits if limits is not None else EntityLimits()
         self.pipeline = pipeline
         self._on_evict = on_evict
+        self._spare = spare
         # Insertion order is update order: a key noted again is removed and put back at the end.
         # The value, shared by every key one partition brought in one call, is that partition and
         # the event clock then.
@@ -94,20 +100,28 @@ class PartitionKeys:
         candidates = len(held) - protected
         if candidates <= 0:
             return
+        spare, spared, most_spared = self._spare, 0, self.limits.max_entities // 2
+        keys: Iterator[str] = itertools.islice(iter(held), candidates)
         idle: list[str] = []
         if self.limits.idle_s > 0 and math.isfinite(self.clock_s):
             cutoff = self.clock_s - self.limits.idle_s
-            for key, (_, updated_s) in held.items():
-                if len(idle) == candidates or updated_s >= cutoff:
+            for key in keys:
+                if held[key][1] >= cutoff:
+                    keys = itertools.chain((key,), keys)
                     break
+                if spare is not None and spared < most_spared and spare(key):
+                    spared += 1
+                    continue
                 idle.append(key)
-        over = min(len(held) - len(idle) - self.limits.max_entities, candidates - len(idle))
+        over = len(held) - len(idle) - self.limits.max_entities
         capacity: list[str] = []
-        if over > 0:
-            keys = iter(held)
-            for _ in range(len(idle)):
-                next(keys)
-            capacity = [next(keys) for _ in range(over)]
+        for key in keys:
+            if len(capacity) >= over:
+                break
+            if spare is not None and spared < most_spared and spare(key):
+                spared += 1
+                continue
+            capacity.append(key)
         self._drop(idle, "idle")
         self._drop(capacity, "capacity")
 

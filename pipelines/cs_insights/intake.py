@@ -7,8 +7,8 @@ against a strict pattern or redacted:
 - ids (`event_id`, and `session_id`, the insight's key) are opaque tokens: 1-128 characters of
   letters, digits and `._:-`, holding no personal data. Anything else is refused, and the
   refusal does not quote the id;
-- `ts` is RFC 3339 to the letter; `speaker`, `language` and `channel` are one of their values
-  (a refusal names the field and what it allows, never what it got);
+- `ts` is RFC 3339 to the letter; `speaker`, `language` and `channel` are one of their values;
+- a refusal names the field and what it allows, never what it got (its type and length only);
 - of the trace headers only a well-formed W3C `traceparent` travels on (`tracestate` is free
   text and is dropped).
 
@@ -43,6 +43,11 @@ from pipelines.cs_insights.redaction import (
     redact_bytes,
 )
 from pipelines.cs_insights.settings import DlqOriginals
+from pipelines.dlq import (
+    DLQ_MAX_ORIGINAL_HEADER_BYTES,
+    DLQ_MAX_ORIGINAL_KEY_BYTES,
+    DLQ_MAX_ORIGINAL_VALUE_BYTES,
+)
 from pipelines.events import SchemaViolation
 from pipelines.intake import AcceptedEvent, EventIntake
 from pipelines.records import ConsumedRecord, InboundRecord, OutboundRecord
@@ -60,13 +65,9 @@ _HEX_LETTERS = frozenset("abcdefABCDEF")
 _DIGITS = re.compile(r"[0-9]")
 
 
-def redacted_quote(value: object, limit: int = 80) -> str:
-    """A field's value as a refusal message shows it: redacted first, then cut to `limit`."""
-    return f"{redact(repr(value)).text:.{limit}}"
-
-
-def _described(value: object) -> str:
-    """What a refusal may say about a value it must not quote: its type and size."""
+def described(value: object) -> str:
+    """What a refusal says about a value, since it must not quote it (no recognizer finds every
+    name or number a field can hold): its type and size."""
     if isinstance(value, str):
         return f"a string of {len(value)} characters"
     return "null" if value is None else f"a {type(value).__name__}"
@@ -109,7 +110,7 @@ def check_utterance_fields(event: dict[str, Any]) -> None:
         if not isinstance(value, str) or _OPAQUE_ID.fullmatch(value) is None:
             raise SchemaViolation(
                 f"field {name!r} must be an opaque id of 1-{MAX_ID_CHARS} letters, digits and '._:-' "
-                f"starting with a letter or digit, got {_described(value)}"
+                f"starting with a letter or digit, got {described(value)}"
             )
         kinds = id_personal_data(value)
         if kinds:
@@ -120,7 +121,7 @@ def check_utterance_fields(event: dict[str, Any]) -> None:
         raise SchemaViolation("field 'ts' must be an RFC 3339 timestamp such as 2026-11-22T09:00:00Z")
     for name, allowed in (("speaker", SPEAKERS), ("language", LANGUAGES), ("channel", CHANNELS)):
         if event.get(name) not in allowed:
-            raise SchemaViolation(f"field {name!r} must be one of {', '.join(allowed)}, got {_described(event.get(name))}")
+            raise SchemaViolation(f"field {name!r} must be one of {', '.join(allowed)}, got {described(event.get(name))}")
     text = event.get("text")
     if not isinstance(text, str):
         raise SchemaViolation(f"field 'text' must be a string, got {type(text).__name__}")
@@ -149,10 +150,14 @@ def redact_record(record: InboundRecord) -> tuple[InboundRecord, Counter[str]]:
         found.update(redaction.counts)
         return clean
 
+    # Only what a DLQ record keeps is redacted: a 1 MiB value costs no more than its copy.
     keep = set(safe_trace_headers(record.headers))
-    headers = [(k, v) if (k, v) in keep else (scrub(k.encode()).decode(), scrub(v)) for k, v in record.headers]
-    key = None if record.key is None else scrub(record.key)
-    value = None if record.value is None else scrub(record.value)
+    headers = [
+        (k, v) if (k, v) in keep else (scrub(k.encode()).decode(), scrub(v[:DLQ_MAX_ORIGINAL_HEADER_BYTES]))
+        for k, v in record.headers
+    ]
+    key = None if record.key is None else scrub(record.key[:DLQ_MAX_ORIGINAL_KEY_BYTES])
+    value = None if record.value is None else scrub(record.value[:DLQ_MAX_ORIGINAL_VALUE_BYTES])
     clean = ConsumedRecord(record.topic, record.partition, record.offset, key, value, headers, record.timestamp)
     return clean, found
 
@@ -162,7 +167,7 @@ class RedactingIntake(EventIntake):
 
     def __init__(self, *args: Any, dlq_originals: DlqOriginals = "redacted", **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.show = redacted_quote
+        self.show = described
         self.dlq_originals = dlq_originals
 
     def screen(self, records: Sequence[InboundRecord], outcome: BatchOutcome) -> list[AcceptedEvent]:
@@ -192,6 +197,10 @@ class RedactingIntake(EventIntake):
         body = orjson.loads(dlq.value)
         body["value_redacted"] = True
         body["original"] = self.dlq_originals
+        # Sizes of the original, not of its redacted copy: the copy may be clipped, the original whole.
+        size = len(record.value) if record.value is not None else 0
+        body["original_value_bytes"] = size
+        body["original_value_truncated"] = self.dlq_originals == "redacted" and size > DLQ_MAX_ORIGINAL_VALUE_BYTES
         body["recognizer_version"] = RECOGNIZER_VERSION
         body["redactions"] = [{"kind": kind, "count": found[kind]} for kind in PII_KINDS if found[kind]]
         outcome.outputs[-1] = OutboundRecord(dlq.topic, dlq.key, orjson.dumps(body), dlq.headers)

@@ -78,10 +78,15 @@ class CsInsightsPipeline:
         self.input_topics = [self.topics.cs_utterances]
         self.output_topics = [self.topics.cs_insights, self.topics.dlq, self.topics.audit]
         # The index of sessions by partition holds as many as the churn state it lets forget.
-        self._sessions = PartitionKeys(EntityLimits(max_entities=self.churn.policy.max_sessions, idle_s=0))
+        self._sessions = PartitionKeys(
+            EntityLimits(max_entities=self.churn.policy.max_sessions, idle_s=0), on_evict=self._forget_sessions
+        )
 
     def forget_keys(self, partitions: Sequence[tuple[str, int]]) -> None:
-        sessions = self._sessions.release(partitions)
+        self._forget_sessions(self._sessions.release(partitions))
+
+    def _forget_sessions(self, sessions: list[str]) -> None:
+        """Drop the churn state and last turn of sessions moved away or evicted by the limits."""
         self.churn.forget(sessions)
         self.tails.forget(sessions)
 

@@ -105,23 +105,33 @@ def card_numbers(text: str) -> Iterator[Span]:
 
 
 # --- E-mail addresses, written or spoken ("minsu dot kim at naver dot com", "민수 골뱅이 네이버 닷컴") ---
-_LOCAL = r"(?<![A-Za-z0-9._%+\-'’])[A-Za-z0-9][A-Za-z0-9._%+\-]*"
-_EMAIL = re.compile(rf"{_LOCAL}@(?:[A-Za-z0-9\-]+\.)+[A-Za-z]{{2,}}(?![A-Za-z0-9])")
-_LOCAL_WORD = r"[A-Za-z0-9][A-Za-z0-9%+]*"
-_LOCAL_JOIN = r"(?: ?(?:[._\-]|dot|underscore|under ?bar|dash|hyphen|점|닷|언더바|언더스코어|하이픈|대시) ?)"
-_SPOKEN_LOCAL = (
-    rf"(?<![A-Za-z0-9._%+\-'’])(?:{_LOCAL_WORD}(?:{_LOCAL_JOIN}{_LOCAL_WORD})*"
-    r"|[가-힣]{1,6}(?= ?(?:골뱅이|앳|@)))"
+_LOCAL = r"(?<![A-Za-z0-9._%+\-])[A-Za-z0-9][A-Za-z0-9._%+\-]*"
+_MAIL_PROVIDER_NAMES = r"(?:gmail|naver|daum|hanmail|kakao|nate|outlook|hotmail|yahoo|icloud|korea|empal)"
+_EMAIL = re.compile(
+    rf"{_LOCAL}@(?:(?:[A-Za-z0-9\-]+\.)+[A-Za-z]{{2,}}(?![A-Za-z0-9])|{_MAIL_PROVIDER_NAMES}(?![A-Za-z0-9.]))",
+    re.IGNORECASE,
 )
+"""Written: `minsu.kim@naver.com`, and a known provider without its domain (`minsu@gmail`)."""
+_LOCAL_WORD = r"[A-Za-z0-9][A-Za-z0-9%+]{0,63}"
+_LOCAL_JOIN = r"(?: ?(?:[._\-]|dot|underscore|under ?bar|dash|hyphen|점|닷|언더바|언더스코어|하이픈|대시) ?)"
+# Bounded repetitions: a mailbox is a few words, and an unbounded chain ("a dot a dot ...") would
+# be tried again from every word of it, in quadratic time.
+_SPOKEN_LOCAL = (
+    rf"(?<![A-Za-z0-9._%+\-'’])(?:(?:[A-Za-z0-9] ){{2,30}}[A-Za-z0-9](?= at )"
+    rf"|{_LOCAL_WORD}(?:{_LOCAL_JOIN}{_LOCAL_WORD}){{0,6}}"
+    r"|[가-힣]{1,12}(?= ?(?:골뱅이|앳|@)))"
+)
+"""A mailbox read out: words joined by spoken dots, underscores or hyphens; letters spelled one
+by one ("m i n s u at ..."); or a name in Hangul before 골뱅이."""
 _SPOKEN_AT = r"(?: ?(?:@|골뱅이|앳|\(at\)|\[at\]) ?|( at ))"
 _HANGUL_PROVIDERS = {
     "네이버": "naver", "지메일": "gmail", "다음": "daum", "한메일": "hanmail", "카카오": "kakao", "네이트": "nate",
     "아웃룩": "outlook", "핫메일": "hotmail", "야후": "yahoo", "아이클라우드": "icloud", "엠파스": "empal",
 }
 _TLD = r"(?:com|net|org|kr|io|co|ac|go|or|ne|re|edu|gov|biz|info|컴|넷|오알지|케이알|씨오|에이씨|아이오)"
-_SPOKEN_DOT = r"(?: ?(?:\.|dot|닷|점|쩜) ?)"
+_SPOKEN_DOT = r"(?: ?(?:\.|dot|\(dot\)|\[dot\]|닷|점|쩜) ?)"
 _SPOKEN_EMAIL = re.compile(
-    rf"({_SPOKEN_LOCAL}){_SPOKEN_AT}([A-Za-z0-9\-]+|{'|'.join(_HANGUL_PROVIDERS)})(?:{_SPOKEN_DOT}{_TLD}){{1,2}}"
+    rf"({_SPOKEN_LOCAL}){_SPOKEN_AT}([A-Za-z0-9\-]{{1,63}}|[가-힣]{{1,10}}?)(?:{_SPOKEN_DOT}{_TLD}){{1,2}}"
     r"(?![A-Za-z0-9])",
     re.IGNORECASE,
 )
@@ -134,18 +144,22 @@ _NOT_A_MAILBOX = frozenset((
     "signed", "sign", "log", "logged", "up", "in", "on",
 ))
 """Words before a spoken "at" that say "a website", not "a mailbox": "I looked at naver dot com"."""
-_MAILBOX_SHAPED = re.compile(rf"[0-9]|{_LOCAL_JOIN}", re.IGNORECASE)
+_MAILBOX_SHAPED = re.compile(rf"[0-9]| [A-Za-z0-9] |{_LOCAL_JOIN}", re.IGNORECASE)
+_EMAIL_CUE = re.compile(r"mail|메일", re.IGNORECASE)
+_EMAIL_CUE_REACH = 40
+"""Characters before a spoken address within which "email" or "메일" vouches for a plain "at"."""
 
 
-def _spoken_mailbox(local: str, domain: str) -> bool:
+def _spoken_mailbox(local: str, domain: str, announced: bool) -> bool:
     """Whether a plain spoken "at" joins a mailbox to a mail domain: the domain is a known mail
-    provider or the local part is shaped like a mailbox (digits, dots, underscores), and the word
-    before "at" is not one that points at a website."""
+    provider, or the local part is shaped like a mailbox (digits, dots, underscores, spelled
+    letters), or the caller has just said "email"; and the word before "at" is not one that
+    points at a website."""
     last_word = re.split(rf"{_LOCAL_JOIN}", local)[-1].lower()
     if last_word in _NOT_A_MAILBOX:
         return False
     known = domain.lower() in _MAIL_PROVIDERS or domain in _HANGUL_PROVIDERS
-    return known or _MAILBOX_SHAPED.search(local) is not None
+    return known or announced or _MAILBOX_SHAPED.search(local) is not None
 
 
 _AT_MARK = re.compile(r"@|골뱅이|앳|\bat\b", re.IGNORECASE)
@@ -160,8 +174,10 @@ def email_addresses(text: str) -> Iterator[Span]:
     for m in _EMAIL.finditer(text):
         yield m.span()
     for m in _SPOKEN_EMAIL.finditer(text):
-        if m.group(2) is not None and not _spoken_mailbox(m.group(1), m.group(3)):
-            continue
+        if m.group(2) is not None:
+            announced = _EMAIL_CUE.search(text, max(0, m.start() - _EMAIL_CUE_REACH), m.start()) is not None
+            if not _spoken_mailbox(m.group(1), m.group(3), announced):
+                continue
         yield m.span()
 
 

@@ -187,10 +187,15 @@ def redact(text: str, previous: str = "") -> Redaction:
     return Redaction("".join(parts), dict(Counter(span.kind for span in spans)))
 
 
-_JSON_ESCAPE = re.compile(r"\\u([dD][89abAB][0-9a-fA-F]{2})\\u([dD][c-fC-F][0-9a-fA-F]{2})|\\u([0-9a-fA-F]{4})")
+_JSON_ESCAPE = re.compile(
+    r"\\u([dD][89abAB][0-9a-fA-F]{2})\\u([dD][c-fC-F][0-9a-fA-F]{2})|\\u([0-9a-fA-F]{4})|\\([\"\\/bfnrt])"
+)
+_SIMPLE_ESCAPES = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
 
 
 def _unescape(match: re.Match[str]) -> str:
+    if match.group(4) is not None:
+        return _SIMPLE_ESCAPES[match.group(4)]
     if match.group(3) is not None:
         code = int(match.group(3), 16)
         return "\ufffd" if 0xD800 <= code <= 0xDFFF else chr(code)
@@ -200,8 +205,10 @@ def _unescape(match: re.Match[str]) -> str:
 
 def redact_bytes(raw: bytes) -> tuple[bytes, Redaction]:
     """Redact bytes that may not even be valid JSON (a record bound for the DLQ). They are read as
-    UTF-8 (undecodable bytes become U+FFFD, so no raw byte survives unread) and JSON `\\uXXXX`
-    escapes are expanded first, so an escaped Korean address is seen as Korean."""
+    UTF-8 (undecodable bytes become U+FFFD, so no raw byte survives unread) and every JSON escape
+    is expanded first (`\\uXXXX`, `\\n`, `\\/`...), so an escaped Korean address is seen as
+    Korean and a number broken by an escaped line break is seen whole. The result is the
+    redacted text, not JSON."""
     text = _JSON_ESCAPE.sub(_unescape, raw.decode("utf-8", errors="replace"))
     redaction = redact(text)
     return redaction.text.encode("utf-8"), redaction

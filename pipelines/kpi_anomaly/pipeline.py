@@ -85,7 +85,10 @@ class KpiAnomalyPipeline:
         self.retry_backoff_s = retry_backoff_s
         self.input_topics = [self.topics.kpi]
         self.output_topics = [self.topics.kpi_scores, self.topics.anomalies, self.topics.dlq, self.topics.audit]
-        self._cells = PartitionKeys(self.entity_limits, pipeline=NAME, on_evict=self._drop_cells)
+        self._cells = PartitionKeys(
+            self.entity_limits, pipeline=NAME, on_evict=self._drop_cells,
+            spare=lambda cell: self.incidents.open_incident(cell) is not None,
+        )
         self._counters_by_combo: dict[int, bytes] = {}
 
     @property

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from accel.grpc.servicer import SiteIdentity
@@ -11,7 +12,7 @@ from accel.server import AccelServer
 from accel.settings import AccelSettings
 from edge.settings import EdgeSettings
 from pipelines.accel_client import AcceleratorClient, channel_target
-from pipelines.errors import StartupRefused
+from pipelines.errors import AcceleratorUnavailable, StartupRefused
 
 
 def test_a_list_of_ipv4_targets_becomes_an_address_list() -> None:
@@ -44,3 +45,30 @@ async def test_an_unreachable_accelerator_refuses_start_with_the_address(tmp_pat
     client = AcceleratorClient(edge, timeout_s=0.5, attempts=2)
     with pytest.raises(StartupRefused, match="did not answer"):
         await client.start()
+
+
+async def test_a_call_on_a_channel_closed_under_it_is_an_outage_not_a_crash() -> None:
+    """An accelerator that left the target is closed once idle; a call that had already picked it
+    must wait and retry like any outage, never escape with gRPC's UsageError."""
+    async with AccelServer(AccelSettings(port=0), SiteIdentity("kr-seoul", "S1")) as server:
+        edge = EdgeSettings(region="kr-seoul", site_id="S1", accel_targets=server.address)
+        async with AcceleratorClient(edge, timeout_s=5, attempts=1) as client:
+            (member,) = client._members.values()
+            await member.channel.close()
+            with pytest.raises(AcceleratorUnavailable):
+                await client.infer("kpi-anomaly", {"features": np.zeros((1, 22), dtype=np.float32)}, ["score"])
+            assert member.in_flight == 0
+
+
+async def test_an_accelerator_declaring_another_region_after_start_gets_nothing_and_is_audited() -> None:
+    async with AccelServer(AccelSettings(port=0), SiteIdentity("kr-seoul", "S1")) as home:
+        edge = EdgeSettings(region="kr-seoul", site_id="S1", accel_targets=home.address, accel_recheck_s=60)
+        async with AcceleratorClient(edge, timeout_s=5, attempts=2) as client:
+            home.identity = SiteIdentity("jp-tokyo", "T1")  # what a pod restarted elsewhere would say
+            home._servicer._identity = home.identity
+            with pytest.raises(AcceleratorUnavailable, match="no accelerator in region is in rotation"):
+                await client.infer("kpi-anomaly", {"features": np.zeros((1, 22), dtype=np.float32)}, ["score"])
+            notice = client.notices.get_nowait()
+            assert notice.accelerator == home.address and "'jp-tokyo'" in notice.reason
+            served = home.repository.statistics("kpi-anomaly")
+            assert sum(s.success.count + s.fail.count for s in served) == 0, "not one request reached it"

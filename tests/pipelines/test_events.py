@@ -61,3 +61,12 @@ def test_a_time_before_the_first_utc_date_is_a_schema_violation_not_a_crash() ->
     event = {"schema": "s.v1", "event_id": "e", "region": "kr-seoul", "site_id": "x", "ts": "0001-01-01T00:00:00+01:00"}
     with pytest.raises(SchemaViolation, match="'ts' is out of range in UTC"):
         check_envelope(event, "s.v1")
+
+
+def test_an_event_nested_too_deeply_to_check_for_repeated_fields_is_malformed_not_a_crash() -> None:
+    """orjson reads 1,024 levels; the second, key-by-key parse (needed once a `\\u` escape appears)
+    would hit Python's recursion limit first."""
+    deep = b'{"schema": "x\\u0041", "nest": ' + b"[" * 1000 + b"]" * 1000 + b"}"
+    assert orjson.loads(deep)
+    with pytest.raises(MalformedEvent, match="nested too deeply"):
+        decode_event(deep)

@@ -429,3 +429,25 @@ def test_ids_with_hex_runs_that_look_like_numbers_are_still_opaque_ids() -> None
     for opaque in ("f86668c16d0548189450", "chat-a41244f0801247718688", "313874cddfbc423db246548991270564"):
         assert id_personal_data(opaque) == [], opaque
     assert id_personal_data("call-010-1234-5678") == ["PHONE"] and id_personal_data("01012345678") == ["PHONE"]
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("ts", "minsu.kim@naver.com"), ("schema", "010 1234 5678"), ("site_id", ["Kim Minsu"]), ("ts", "010\n1234\n5678")],
+)
+async def test_an_envelope_refusal_describes_the_value_and_never_quotes_it(field: str, value: object) -> None:
+    record = ConsumedRecord(INPUT, 0, 0, None, orjson.dumps(_utterance(**{field: value})))
+    pipeline = CsInsightsPipeline(REGION, SITE, AcceleratorClient(_settings(), timeout_s=1, attempts=1))
+    outcome = await pipeline.process([record], asyncio.Event())
+    detail = orjson.loads(outcome.outputs[0].value)["detail"]
+    assert f"field {field!r}" in detail and ("a string of" in detail or "a list" in detail), detail
+    assert not any(part in detail for part in ("minsu", "1234", "5678", "Minsu")), detail
+
+
+async def test_a_dlq_copy_reads_json_escapes_so_an_escaped_line_break_splits_no_number() -> None:
+    text = "제 010\\n1234\\n5678, 4111\\n1111\\n1111\\n1111, 010\\/9999\\/8888"  # JSON escapes, as written
+    raw = ('{"schema": "cs.utterance.v1", "speaker": "bot", "text": "' + text + '"}').encode()
+    pipeline = CsInsightsPipeline(REGION, SITE, AcceleratorClient(_settings(), timeout_s=1, attempts=1))
+    outcome = await pipeline.process([ConsumedRecord(INPUT, 0, 0, None, raw)], asyncio.Event())
+    copy = base64.b64decode(orjson.loads(outcome.outputs[0].value)["original_value_b64"])
+    assert b"1234" not in copy and b"1111" not in copy and b"9999" not in copy, copy

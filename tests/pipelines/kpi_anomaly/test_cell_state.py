@@ -97,14 +97,31 @@ async def test_forged_timestamps_in_a_batch_expire_no_cell(client: AcceleratorCl
     assert pipeline.windows.history("held") == 1 and pipeline.evictions["idle"] == 0
 
 
-async def test_a_dropped_cell_takes_its_open_incident_with_it(client: AcceleratorClient) -> None:
+async def test_a_cell_with_an_open_alarm_outlives_newer_cells_under_the_limit_and_its_alarm_clears(
+    client: AcceleratorClient,
+) -> None:
+    """Dropping a cell with an open alarm would leave the alarm on the OSS list for ever: the
+    limits drop cells without one first."""
     pipeline = KpiAnomalyPipeline(REGION, SITE, client, entity_limits=EntityLimits(max_entities=2))
     site = Site(pipeline)
     for minute in range(4):
         await site.batch(("sick", minute))
     (score,) = await site.batch(("sick", 4), counters=OUTAGE)
     assert score["is_anomaly"] is True
-    assert pipeline.incidents.open_incident("sick") is not None
     await site.batch(("other-1", 5), ("other-2", 5))
     await site.batch(("other-1", 6))
-    assert "sick" not in pipeline.incidents.open_cells() and len(pipeline.incidents) == 0
+    assert pipeline.incidents.open_incident("sick") is not None and "sick" in pipeline.windows
+    assert pipeline.cells_held == 2 and pipeline._cells.evictions["capacity"] == 1
+
+
+async def test_no_more_than_half_the_limit_is_spared_for_open_alarms(client: AcceleratorClient) -> None:
+    """A flood of hostile cells that all raise alarms cannot grow the state past its limit."""
+    pipeline = KpiAnomalyPipeline(REGION, SITE, client, entity_limits=EntityLimits(max_entities=2))
+    site = Site(pipeline)
+    for cell in ("sick-1", "sick-2"):
+        for minute in range(4):
+            await site.batch((cell, minute))
+        await site.batch((cell, 4), counters=OUTAGE)
+    assert pipeline.incidents.open_cells() == {"sick-1", "sick-2"}
+    await site.batch(("other", 5))
+    assert pipeline.cells_held == 2 and len(pipeline.incidents.open_cells()) == 1
