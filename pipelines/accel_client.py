@@ -192,28 +192,32 @@ class AcceleratorClient:
         return _Accelerator(address, channel, pb_grpc.GRPCInferenceServiceStub(channel))  # type: ignore[no-untyped-call]
 
     async def start(self) -> None:
-        """Find every accelerator and check its declared region.
+        """Find every accelerator and check its declared region. One that cannot be reached yet
+        stays in rotation (each call verifies the accelerator it goes to), as long as one can.
 
         Raises:
-            StartupRefused: an accelerator is out of region, declares none, or cannot be reached.
+            StartupRefused: an accelerator is out of region or declares none, or none can be reached.
         """
         self._started = True
         try:
             await self._follow_addresses(time.monotonic())
+            unreachable = []
             for member in list(self._members.values()):
                 try:
                     declared = await self._declared_region(member, self._timeout_s, wait_for_ready=True)
                 except grpc.aio.AioRpcError as exc:
-                    raise StartupRefused(
-                        f"accelerator {member.address} did not answer ({exc.code().name}: {exc.details()}); "
-                        "cannot verify it is in region"
-                    ) from exc
+                    unreachable.append(f"accelerator {member.address} did not answer ({exc.code().name}: {exc.details()})")
+                    continue
                 if declared != self._region:
                     raise StartupRefused(
                         f"accelerator {member.address} declares region {_shown(declared)}, this site is in "
                         f"{self._region!r}; refusing to send it data"
                     )
                 log.info("accelerator %s verified in region %s", member.address, self._region)
+            if len(unreachable) == len(self._members):
+                raise StartupRefused("; ".join(unreachable) + "; cannot verify any accelerator is in region")
+            for why in unreachable:
+                log.warning("%s; it is verified when it answers", why)
         except BaseException:
             await self.stop()
             raise

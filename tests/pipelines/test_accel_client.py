@@ -72,3 +72,13 @@ async def test_an_accelerator_declaring_another_region_after_start_gets_nothing_
             assert notice.accelerator == home.address and "'jp-tokyo'" in notice.reason
             served = home.repository.statistics("kpi-anomaly")
             assert sum(s.success.count + s.fail.count for s in served) == 0, "not one request reached it"
+
+
+async def test_one_accelerator_down_at_start_does_not_keep_the_pipeline_from_starting() -> None:
+    from edge.broker import free_port
+
+    async with AccelServer(AccelSettings(port=0), SiteIdentity("kr-seoul", "S1")) as server:
+        edge = EdgeSettings(region="kr-seoul", site_id="S1", accel_targets=f"{server.address},127.0.0.1:{free_port()}")
+        async with AcceleratorClient(edge, timeout_s=1, attempts=2) as client:
+            result = await client.infer("kpi-anomaly", {"features": np.zeros((1, 22), dtype=np.float32)}, ["score"])
+    assert result.model_name == "kpi-anomaly"

@@ -32,12 +32,14 @@ def _openssl(*args: str, cwd: Path) -> None:
 
 @pytest.fixture(scope="module")
 def pki(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A throwaway CA, a server certificate for 127.0.0.1/localhost, and a client certificate."""
+    """A throwaway CA, a server certificate for 127.0.0.1/localhost, one for the name localhost
+    only, and a client certificate."""
     d = tmp_path_factory.mktemp("pki")
     _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.crt",
              "-days", "2", "-subj", "/CN=edge-test-ca", cwd=d)
     (d / "server.ext").write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
-    for name, ext in (("server", ["-extfile", "server.ext"]), ("client", [])):
+    (d / "named.ext").write_text("subjectAltName=DNS:localhost\n")
+    for name, ext in (("server", ["-extfile", "server.ext"]), ("named", ["-extfile", "named.ext"]), ("client", [])):
         _openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", f"{name}.key", "-out", f"{name}.csr",
                  "-subj", f"/CN={name}", cwd=d)
         _openssl("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
@@ -136,3 +138,20 @@ def test_half_a_tls_configuration_is_refused_by_name(pki: Path) -> None:
 
 def test_no_certificate_means_plaintext() -> None:
     assert server_credentials(AccelSettings()) is None
+
+
+async def test_under_tls_an_accelerator_found_by_name_is_checked_against_that_name(pki: Path, doubler_repository: Path) -> None:
+    """The client connects to each address the name resolves to; the certificate, issued to the
+    name alone, must still be checked against the name."""
+    settings = AccelSettings(
+        port=0, model_repository=doubler_repository,
+        tls_cert_file=pki / "named.crt", tls_key_file=pki / "named.key",
+    )
+    async with AccelServer(settings, SiteIdentity("kr-seoul", "SEL-GN-0042")) as server:
+        edge = EdgeSettings(
+            region="kr-seoul", site_id="SEL-GN-0042", accel_targets=f"dns:///localhost:{server.port}",
+            accel_tls_ca_file=str(pki / "ca.crt"),
+        )
+        async with AcceleratorClient(edge, timeout_s=5, attempts=2) as client:
+            result = await client.infer("doubler", {"x": np.ones((1, 4), dtype=np.float32)}, ["y"])
+    assert result.outputs["y"].tolist() == [[2.0] * 4]
