@@ -90,6 +90,8 @@ def id_personal_data(value: str) -> list[str]:
         if len(_DIGITS.findall(run.group())) < _FEWEST_DIGITS:
             continue
         for span in find_pii(run.group()):
+            if span.kind == "PHONE" and run.group()[span.start : span.start + 2] == "82":
+                continue  # a country code without its + is how numbers are said, not how ids are made
             start, end = run.start() + span.start, run.start() + span.end
             before = value[start - 1] if start else ""
             after = value[end] if end < len(value) else ""

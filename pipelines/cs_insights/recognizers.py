@@ -27,13 +27,16 @@ _CENTURY = {"1": 1900, "2": 1900, "5": 1900, "6": 1900, "3": 2000, "4": 2000, "7
 
 
 def registration_numbers(text: str) -> Iterator[tuple[Span, str]]:
-    """RRN and FRN spans with their kind. The birth date must exist in the century its gender
-    digit implies; the check digit is not required, because numbers issued since October 2020
-    have none."""
+    """RRN and FRN spans with their kind, however the thirteen digits are grouped ("90-01-01-
+    1234567" too). The birth date must exist in the century its gender digit implies; the check
+    digit is not required, because numbers issued since October 2020 have none."""
     for m in _REGISTRATION.finditer(text):
         yy, mm, dd, gender = m.group(1), m.group(2), m.group(3), m.group(4)
         if birth_date_valid(yy, mm, dd, gender):
             yield m.span(), "RRN" if gender in "1234" else "FRN"
+    for (start, end), digits in _grouped_numbers(text):
+        if len(digits) == 13 and birth_date_valid(digits[:2], digits[2:4], digits[4:6], digits[6]):
+            yield (start, end), "RRN" if digits[6] in "1234" else "FRN"
 
 
 def birth_date_valid(yy: str, mm: str, dd: str, gender: str) -> bool:
@@ -54,10 +57,17 @@ _PHONE = re.compile(
 )
 
 
+_PHONE_DIGITS = re.compile(r"(?:82|0)(?:1[016789][0-9]{7,8}|2[0-9]{7,8}|[3-6][1-5][0-9]{7,8}|70[0-9]{8})")
+
+
 def phone_numbers(text: str) -> Iterator[Span]:
-    """Korean mobile and landline numbers, with or without separators, national or 82."""
+    """Korean mobile and landline numbers, with or without separators, national or 82, and
+    however their digits are grouped ("010-12-34-5678")."""
     for m in _PHONE.finditer(text):
         yield m.span()
+    for span, digits in _grouped_numbers(text):
+        if _PHONE_DIGITS.fullmatch(digits):
+            yield span
 
 
 # --- Payment cards: 13-19 digits, Luhn-valid, contiguous or grouped ------------------------
@@ -65,6 +75,22 @@ _DIGIT_RUN = re.compile(r"(?<![0-9])[0-9]{1,19}(?:(?:[ \-‐‑–—]|, ?)[0-9]
 _CARD_FIRST_DIGITS = frozenset("234569")
 """Issuer ranges: 2 and 5 (Mastercard), 3 (Amex, JCB, Diners), 4 (Visa), 6 (Discover,
 UnionPay), 9 (Korean domestic-only cards)."""
+
+
+_MOST_GROUPS = 6
+"""A number is read in at most this many groups; a longer run of numbers is several numbers."""
+
+
+_GROUPED_NUMBER = re.compile(rf"(?<![0-9])[0-9]{{1,13}}(?:(?:[ \-]|, ?)[0-9]{{1,13}}){{0,{_MOST_GROUPS - 1}}}(?![0-9A-Za-z])")
+"""Digit groups read as one number; the last is not the start of a word ("5G", "3rd")."""
+
+
+def _grouped_numbers(text: str) -> Iterator[tuple[Span, str]]:
+    """Runs of digit groups (one to `_MOST_GROUPS` groups) and their digits alone."""
+    for run in _GROUPED_NUMBER.finditer(text):
+        digits = re.sub(r"[^0-9]", "", run.group())
+        if len(digits) >= 9:
+            yield run.span(), digits
 
 
 def luhn_valid(digits: str) -> bool:
@@ -207,13 +233,20 @@ _STREET_TYPE = (
 )
 _UNIT = r"(?:,? (?:Apt|Apartment|Unit|Suite|Ste|Room|#)\.? ?#?[0-9A-Z\-]{1,6})?"
 _TOWNS = r"(?:, ?[A-Z][a-z]+(?:-(?:gu|gun|si|do|dong|eup|myeon))?(?: [A-Z][a-z]+)?){0,3}"
-_ROMANISED_ROAD = r"[A-Z][a-z]+(?:-[a-z]+)*-(?:ro|gil|daero)(?: ?[0-9]{1,4}(?:beon)?-gil)?"
+_ROMANISED_ROAD = r"[A-Z][a-z]+(?:-[a-z]+)*[- ](?:ro|gil|daero)(?![A-Za-z])(?: ?[0-9]{1,4}(?:beon)?-gil)?"
 _ENGLISH_ADDRESS = re.compile(
     rf"(?<![A-Za-z0-9])(?:[0-9]{{1,5}}[A-Z]? (?:[A-Z][a-z]+\.? ){{1,3}}{_STREET_TYPE}(?![A-Za-z])\.?"
     rf"(?: (?:NW|NE|SW|SE|N|S|E|W)(?![A-Za-z]))?{_UNIT}{_TOWNS}"
     rf"|[0-9]{{1,5}}(?:-[0-9]{{1,5}})?,? {_ROMANISED_ROAD}{_UNIT}{_TOWNS}"
     rf"|{_ROMANISED_ROAD} [0-9]{{1,5}}(?:-[0-9]{{1,5}})?(?![0-9]){_UNIT}{_TOWNS})"
 )
+_SPOKEN_ENGLISH_ADDRESS = re.compile(
+    rf"(?<![A-Za-z0-9])[0-9]{{1,5}}[a-z]? (?:[a-z]+\.? ){{1,3}}{_STREET_TYPE}(?![A-Za-z])\.?"
+    r"(?:,? (?:apt|apartment|unit|suite|room|number|#)\.? ?#?[0-9a-z\-]{1,6})?",
+    re.IGNORECASE,
+)
+"""A street address as speech-to-text writes it, in lower case ("i live at 12 main street apt 4"):
+common words ("the whole way") look alike, so it counts only beside an address word."""
 
 
 _BARE_ROAD_ADDRESS = re.compile(rf"(?<![가-힣0-9])[가-힣0-9]{{1,10}}(?<!으)(?:대로|로|길)(?: ?[0-9]{{1,4}}번?(?:길|가길))? ?{_NUMBER}{_DETAIL}")
@@ -227,15 +260,17 @@ _CUE_REACH = 30
 def street_addresses(text: str) -> Iterator[Span]:
     """Korean road-name (시/도 + 구/군 + 로/길 + number) and lot-number addresses, and English
     street addresses, including Korean ones romanised ("110 Sejong-daero, Jung-gu, Seoul").
-    A road and number alone ("세종대로 110") count when the caller talks about an address
-    nearby ("주소는", "보내주세요", "I live"): on its own it reads like "연결로 2" too often."""
-    for pattern in (_KOREAN_ADDRESS, _ENGLISH_ADDRESS, _BARE_ROAD_ADDRESS):
+    A road and number alone ("세종대로 110"), and an English address in lower case, count when
+    the caller talks about an address nearby ("주소는", "보내주세요", "I live"): on their own
+    they read like "연결로 2" or "45 minutes the whole way" too often."""
+    for pattern in (_KOREAN_ADDRESS, _ENGLISH_ADDRESS, _BARE_ROAD_ADDRESS, _SPOKEN_ENGLISH_ADDRESS):
         for m in pattern.finditer(text):
             start, end = m.span()
             # Trailing separators belong to the sentence, not the address.
             while end > start and text[end - 1] in " ,":
                 end -= 1
-            if pattern is _BARE_ROAD_ADDRESS and not _ADDRESS_CUE.search(
+            cued = pattern is _BARE_ROAD_ADDRESS or pattern is _SPOKEN_ENGLISH_ADDRESS
+            if cued and not _ADDRESS_CUE.search(
                 text, max(0, start - _CUE_REACH), min(len(text), end + _CUE_REACH)
             ):
                 continue
@@ -243,17 +278,20 @@ def street_addresses(text: str) -> Iterator[Span]:
 
 
 # --- The start of a value, cut off by the end of an utterance --------------------------------
-_FRAGMENT_END = r"(?=(?:[가-힣]{1,4})?[ .,!?~]*$)"
-"""A fragment ends the utterance: at most a Korean particle and punctuation after it."""
-_ENDS_LIKE_A_FRAGMENT = re.compile(r"(?:[0-9@)\]]|[로길동리가]|골뱅이|앳|at)(?:[가-힣]{1,4})?[ .,!?~]*$", re.IGNORECASE)
-"""What every fragment ends with (a digit, a road or neighbourhood, an at-sign or word): texts
-that end otherwise are not searched further."""
+_FRAGMENT_END = r"(?=(?: ?[가-힣]{1,4})?[ .,!?~\-]*$)"
+"""A fragment ends the utterance: at most a Korean particle, a dangling hyphen and punctuation
+after it."""
+_ENDS_LIKE_A_FRAGMENT = re.compile(
+    r"(?:[0-9A-Za-z@)\]]|[로길동리가]|골뱅이|앳)(?: ?[가-힣]{1,4})?[ .,!?~\-]*$", re.IGNORECASE
+)
+"""What every fragment ends with (a digit, a word of a mailbox, a road or neighbourhood, an
+at-sign or word): texts that end otherwise are not searched further."""
 _FRAGMENT_REACH = 120
 """How far from the end of a text a fragment (and the words announcing it) may begin."""
 _FRAGMENTS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("EMAIL", re.compile(
         rf"(?P<v>{_SPOKEN_LOCAL} ?(?:@|골뱅이|앳|\(at\)|\[at\])){_FRAGMENT_END}"
-        rf"|(?:mail|메일)[^.?!]{{0,30}}?(?P<at>{_SPOKEN_LOCAL} at) ?$",
+        rf"|(?:mail|메일)[^.?!]{{0,30}}?(?P<at>{_SPOKEN_LOCAL}(?: at)?) ?$",
         re.IGNORECASE,
     )),
     ("RRN", re.compile(rf"(?<![0-9])(?<![0-9]-)(?P<v>(?P<yy>[0-9]{{2}})(?P<mm>[0-9]{{2}})(?P<dd>[0-9]{{2}})(?:-?(?P<g>[1-8])[0-9]{{0,5}})?){_FRAGMENT_END}")),
@@ -296,5 +334,7 @@ def trailing_fragment(text: str) -> tuple[Span, str] | None:
         ):
             continue
         group = next(g for g in ("v", "n", "at") if g in m.re.groupindex and m[g] is not None)
+        if group == "at" and not m[group].lower().endswith(" at") and not _MAILBOX_SHAPED.search(m[group]):
+            continue  # "my email is fine": a mailbox said without its "at" must look like one
         return m.span(group), kind
     return None

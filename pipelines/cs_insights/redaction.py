@@ -132,25 +132,54 @@ _EN_NUMBER_WORDS = "zero|oh|one|two|three|four|five|six|seven|eight|nine|ten|ele
 _MAY_CONTINUE = re.compile(
     r"(?:[0-9@]|[공영일이삼사오육륙칠팔구십백천만로길동리가구시군도읍면점닷]|골뱅이|앳"
     rf"|(?<![A-Za-z])(?:at|dot|underscore|dash|{_EN_NUMBER_WORDS})|[A-Z][a-z]*)"
-    r"(?:[가-힣]{1,4})?[\s.,!?~)\]]*$",
+    r"(?: ?[가-힣]{1,4})?[\s.,!?~)\]\-]*$"
+    r"|(?:mail|메일)[^.?!]{0,40}$",
+    re.IGNORECASE,
 )
 """How an utterance ends when a value may go on in the next one: a digit or a number word, an
-at-sign or at-word, a dot-word, a Korean place suffix, a capitalised word (an English street).
+at-sign or at-word, a dot-word, a Korean place suffix, a capitalised word (an English street),
+or anything just after "email" (the start of a mailbox).
 Other endings ("...싶어요.", "thanks") are not joined to the next turn at all."""
 
 
+_DIGITS_IN_ALL = {"RRN": (13, 13), "FRN": (13, 13), "PHONE": (9, 12), "CARD": (15, 19)}
+"""How many digits a whole value of each kind has (a phone number with its 82, a card of any issuer)."""
+_FIRST_NUMBER = re.compile(r"[0-9](?:[0-9 \-]*[0-9])?")
+_NUMBER_REACH = 40
+"""How far into a turn the rest of a number begun in the turn before may start."""
+
+
 def _continued(previous: str, text: str) -> list[PiiSpan]:
-    """The parts of `text` that complete a value begun at the end of `previous`."""
-    if _MAY_CONTINUE.search(previous, max(0, len(previous) - 24)) is None:
+    """The parts of `text` that complete a value begun at the end of `previous`: a value that runs
+    across the two once they are joined, or else, after the start of a number ("앞자리는
+    900101"), the first number of `text` with the digits that start lacks ("뒷자리는 1234567")."""
+    if _MAY_CONTINUE.search(previous, max(0, len(previous) - 48)) is None:
         return []
     tail = previous[-SESSION_TAIL_CHARS:]
     joined = f"{tail} {text[:SESSION_TAIL_CHARS]}"
     boundary = len(tail) + 1
-    return [
+    crossing = [
         PiiSpan(0, span.end - boundary, span.kind)
         for span in _found(joined)[0]
         if span.start < len(tail) and span.end > boundary
     ]
+    if crossing:
+        return crossing
+    tail_form = matching_forms(tail)[0]
+    fragment = recognizers.trailing_fragment(tail_form.text)
+    if fragment is None or fragment[1] not in _DIGITS_IN_ALL:
+        return []
+    (start, end), kind = fragment
+    have = sum(ch.isdigit() for ch in tail_form.text[start:end])
+    form = matching_forms(text[:SESSION_TAIL_CHARS])[0]
+    number = _FIRST_NUMBER.search(form.text, 0, _NUMBER_REACH + 20)
+    if number is None or number.start() > _NUMBER_REACH:
+        return []
+    digits = re.sub(r"[^0-9]", "", number.group())
+    low, high = _DIGITS_IN_ALL[kind]
+    if not low <= have + len(digits) <= high or (kind in ("RRN", "FRN") and have == 6 and digits[0] not in "12345678"):
+        return []
+    return [PiiSpan(*form.original_span(*number.span()), kind)]
 
 
 def pii_spans(text: str, previous: str = "") -> list[PiiSpan]:

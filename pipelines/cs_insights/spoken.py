@@ -37,7 +37,7 @@ _DROPPED = frozenset(
 def _special_characters() -> re.Pattern[str]:
     """Non-ASCII characters that folding removes or rewrites even in NFKC text: format (Cf) and
     C1 control characters, surrogates, private use, the `_DROPPED` ones, and decimal digits of
-    other scripts. Built once, from this Python's Unicode tables."""
+    other scripts, Hanja numerals. Built once, from this Python's Unicode tables."""
     ranges: list[list[int]] = []
     for code in range(0x80, 0x110000):
         if unicodedata.category(chr(code)) in ("Cf", "Cc", "Cs", "Co") or chr(code) in _DROPPED:
@@ -46,7 +46,7 @@ def _special_characters() -> re.Pattern[str]:
             else:
                 ranges.append([code, code])
     members = "".join(f"{chr(a)}-{chr(b)}" if b > a else re.escape(chr(a)) for a, b in ranges)
-    return re.compile(f"[{members}]|(?![0-9])\\d")
+    return re.compile(f"[{members}{''.join(_HANJA_DIGITS)}]|(?![0-9])\\d")
 
 
 def warm_up() -> None:
@@ -70,13 +70,17 @@ def _segments(run: str) -> Iterator[tuple[int, int]]:
     yield start, len(run)
 
 
+_HANJA_DIGITS = dict(zip("〇零一二三四五六七八九", "00123456789", strict=True))
+"""Sino-Korean numerals written in Hanja, as a transcript may render a number read out."""
+
+
 def _fold(segment: str) -> str:
     out = []
     for ch in unicodedata.normalize("NFKC", segment):
         if ch in _DROPPED or unicodedata.category(ch) in ("Cf", "Cc", "Cs", "Co") and not ch.isspace():
             continue
         digit = unicodedata.decimal(ch, None) if not ch.isascii() else None
-        out.append(str(digit) if digit is not None else ch)
+        out.append(str(digit) if digit is not None else _HANJA_DIGITS.get(ch, ch))
     return "".join(out)
 
 
@@ -246,12 +250,24 @@ def _run_value(text: str, run: list[re.Match[str]]) -> str | None:
     alone = len(run) == 1 and (len(run[0].group()) == 1 or run[0].group().lower() == "oh")
     if alone and not _beside_digits(text, run[0].start(), run[0].end()):
         return None  # one syllable (사는 곳, 오는 길) or "oh" is a number only beside other digits
-    if korean:
-        if len(korean) != len(run):
-            return None  # Korean and English words in one run: read neither
-        values = [_korean_value(word) for word in korean]
-        return None if any(v is None for v in values) else "".join(v for v in values if v is not None)
-    return _english_value([m.group(1).lower() for m in run])
+    if alone and run[0].group(2) and "가" <= text[run[0].end() : run[0].end() + 1] <= "힣":
+        return None  # and a syllable before a particle is the particle's ("900101 이고요")
+    if not korean:
+        return _english_value([m.group(1).lower() for m in run])
+    # Korean words one by one; English words of the run (a caller may switch) as their own run.
+    values: list[str | None] = []
+    english: list[str] = []
+    for m in run:
+        if m.group(2):
+            if english:
+                values.append(_english_value(english))
+                english = []
+            values.append(_korean_value(m.group(2)))
+        else:
+            english.append(m.group(1).lower())
+    if english:
+        values.append(_english_value(english))
+    return None if any(v is None for v in values) else "".join(v for v in values if v is not None)
 
 
 def _number_edits(text: str, greedy: bool) -> tuple[list[tuple[int, int, str]], bool]:
@@ -274,15 +290,25 @@ def spoken_numbers(mapped: MappedText, *, greedy: bool = False) -> MappedText:
 
 
 # --- separators between digit groups ----------------------------------------------------------
+_SEPARATOR_CHARS = "\\-‐‑‒–—―−⁃ー_/.·~\\\\*+:=|、。ㅡᅳ"
+"""What stands between digit groups in a transcript or a chat: hyphens and dashes of every kind
+(the minus sign, the katakana long vowel, the Hangul vowel ㅡ typed for a dash), slashes, dots,
+underscores, and the odd `*`, `+`, `:`, `=`, `|`."""
 _DIGIT_GAP = re.compile(
-    r"(?<=[0-9])(?: ?(?:[\-‐‑–—_/.·~\\]|(?:에|의|다시|대시|하이픈|dash|hyphen)(?![가-힣A-Za-z])) ?| )(?=[0-9])",
+    rf"(?<=[0-9])(?:(?: ?[{_SEPARATOR_CHARS}]){{1,3}} ?|(?: ?(?:에|의|다시|대시|하이픈|dash|hyphen)(?![가-힣A-Za-z]) ?)| )(?=[0-9])",
     re.IGNORECASE,
 )
+_SINGLE_DIGITS = re.compile(r"(?<![0-9])[0-9](?:(?:-|, ?)[0-9](?![0-9])){3,}")
+"""Four or more digits said one at a time ("0 1 0 1 2 ...", "zero, one, zero, ..."): one number."""
 
 
 def join_digit_groups(mapped: MappedText) -> MappedText:
-    """Rewrite 3 (see the module docstring)."""
-    return mapped.rewrite((m.start(), m.end(), "-") for m in _DIGIT_GAP.finditer(mapped.text) if m.group() != "-")
+    """Rewrite 3 (see the module docstring); digits said one at a time become one group."""
+    joined = mapped.rewrite((m.start(), m.end(), "-") for m in _DIGIT_GAP.finditer(mapped.text) if m.group() != "-")
+    edits = []
+    for m in _SINGLE_DIGITS.finditer(joined.text):
+        edits += [(m.start() + g.start(), m.start() + g.end(), "") for g in re.finditer(r"[^0-9]+", m.group())]
+    return joined.rewrite(edits)
 
 
 def matching_forms(text: str) -> list[MappedText]:

@@ -234,3 +234,50 @@ def test_control_characters_between_digits_do_not_hide_them() -> None:
     utf16 = "010-1234-5678".encode("utf-16-le")
     clean, redaction = redact_bytes(b'{"text": "' + utf16 + b'"}')
     assert redaction.counts == {"PHONE": 1} and b"1\x002\x003\x004" not in clean
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("010 -- 1234 -- 5678", "PHONE"), ("010*1234*5678", "PHONE"), ("010:1234:5678", "PHONE"), ("010 | 1234 | 5678", "PHONE"),
+        ("010、1234、5678", "PHONE"), ("010−1234−5678", "PHONE"), ("010ー1234ー5678", "PHONE"), ("0 1 0 1 2 3 4 5 6 7 8", "PHONE"),
+        ("zero-one-zero-one-two-three-four-five-six-seven-eight", "PHONE"),
+        ("zero, one, zero, one, two, three, four, five, six, seven, eight", "PHONE"),
+        ("공일공 one two three four 오육칠팔", "PHONE"), ("〇一〇 一二三四 五六七八", "PHONE"), ("010-12-34-5678", "PHONE"),
+        ("010-123-45678", "PHONE"), ("900101ㅡ1234567", "RRN"), ("900101―1234567", "RRN"), ("90-01-01-1234567", "RRN"),
+        ("900101-1 234567", "RRN"), ("4111*1111*1111*1111", "CARD"), ("my email is minsukim at company dot com", "EMAIL"),
+        ("minsukim (at) gmail (dot) com", "EMAIL"), ("minsukim [at] gmail [dot] com", "EMAIL"), ("minsukim@gmail", "EMAIL"),
+        ("m i n s u at gmail dot com", "EMAIL"), ("엠아이엔에스유 골뱅이 네이버 닷컴", "EMAIL"), ("minsu 골뱅이 회사 닷컴", "EMAIL"),
+        ("'minsu.kim@naver.com'", "EMAIL"), ("i live at 12 main street apt 4", "ADDRESS"),
+        ("send it to 152 Teheran ro, Gangnam-gu, Seoul", "ADDRESS"),
+    ],
+)
+def test_adversarial_spellings_found_by_review_are_masked_whole(text: str, kind: str) -> None:
+    redaction = redact(text)
+    assert redaction.counts.get(kind) == 1, redaction.text
+    assert not any(run in redaction.text for run in ("1234", "5678", "minsu", "minsukim", "m i n s", "엠아이", "4111")), redaction.text
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "second_redacted"),
+    [
+        ("my email is minsu dot kim", "at gmail dot com", "[EMAIL]"),
+        ("제 번호는 010-1234-", "5678입니다", "[PHONE]입니다"),
+        ("주민번호 앞자리는 900101 이고요", "뒷자리는 1234567 이에요", "뒷자리는 [RRN] 이에요"),
+        ("제 번호는 010-1234", "뒷번호는 5678이에요", "뒷번호는 [PHONE]이에요"),
+    ],
+)
+def test_the_rest_of_a_value_is_masked_even_when_words_come_between_the_two_parts(
+    first: str, second: str, second_redacted: str
+) -> None:
+    assert redact(first).counts, redact(first).text
+    assert redact(second, first).text == second_redacted
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [("고객센터 114", "3번 눌렀어요"), ("제 번호는 010", "요금이 5만원 나왔어요"), ("my email is fine", "thanks"),
+     ("I waited 10:30 to 11:45", "and then 2 hours")],
+)
+def test_numbers_of_ordinary_talk_after_one_are_left_alone(first: str, second: str) -> None:
+    assert redact(second, first).counts == {}
