@@ -73,6 +73,7 @@ class MemoryTrimmer:
             self._wanted.set()
 
     async def start(self) -> None:
+        """Start trimming (nothing to do where the C library has no `malloc_trim`)."""
         if self._trim is not None and self._task is None:
             self._task = asyncio.get_running_loop().create_task(self._run(self._trim), name="memory-trimmer")
 

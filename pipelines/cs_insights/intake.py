@@ -185,6 +185,7 @@ class RedactingIntake(EventIntake):
         return accepted
 
     def reject(self, outcome: BatchOutcome, record: InboundRecord, reason: str, detail: str) -> None:
+        """Send one record to the DLQ as a redacted copy, or with no copy (`dlq_originals`)."""
         if self.dlq_originals == "omitted":
             clean: InboundRecord = ConsumedRecord(
                 record.topic, record.partition, record.offset, None, None, safe_trace_headers(record.headers), record.timestamp
