@@ -282,10 +282,10 @@ _FRAGMENT_END = r"(?=(?: ?[가-힣]{1,4})?[ .,!?~\-]*$)"
 """A fragment ends the utterance: at most a Korean particle, a dangling hyphen and punctuation
 after it."""
 _ENDS_LIKE_A_FRAGMENT = re.compile(
-    r"(?:[0-9A-Za-z@)\]]|[로길동리가]|골뱅이|앳)(?: ?[가-힣]{1,4})?[ .,!?~\-]*$", re.IGNORECASE
+    r"(?:[0-9@)\]]|[로길동리가]|골뱅이|앳|(?<![A-Za-z])at)(?: ?[가-힣]{1,4})?[ .,!?~\-]*$", re.IGNORECASE
 )
-"""What every fragment ends with (a digit, a word of a mailbox, a road or neighbourhood, an
-at-sign or word): texts that end otherwise are not searched further."""
+"""What a fragment ends with (a digit, a road or neighbourhood, an at-sign or word), or a
+mailbox said after "email": texts that end otherwise are not searched further."""
 _FRAGMENT_REACH = 120
 """How far from the end of a text a fragment (and the words announcing it) may begin."""
 _FRAGMENTS: tuple[tuple[str, re.Pattern[str]], ...] = (
@@ -322,7 +322,10 @@ def trailing_fragment(text: str) -> tuple[Span, str] | None:
     said what it is: an English address's number after "I live at" or "주소는", a spoken "at"
     after "my email is". The next utterance of the session completes it (see
     `pipelines.cs_insights.redaction`)."""
-    if _ENDS_LIKE_A_FRAGMENT.search(text, max(0, len(text) - 16)) is None:
+    if (
+        _ENDS_LIKE_A_FRAGMENT.search(text, max(0, len(text) - 16)) is None
+        and _EMAIL_CUE.search(text, max(0, len(text) - 60)) is None
+    ):
         return None
     start = max(0, len(text) - _FRAGMENT_REACH)
     for kind, pattern in _FRAGMENTS:

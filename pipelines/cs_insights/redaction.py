@@ -129,12 +129,17 @@ def find_pii(text: str) -> list[PiiSpan]:
 
 
 _EN_NUMBER_WORDS = "zero|oh|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|teen|ty|hundred|thousand"
+_ENDS_WITH_A_NUMBER = re.compile(
+    rf"(?:[0-9]|(?<![가-힣])[공영일이삼사오육륙칠팔구십백천만]+|(?<![A-Za-z])(?:{_EN_NUMBER_WORDS}))"
+    r"(?: ?[가-힣]{1,4})?[\s.,!?~)\]\-]*$",
+    re.IGNORECASE,
+)
+"""An utterance that ends with a number, in digits or words: the rest of it may come next."""
 _MAY_CONTINUE = re.compile(
-    r"(?:[0-9@]|[공영일이삼사오육륙칠팔구십백천만로길동리가구시군도읍면점닷]|골뱅이|앳"
+    r"(?:[0-9@]|(?<![가-힣])[공영일이삼사오육륙칠팔구십백천만]+|[로길동리가구시군도읍면점닷]|골뱅이|앳"
     rf"|(?<![A-Za-z])(?:at|dot|underscore|dash|{_EN_NUMBER_WORDS})|[A-Z][a-z]*)"
     r"(?: ?[가-힣]{1,4})?[\s.,!?~)\]\-]*$"
-    r"|(?:mail|메일)[^.?!]{0,40}$",
-    re.IGNORECASE,
+    r"|(?:[Mm]ail|MAIL|메일)[^.?!]{0,40}$",
 )
 """How an utterance ends when a value may go on in the next one: a digit or a number word, an
 at-sign or at-word, a dot-word, a Korean place suffix, a capitalised word (an English street),
@@ -163,7 +168,7 @@ def _continued(previous: str, text: str) -> list[PiiSpan]:
         for span in _found(joined)[0]
         if span.start < len(tail) and span.end > boundary
     ]
-    if crossing:
+    if crossing or _ENDS_WITH_A_NUMBER.search(tail, max(0, len(tail) - 48)) is None:
         return crossing
     tail_form = matching_forms(tail)[0]
     fragment = recognizers.trailing_fragment(tail_form.text)

@@ -23,6 +23,7 @@ import re
 import unicodedata
 from collections.abc import Iterator
 from functools import cache
+from typing import NamedTuple
 
 from pipelines.cs_insights.mapped_text import MappedText
 
@@ -132,20 +133,42 @@ _KO_PARTICLES = (
 82 then "이요", or as 822 then "요"; both readings are matched (see `matching_forms`)."""
 
 
-def _number_word(greedy: bool) -> re.Pattern[str]:
-    korean = "+" if greedy else "+?"
+def _korean_number_word(greedy: bool) -> re.Pattern[str]:
+    syllables = "+" if greedy else "+?"
     return re.compile(
-        r"(?<![A-Za-z'])(" + "|".join(sorted(_EN_WORDS, key=len, reverse=True)) + r")(?![A-Za-z'])"
-        r"|(?<![0-9A-Za-z가-힣])([공영일이삼사오육륙칠팔구십백천만]" + korean + r")(?=(?:" + _KO_PARTICLES + r")?(?![가-힣]))",
-        re.IGNORECASE,
+        r"(?<![0-9A-Za-z가-힣])[공영일이삼사오육륙칠팔구십백천만]" + syllables + r"(?=(?:" + _KO_PARTICLES + r")?(?![가-힣]))"
     )
 
 
 _NUMERAL_SYLLABLES = frozenset("공영일이삼사오육륙칠팔구십백천만")
-_NUMBER_WORD = _number_word(greedy=False)
-_NUMBER_WORD_GREEDY = _number_word(greedy=True)
+_KOREAN_NUMBER = _korean_number_word(greedy=False)
+_KOREAN_NUMBER_GREEDY = _korean_number_word(greedy=True)
 """Korean number words read as few syllables as a particle allows ("오천사백이요": 5400, then
 "이요"), or as many ("오천사백이요": 5402, then "요"). Both are grammatical: both are matched."""
+_ENGLISH_WORD = re.compile(r"(?<![A-Za-z'])[A-Za-z]+(?![A-Za-z'])")
+
+
+class _Word(NamedTuple):
+    """One number word of a text: where it is, and the word (lower case if English)."""
+
+    start: int
+    end: int
+    word: str
+    korean: bool
+
+
+def _number_words(text: str, greedy: bool) -> list[_Word]:
+    """Every English number word and Korean numeral word of a text, in text order."""
+    words = [
+        _Word(m.start(), m.end(), word, False)
+        for m in _ENGLISH_WORD.finditer(text)
+        if (word := m.group().lower()) in _EN_WORDS
+    ]
+    if not text.isascii():
+        korean = _KOREAN_NUMBER_GREEDY if greedy else _KOREAN_NUMBER
+        words += [_Word(m.start(), m.end(), m.group(), True) for m in korean.finditer(text)]
+        words.sort()
+    return words
 
 
 def _korean_value(word: str) -> str | None:
@@ -224,17 +247,17 @@ def _english_place_value(words: list[str], i: int) -> tuple[int, int]:
     return total, i
 
 
-def _runs(text: str, pattern: re.Pattern[str]) -> Iterator[list[re.Match[str]]]:
+def _runs(text: str, greedy: bool) -> Iterator[list[_Word]]:
     """Number words in runs: words separated by spaces only (or an English tens-unit hyphen)."""
-    run: list[re.Match[str]] = []
-    for m in pattern.finditer(text):
+    run: list[_Word] = []
+    for w in _number_words(text, greedy):
         if run:
-            gap = text[run[-1].end() : m.start()]
-            tens_unit = gap == "-" and (run[-1].group(1) or "").lower() in _EN_TENS
+            gap = text[run[-1].end : w.start]
+            tens_unit = gap == "-" and not run[-1].korean and run[-1].word in _EN_TENS
             if gap not in ("", " ") and not tens_unit:
                 yield run
                 run = []
-        run.append(m)
+        run.append(w)
     if run:
         yield run
 
@@ -245,26 +268,26 @@ def _beside_digits(text: str, start: int, end: int) -> bool:
     return (before[-1:].isdigit()) or (after[:1].isdigit())
 
 
-def _run_value(text: str, run: list[re.Match[str]]) -> str | None:
-    korean = [m.group(2) for m in run if m.group(2)]
-    alone = len(run) == 1 and (len(run[0].group()) == 1 or run[0].group().lower() == "oh")
-    if alone and not _beside_digits(text, run[0].start(), run[0].end()):
+def _run_value(text: str, run: list[_Word]) -> str | None:
+    first = run[0]
+    alone = len(run) == 1 and (len(first.word) == 1 or first.word == "oh")
+    if alone and not _beside_digits(text, first.start, first.end):
         return None  # one syllable (사는 곳, 오는 길) or "oh" is a number only beside other digits
-    if alone and run[0].group(2) and "가" <= text[run[0].end() : run[0].end() + 1] <= "힣":
+    if alone and first.korean and "가" <= text[first.end : first.end + 1] <= "힣":
         return None  # and a syllable before a particle is the particle's ("900101 이고요")
-    if not korean:
-        return _english_value([m.group(1).lower() for m in run])
+    if not any(w.korean for w in run):
+        return _english_value([w.word for w in run])
     # Korean words one by one; English words of the run (a caller may switch) as their own run.
     values: list[str | None] = []
     english: list[str] = []
-    for m in run:
-        if m.group(2):
+    for w in run:
+        if w.korean:
             if english:
                 values.append(_english_value(english))
                 english = []
-            values.append(_korean_value(m.group(2)))
+            values.append(_korean_value(w.word))
         else:
-            english.append(m.group(1).lower())
+            english.append(w.word)
     if english:
         values.append(_english_value(english))
     return None if any(v is None for v in values) else "".join(v for v in values if v is not None)
@@ -275,11 +298,11 @@ def _number_edits(text: str, greedy: bool) -> tuple[list[tuple[int, int, str]], 
     read before a particle that starts with a numeral syllable ("팔" then "이요")."""
     edits = []
     ambiguous = False
-    for run in _runs(text, _NUMBER_WORD_GREEDY if greedy else _NUMBER_WORD):
+    for run in _runs(text, greedy):
         value = _run_value(text, run)
         if value is not None:
-            edits.append((run[0].start(), run[-1].end(), value))
-            ambiguous |= run[-1].group(2) is not None and text[run[-1].end() : run[-1].end() + 1] in _NUMERAL_SYLLABLES
+            edits.append((run[0].start, run[-1].end, value))
+            ambiguous |= run[-1].korean and text[run[-1].end : run[-1].end + 1] in _NUMERAL_SYLLABLES
     return edits, ambiguous
 
 
@@ -313,7 +336,7 @@ def join_digit_groups(mapped: MappedText) -> MappedText:
 
 def matching_forms(text: str) -> list[MappedText]:
     """All three rewrites: the text personal data is matched in. Two forms when Korean number
-    words can be read two ways (see `_NUMBER_WORD_GREEDY`), else one."""
+    words can be read two ways (see `_KOREAN_NUMBER_GREEDY`), else one."""
     folded = fold_compatibility(text)
     edits, ambiguous = _number_edits(folded.text, greedy=False)
     forms = [join_digit_groups(folded.rewrite(edits))]
