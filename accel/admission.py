@@ -71,6 +71,19 @@ def describe_names(names: Sequence[str]) -> str:
     return f"[{shown}{f', and {more} more' if more > 0 else ''}]"
 
 
+def check_raw_entries(inputs: int, raw_entries: int) -> None:
+    """Raw contents come as one entry per input, in input order, or not at all.
+
+    Raises:
+        InvalidInput: any other count of `raw_input_contents` entries.
+    """
+    if raw_entries not in (0, inputs):
+        raise InvalidInput(
+            f"request has {inputs} inputs but {raw_entries} raw_input_contents entries; "
+            "raw contents need one entry per input, in input order"
+        )
+
+
 def admit_counts(
     label: str, specs: Sequence[TensorSpec], produced: Sequence[str], inputs: int, raw_entries: int, outputs: int,
     parameters: int,
@@ -80,11 +93,7 @@ def admit_counts(
     wire can carry millions of them."""
     if inputs != len(specs):
         raise InvalidInput(f"{label} expects {len(specs)} inputs {sorted(s.name for s in specs)}; the request has {inputs}")
-    if raw_entries not in (0, inputs):
-        raise InvalidInput(
-            f"request has {inputs} inputs but {raw_entries} raw_input_contents entries; "
-            "raw contents need one entry per input, in input order"
-        )
+    check_raw_entries(inputs, raw_entries)
     if outputs > len(produced):
         raise InvalidInput(f"{label} produces {len(produced)} outputs {list(produced)}; the request asks for {outputs}")
     if parameters > MAX_REQUEST_PARAMETERS:

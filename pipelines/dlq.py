@@ -56,11 +56,8 @@ def dlq_record(
     return OutboundRecord(topics.dlq, key, orjson.dumps(body), headers)
 
 
-def audit_record(
-    topics: SiteTopics, site_id: str, pipeline: str, action: str, reason: str, source: InboundRecord
-) -> OutboundRecord:
-    """An audit record of a refusal: who refused what, when and why; never the payload."""
-    body = {
+def _audit_body(topics: SiteTopics, site_id: str, pipeline: str, action: str, reason: str) -> dict[str, object]:
+    return {
         "schema": AUDIT_SCHEMA,
         "region": topics.region,
         "site_id": site_id,
@@ -68,22 +65,21 @@ def audit_record(
         "pipeline": pipeline,
         "action": action,
         "reason": reason,
-        "source": {"topic": source.topic, "partition": source.partition, "offset": source.offset},
     }
+
+
+def audit_record(
+    topics: SiteTopics, site_id: str, pipeline: str, action: str, reason: str, source: InboundRecord
+) -> OutboundRecord:
+    """An audit record of a refusal: who refused what, when and why; never the payload."""
+    body = _audit_body(topics, site_id, pipeline, action, reason)
+    body["source"] = {"topic": source.topic, "partition": source.partition, "offset": source.offset}
     return OutboundRecord(topics.audit, None, orjson.dumps(body))
 
 
 def accelerator_audit_record(topics: SiteTopics, site_id: str, pipeline: str, accelerator: str, reason: str) -> OutboundRecord:
     """An audit record of an accelerator taken out of rotation (it declared another region, or
     none): which one, when and why. Nothing was sent to it."""
-    body = {
-        "schema": AUDIT_SCHEMA,
-        "region": topics.region,
-        "site_id": site_id,
-        "ts": _now(),
-        "pipeline": pipeline,
-        "action": "refused-accelerator",
-        "reason": reason,
-        "accelerator": accelerator,
-    }
+    body = _audit_body(topics, site_id, pipeline, "refused-accelerator", reason)
+    body["accelerator"] = accelerator
     return OutboundRecord(topics.audit, None, orjson.dumps(body))

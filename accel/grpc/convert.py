@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from accel.admission import TensorHeader, describe_names
+from accel.admission import TensorHeader, check_raw_entries, describe_names
 from accel.errors import InvalidInput
 from accel.model import InferenceRequest, InferenceResponse, Tensor
 from accel.names import preview
@@ -77,11 +77,7 @@ def tensor_headers(request: pb.ModelInferRequest, raw: Sequence[bytes] | None = 
     """
     inputs = request.inputs
     raw_entries = len(request.raw_input_contents)
-    if raw_entries and raw_entries != len(inputs):
-        raise InvalidInput(
-            f"request has {len(inputs)} inputs but {raw_entries} raw_input_contents entries; "
-            "raw contents need one entry per input, in input order"
-        )
+    check_raw_entries(len(inputs), raw_entries)
     headers = []
     for index, tensor in enumerate(inputs):
         if len(tensor.shape) > MAX_DIMS:  # before the dimensions become a tuple
@@ -90,11 +86,7 @@ def tensor_headers(request: pb.ModelInferRequest, raw: Sequence[bytes] | None = 
             )
         shape = tuple(tensor.shape)
         if raw_entries:
-            if tensor.HasField("contents"):
-                raise InvalidInput(
-                    f"input {preview(tensor.name)} sets typed contents while the request uses raw_input_contents; "
-                    "use one or the other"
-                )
+            _refuse_mixed_contents(tensor)
             length = None if raw is None else len(raw[index])
             headers.append(TensorHeader(tensor.name, tensor.datatype, shape, length, raw=True))
             continue
@@ -108,6 +100,14 @@ def tensor_headers(request: pb.ModelInferRequest, raw: Sequence[bytes] | None = 
         values = len(getattr(tensor.contents, field))
         headers.append(TensorHeader(tensor.name, tensor.datatype, shape, None, raw=False, typed_values=values))
     return headers
+
+
+def _refuse_mixed_contents(tensor: pb.ModelInferRequest.InferInputTensor) -> None:
+    if tensor.HasField("contents"):
+        raise InvalidInput(
+            f"input {preview(tensor.name)} sets typed contents while the request uses raw_input_contents; "
+            "use one or the other"
+        )
 
 
 def requested_outputs(request: pb.ModelInferRequest, produced: list[str], model: str) -> list[str] | None:
@@ -137,22 +137,14 @@ def request_from_proto(request: pb.ModelInferRequest, raw: Sequence[bytes] | Non
     `raw`: its raw_input_contents when the caller has already read them."""
     if raw is None:
         raw = list(request.raw_input_contents)
-    if raw and len(raw) != len(request.inputs):
-        raise InvalidInput(
-            f"request has {len(request.inputs)} inputs but {len(raw)} raw_input_contents entries; "
-            "raw contents need one entry per input, in input order"
-        )
+    check_raw_entries(len(request.inputs), len(raw))
     inputs: dict[str, Tensor] = {}
     for index, tensor in enumerate(request.inputs):
         if tensor.name in inputs:
             raise InvalidInput(f"input {preview(tensor.name)} appears twice")
         shape = list(tensor.shape)
         if raw:
-            if tensor.HasField("contents"):
-                raise InvalidInput(
-                    f"input {tensor.name!r} sets typed contents while the request uses raw_input_contents; "
-                    "use one or the other"
-                )
+            _refuse_mixed_contents(tensor)
             inputs[tensor.name] = array_from_raw(tensor.name, tensor.datatype, shape, raw[index])
         else:
             inputs[tensor.name] = _array_from_typed(tensor, shape)
