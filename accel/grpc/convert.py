@@ -90,14 +90,7 @@ def tensor_headers(request: pb.ModelInferRequest, raw: Sequence[bytes] | None = 
             length = None if raw is None else len(raw[index])
             headers.append(TensorHeader(tensor.name, tensor.datatype, shape, length, raw=True))
             continue
-        field = _TYPED_FIELD.get(tensor.datatype)
-        if field is None:
-            raise InvalidInput(
-                f"input {preview(tensor.name)}: datatype {preview(tensor.datatype)} travels only as raw_input_contents"
-                if tensor.datatype in ("FP16", "BF16")
-                else f"input {preview(tensor.name)}: unknown datatype {preview(tensor.datatype)}"
-            )
-        values = len(getattr(tensor.contents, field))
+        values = len(getattr(tensor.contents, _typed_field(tensor)))
         headers.append(TensorHeader(tensor.name, tensor.datatype, shape, None, raw=False, typed_values=values))
     return headers
 
@@ -163,7 +156,12 @@ def request_from_proto(request: pb.ModelInferRequest, raw: Sequence[bytes] | Non
     )
 
 
-def _array_from_typed(tensor: pb.ModelInferRequest.InferInputTensor, shape: list[int]) -> Tensor:
+def _typed_field(tensor: pb.ModelInferRequest.InferInputTensor) -> str:
+    """The typed-contents field of an input's datatype.
+
+    Raises:
+        InvalidInput: a datatype that has none (FP16, BF16: raw only) or no datatype we know.
+    """
     field = _TYPED_FIELD.get(tensor.datatype)
     if field is None:
         raise InvalidInput(
@@ -171,6 +169,11 @@ def _array_from_typed(tensor: pb.ModelInferRequest.InferInputTensor, shape: list
             if tensor.datatype in ("FP16", "BF16")
             else f"input {preview(tensor.name)}: unknown datatype {preview(tensor.datatype)}"
         )
+    return field
+
+
+def _array_from_typed(tensor: pb.ModelInferRequest.InferInputTensor, shape: list[int]) -> Tensor:
+    field = _typed_field(tensor)
     values = getattr(tensor.contents, field)
     count = element_count(tensor.name, shape)
     if len(values) != count:
