@@ -107,14 +107,12 @@ def channel_target(targets: str) -> str:
     hosts = []
     for part in parts:
         host, _, port = part.rpartition(":")
-        try:
-            ip = ipaddress.ip_address(host.strip("[]"))
-        except ValueError:
+        if not _is_ip(host.strip("[]")):
             raise StartupRefused(
                 f"EDGE_ACCEL_TARGETS lists host names ({part}); list IP addresses, or give one "
                 "dns:///name:port target that resolves to every accelerator"
-            ) from None
-        hosts.append((ip, port))
+            )
+        hosts.append((ipaddress.ip_address(host.strip("[]")), port))
     if len({ip.version for ip, _ in hosts}) > 1:
         raise StartupRefused("EDGE_ACCEL_TARGETS mixes IPv4 and IPv6 addresses")
     scheme = "ipv4" if hosts[0][0].version == 4 else "ipv6"

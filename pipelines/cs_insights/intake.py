@@ -35,6 +35,7 @@ import orjson
 
 from edge.telemetry import trace_headers
 from pipelines.base import BatchOutcome
+from pipelines.cs_insights.recognizers import FEWEST_DIGITS
 from pipelines.cs_insights.redaction import (
     PII_KINDS,
     RECOGNIZER_VERSION,
@@ -74,8 +75,6 @@ def described(value: object) -> str:
 
 
 _ID_NUMBER = re.compile(r"[0-9](?:[0-9._:\-]*[0-9])?")
-_FEWEST_DIGITS = 9
-"""No registration, card or phone number has fewer digits (02-123-4567 has nine)."""
 
 
 def id_personal_data(value: str) -> list[str]:
@@ -87,7 +86,7 @@ def id_personal_data(value: str) -> list[str]:
     number: digits bordered by a hex letter do not count."""
     kinds = set()
     for run in _ID_NUMBER.finditer(value):
-        if len(_DIGITS.findall(run.group())) < _FEWEST_DIGITS:
+        if len(_DIGITS.findall(run.group())) < FEWEST_DIGITS:
             continue
         for span in find_pii(run.group()):
             if span.kind == "PHONE" and run.group()[span.start : span.start + 2] == "82":

@@ -77,6 +77,8 @@ _CARD_FIRST_DIGITS = frozenset("234569")
 UnionPay), 9 (Korean domestic-only cards)."""
 
 
+FEWEST_DIGITS = 9
+"""No registration, card or phone number has fewer digits (02-123-4567 has nine)."""
 _MOST_GROUPS = 6
 """A number is read in at most this many groups; a longer run of numbers is several numbers."""
 
@@ -89,7 +91,7 @@ def _grouped_numbers(text: str) -> Iterator[tuple[Span, str]]:
     """Runs of digit groups (one to `_MOST_GROUPS` groups) and their digits alone."""
     for run in _GROUPED_NUMBER.finditer(text):
         digits = re.sub(r"[^0-9]", "", run.group())
-        if len(digits) >= 9:
+        if len(digits) >= FEWEST_DIGITS:
             yield run.span(), digits
 
 
@@ -171,7 +173,9 @@ _NOT_A_MAILBOX = frozenset((
 ))
 """Words before a spoken "at" that say "a website", not "a mailbox": "I looked at naver dot com"."""
 _MAILBOX_SHAPED = re.compile(rf"[0-9]| [A-Za-z0-9] |{_LOCAL_JOIN}", re.IGNORECASE)
-_EMAIL_CUE = re.compile(r"mail|메일", re.IGNORECASE)
+EMAIL_CUE = r"(?i:mail)|메일"
+"""A caller saying "email" or "메일": a mailbox may follow."""
+_EMAIL_CUE = re.compile(EMAIL_CUE)
 _EMAIL_CUE_REACH = 40
 """Characters before a spoken address within which "email" or "메일" vouches for a plain "at"."""
 

@@ -79,17 +79,15 @@ def normalise_text(text: str) -> str:
 
 
 _DIGIT = re.compile(r"[0-9]")
-_FEWEST_DIGITS = 9
-"""No registration, card or phone number has fewer digits (02-123-4567 has nine)."""
 
 
 def _candidates(text: str) -> Iterator[tuple[int, int, str]]:
     digits = len(_DIGIT.findall(text))
-    if digits >= _FEWEST_DIGITS:
+    if digits >= recognizers.FEWEST_DIGITS:
         for (start, end), kind in recognizers.registration_numbers(text):
             yield start, end, kind
     finders: list[tuple[Callable[[str], Iterator[tuple[int, int]]], str]] = [(recognizers.email_addresses, "EMAIL")]
-    if digits >= _FEWEST_DIGITS:
+    if digits >= recognizers.FEWEST_DIGITS:
         finders += [(recognizers.card_numbers, "CARD"), (recognizers.phone_numbers, "PHONE")]
     if digits:
         finders.append((recognizers.street_addresses, "ADDRESS"))
@@ -139,7 +137,7 @@ _MAY_CONTINUE = re.compile(
     r"(?:[0-9@]|(?<![가-힣])[공영일이삼사오육륙칠팔구십백천만]+|[로길동리가구시군도읍면점닷]|골뱅이|앳"
     rf"|(?<![A-Za-z])(?:at|dot|underscore|dash|{_EN_NUMBER_WORDS})|[A-Z][a-z]*)"
     r"(?: ?[가-힣]{1,4})?[\s.,!?~)\]\-]*$"
-    r"|(?:[Mm]ail|MAIL|메일)[^.?!]{0,40}$",
+    rf"|(?:{recognizers.EMAIL_CUE})[^.?!]{{0,40}}$",
 )
 """How an utterance ends when a value may go on in the next one: a digit or a number word, an
 at-sign or at-word, a dot-word, a Korean place suffix, a capitalised word (an English street),
