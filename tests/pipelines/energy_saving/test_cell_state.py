@@ -6,13 +6,10 @@ event time expires, and a cell id over the key limit is refused before it costs 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import orjson
-import pytest
 
-from edge.settings import EdgeSettings
 from pipelines.accel_client import AcceleratorClient
 from pipelines.base import BatchOutcome
 from pipelines.energy_saving.pipeline import EnergySavingPipeline
@@ -22,13 +19,6 @@ from pipelines.records import ConsumedRecord
 REGION, SITE = "kr-seoul", "SEL-GN-0042"
 T0 = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 COUNTERS = {"RRU.PrbTotDl": 30.0, "RRC.ConnMean": 120, "PEE.AvgPower": 500.0}
-
-
-@pytest.fixture
-async def client(accel_port: int) -> AsyncIterator[AcceleratorClient]:
-    settings = EdgeSettings(region=REGION, site_id=SITE, accel_targets=f"127.0.0.1:{accel_port}")
-    async with AcceleratorClient(settings, timeout_s=10, attempts=2) as accel:
-        yield accel
 
 
 class Site:

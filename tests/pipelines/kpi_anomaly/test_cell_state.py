@@ -6,13 +6,10 @@ with it. A dropped cell that comes back starts a fresh window, as after a rebala
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import orjson
-import pytest
 
-from edge.settings import EdgeSettings
 from pipelines.accel_client import AcceleratorClient
 from pipelines.entity_limits import EntityLimits
 from pipelines.kpi_anomaly.pipeline import KpiAnomalyPipeline
@@ -30,13 +27,6 @@ OUTAGE = NORMAL | {
     "RRU.PrbTotDl": 1.0, "RRU.PrbTotUl": 0.4, "DRB.UEThpDl": 900.0, "DRB.UEThpUl": 100.0, "RRC.ConnMean": 3,
     "RRC.ConnEstabSucc": 1500, "MM.HoExeIntraSucc": 300,
 }
-
-
-@pytest.fixture
-async def client(accel_port: int) -> AsyncIterator[AcceleratorClient]:
-    settings = EdgeSettings(region=REGION, site_id=SITE, accel_targets=f"127.0.0.1:{accel_port}")
-    async with AcceleratorClient(settings, timeout_s=10, attempts=2) as accel:
-        yield accel
 
 
 class Site:
