@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip install -q --disable-pip-version-check
 SECONDS ?= 60
 
-NATIVE := setup.py accel/kernels/_native.c pipelines/kpi_anomaly/_codec.c
+NATIVE := setup.py kernels/_native.c pipelines/kpi_anomaly/_codec.c
 
 .PHONY: demo test protos models clean
 

@@ -1,4 +1,4 @@
-"""Builds the native code (`accel.kernels._native`, `pipelines.kpi_anomaly._codec`); everything
+"""Builds the native code (`kernels._native`, `pipelines.kpi_anomaly._codec`); everything
 else is in pyproject.toml."""
 
 from __future__ import annotations
@@ -7,14 +7,14 @@ import numpy
 from setuptools import Extension, setup
 
 # Warnings on, as the style guide asks, but not -Werror: a newer compiler on a user's machine
-# must not turn a new warning into a failed install. tests/accel/kernels/test_build.py compiles
+# must not turn a new warning into a failed install. tests/kernels/test_build.py compiles
 # with -Werror here instead. -ffp-contract=off keeps a*b+c unfused so the kernels round as NumPy
 # does on every target (clang fuses by default on aarch64).
 setup(
     ext_modules=[
         Extension(
-            "accel.kernels._native",
-            ["accel/kernels/_native.c"],
+            "kernels._native",
+            ["kernels/_native.c"],
             include_dirs=[numpy.get_include()],
             extra_compile_args=["-std=c99", "-O3", "-Wall", "-Wextra", "-ffp-contract=off"],
         ),

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from accel.errors import InvalidInput, RequestTooLarge
 from accel.model import TensorSpec
 from accel.names import preview
-from accel.tensors import BYTES_PREFIX, DATATYPES, FIXED_DTYPES, MAX_DIMS
+from inference_protocol.tensors import BYTES_PREFIX, DATATYPES, FIXED_DTYPES, MAX_DIMS
 
 _ITEM_BYTES = {name: dtype.itemsize for name, dtype in FIXED_DTYPES.items()} | {"BF16": 2}
 MAX_REQUEST_PARAMETERS = 64

@@ -16,7 +16,7 @@ from accel.errors import DeadlineExpired, InvalidInput, ModelNotReady, QueueFull
 from accel.model import Tensor, TensorSpec
 from accel.request_queue import PriorityRequestQueue, QueuedRequest
 from accel.statistics import ModelStatistics
-from accel.tensors import datatype_of
+from inference_protocol.tensors import datatype_of
 
 
 @dataclass(frozen=True)

@@ -9,10 +9,13 @@
     ├── DeadlineExpired     the request's deadline passed before compute    DEADLINE_EXCEEDED
     ├── ModelConfigError    a model directory or config.json is unusable    FAILED_PRECONDITION
     │   └── RuntimeUnavailable  its runtime (an NPU's) is not installed     UNAVAILABLE
+    ├── TlsConfigError      the TLS settings are incomplete or unreadable   FAILED_PRECONDITION
     ├── Unsupported         a protocol option this server does not offer    UNIMPLEMENTED
     └── BackendFailure      the runtime failed while computing              ABORTED
 
 The gRPC layer (accel/grpc/status.py) turns `status` into a gRPC code; the core never imports grpc.
+Raw tensor contents are checked by the protocol codec, whose `MalformedTensor`
+(inference_protocol/errors.py) carries its status the same way.
 """
 
 from __future__ import annotations
@@ -69,6 +72,12 @@ class RuntimeUnavailable(ModelConfigError):
 
     status = "UNAVAILABLE"
     retriable = True
+
+
+class TlsConfigError(AccelError):
+    """The TLS settings are incomplete or point at unreadable files; the server does not start."""
+
+    status = "FAILED_PRECONDITION"
 
 
 class Unsupported(AccelError):

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 
-from accel.grpc.servicer import SiteIdentity
 from accel.server import AccelServer
 from accel.settings import AccelSettings
 from edge.lifecycle import install_stop_signals
 from edge.settings import EdgeSettings
 from edge.telemetry import configure_metrics, configure_tracing
+from inference_protocol.service import SiteIdentity
 
 
 async def serve(settings: AccelSettings, edge: EdgeSettings, ready_file: str | None = None) -> None:

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import numpy as np
-import numpy.typing as npt
+from inference_protocol.tensors import Tensor
 
-Tensor = npt.NDArray[np.generic]
+__all__ = ["InferenceRequest", "InferenceResponse", "Tensor", "TensorSpec"]
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from accel.batching import BatchPolicy
 from accel.errors import ModelConfigError
 from accel.model import TensorSpec
 from accel.steps.registry import STEP_KINDS
-from accel.tensors import DATATYPES
+from inference_protocol.tensors import DATATYPES
 
 CONFIG_FILE = "config.json"
 BackendName = Literal["onnxruntime", "rebel", "pipeline"]

@@ -12,17 +12,16 @@ from grpc_reflection.v1alpha import reflection
 from accel.admission import RequestLimits
 from accel.grpc.request_sizes import RequestSizeObserver
 from accel.grpc.security import BearerTokenCheck, server_credentials
-from accel.grpc.servicer import InferenceServicer, SiteIdentity
+from accel.grpc.servicer import InferenceServicer
 from accel.memory import MemoryTrimmer
 from accel.metrics import AccelMetrics
-from accel.protocol import grpc_predict_v2_pb2 as pb
-from accel.protocol import grpc_predict_v2_pb2_grpc as pb_grpc
 from accel.repository import ModelRepository
 from accel.repository_poller import RepositoryPoller
 from accel.settings import AccelSettings
+from inference_protocol.generated import grpc_predict_v2_pb2_grpc as pb_grpc
+from inference_protocol.service import INFERENCE_SERVICE, SiteIdentity
 
 log = logging.getLogger(__name__)
-INFERENCE_SERVICE = pb.DESCRIPTOR.services_by_name["GRPCInferenceService"].full_name
 
 
 class AccelServer:

@@ -27,12 +27,12 @@ import grpc
 from opentelemetry import metrics
 from opentelemetry.metrics import CallbackOptions, Observation
 
-from accel.model import Tensor
-from accel.protocol import grpc_predict_v2_pb2 as pb
-from accel.protocol import grpc_predict_v2_pb2_grpc as pb_grpc
-from accel.tensors import array_from_raw, array_to_raw
 from edge.settings import EdgeSettings
 from edge.telemetry import context_grpc_metadata
+from inference_protocol.generated import grpc_predict_v2_pb2 as pb
+from inference_protocol.generated import grpc_predict_v2_pb2_grpc as pb_grpc
+from inference_protocol.service import REGION_METADATA
+from inference_protocol.tensors import Tensor, array_from_raw, array_to_raw
 from pipelines.errors import (
     AcceleratorUnavailable,
     BatchAbandoned,
@@ -49,8 +49,6 @@ _refusals = _meter.create_counter(
     "edge_pipeline_accelerator_refusals", unit="1",
     description="Accelerators taken out of rotation for declaring another region (foreign) or none (undeclared)",
 )
-REGION_HEADER = "edge-region"
-"""Initial metadata of every ModelStreamInfer stream of our accelerators: the declared region."""
 _RETRIABLE = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.RESOURCE_EXHAUSTED}
 _MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 
@@ -442,7 +440,7 @@ async def _declared(call: grpc.aio.StreamStreamCall) -> str | None:
     """
     metadata = await call.initial_metadata()
     for key, value in metadata or ():
-        if key == REGION_HEADER:
+        if key == REGION_METADATA:
             return value if isinstance(value, str) else bytes(value).decode(errors="replace")
     if call.done() and (code := await call.code()) != grpc.StatusCode.OK:
         raise grpc.aio.AioRpcError(code, metadata, metadata, await call.details())

@@ -13,7 +13,6 @@ from aiokafka.partitioner import DefaultPartitioner
 
 from pipelines.records import OutboundRecord
 
-
 _PARTITION_CACHE_SIZE = 200_000
 
 

@@ -1,9 +1,11 @@
-"""What every result shares: a deterministic id, so downstream can de-duplicate redeliveries."""
+"""What every result shares: a deterministic id, so downstream can de-duplicate redeliveries, and
+UTC timestamps written one way."""
 
 from __future__ import annotations
 
 import hashlib
 import uuid
+from datetime import UTC, datetime
 
 _RESULT_NAMESPACE = uuid.UUID("7d1c5a8e-2f42-4f0b-9a55-3f1e6c0b9e11")
 RESULT_NAMESPACE_BYTES = _RESULT_NAMESPACE.bytes
@@ -22,3 +24,8 @@ def name_based_id(namespace: bytes, name: str) -> str:
     digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant
     h = digest.hex()
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+def rfc3339(ts: datetime) -> str:
+    """UTC timestamp as RFC 3339 with a `Z` suffix, to the second."""
+    return ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -1,4 +1,4 @@
-"""Regenerate the checked-in protocol code in accel/protocol/ from protos/*.proto.
+"""Regenerate the checked-in protocol code in inference_protocol/generated/ from protos/*.proto.
 
 Usage: python scripts/gen_protos.py [--out DIR]   (DIR defaults to the repository root)
 The test suite runs this into a scratch folder and fails on any difference.
@@ -12,8 +12,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PROTO_DIR = ROOT / "protos"
-# Generated modules import each other as `accel.protocol.<name>_pb2`.
-PACKAGE_PATH = "accel/protocol"
+# Generated modules import each other as `inference_protocol.generated.<name>_pb2`.
+PACKAGE_PATH = "inference_protocol/generated"
 
 
 def generate(out_root: Path) -> list[Path]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from edge.bench.accel import REFERENCE_MODEL, write_reference_model
+from edgectl.bench.accel import REFERENCE_MODEL, write_reference_model
 
 
 def main() -> None:

@@ -22,12 +22,12 @@ from onnx import TensorProto, helper, numpy_helper
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pipelines.cs_insights.dataset import LabelledUtterances, generate_utterances
 from pipelines.cs_insights.features import NGRAM_SIZES, hashed_ngrams
 from pipelines.cs_insights.model import EMOTIONS, FEATURE_DIM, INTENTS, MODEL, OUTPUTS
-from pipelines.cs_insights.quality import evaluate, quality_table
 from pipelines.cs_insights.redaction import RECOGNIZER_VERSION
-from pipelines.cs_insights.redaction_quality import measure_redaction, redaction_table
+from training.cs_insights.dataset import LabelledUtterances, generate_utterances
+from training.cs_insights.quality import evaluate, quality_table
+from training.cs_insights.redaction_quality import measure_redaction, redaction_table
 
 TRAIN: dict[str, Any] = {"sessions": 400, "rounds": 60, "seed": 101, "phrasings": "train", "pii_rate": 0.2}
 HELD_OUT: dict[str, Any] = {"sessions": 200, "rounds": 40, "seed": 103, "phrasings": "held_out", "pii_rate": 0.2}
@@ -201,7 +201,7 @@ message), Korean or English, for the operator's CRM. One graph, two heads, one c
 Multinomial logistic regression per head over one shared input (a Gemm, a Split and two Softmax
 nodes), trained with mini-batch Adam on square-root inverse-frequency weighted cross-entropy,
 L2 {L2}, by `scripts/train_cs_insights.py` (fixed seeds; numpy only) on {train_rows:,} synthetic
-utterances from `edge/synthetic/utterances.py` (seed {TRAIN['seed']}, training phrasings only,
+utterances from `edgectl/synthetic/utterances.py` (seed {TRAIN['seed']}, training phrasings only,
 personal data injected in {TRAIN['pii_rate']:.0%} of customer turns and redacted before featurizing).
 
 ## Measured quality (held-out phrasings)

@@ -28,9 +28,9 @@ from onnx import TensorProto, helper, numpy_helper
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pipelines.energy_saving.dataset import ForecastSet, generate_forecast_set
 from pipelines.energy_saving.history import HORIZON, LOAD_COUNTERS, N_LOADS, WINDOW
-from pipelines.energy_saving.quality import OUTPUTS, evaluate, quality_table
+from training.energy_saving.dataset import ForecastSet, generate_forecast_set
+from training.energy_saving.quality import OUTPUTS, evaluate, quality_table
 
 MODEL_NAME = "load-forecast"
 HARMONICS = 4
@@ -258,7 +258,7 @@ reporting period; it is trained on 15-minute and 1-minute traffic. All of it is 
 the pipeline sends raw counters and hours, one inference call per batch.
 
 Fitted in closed form by `scripts/train_energy_saving.py` (numpy, fixed seeds) on {train_rows:,}
-samples of synthetic traffic without incidents from `edge/synthetic/cell_kpi.py`:
+samples of synthetic traffic without incidents from `edgectl/synthetic/cell_kpi.py`:
 {TRAIN[0]['cells']} cells x {TRAIN[0]['days']} days of 15-minute periods (seed {TRAIN[0]['seed']})
 and {TRAIN[1]['cells']} cells x {TRAIN[1]['days']} days of 1-minute periods (seed {TRAIN[1]['seed']}).
 

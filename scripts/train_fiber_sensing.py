@@ -26,9 +26,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from pipelines.fiber_sensing.classes import CLASSES
-from pipelines.fiber_sensing.dataset import generate_channels
 from pipelines.fiber_sensing.features import FEATURE_NAMES, N_FEATURES
-from pipelines.fiber_sensing.quality import evaluate, quality_table
+from training.fiber_sensing.dataset import generate_channels
+from training.fiber_sensing.quality import evaluate, quality_table
 
 MODEL_NAME = "fiber-events"
 PIPELINES_ON_THIS_GRAPH = ("fiber-events-classes", "fiber-events-raw")
@@ -193,7 +193,7 @@ neighbouring confident channels of one class into located alerts.
 Standardisation, then dense {' -> '.join(map(str, LAYERS))} with ReLU and a softmax, trained with
 Adam on cross-entropy (classes at their natural frequencies) by
 `scripts/train_fiber_sensing.py` (fixed seeds; numpy only) on {train_rows:,} labelled channels
-of {train_windows:,} synthetic windows from `edge/synthetic/das.py` ({TRAIN['fibers']} fibres x
+of {train_windows:,} synthetic windows from `edgectl/synthetic/das.py` ({TRAIN['fibers']} fibres x
 {TRAIN['rounds']} one-second windows of 64 channels at 1 kHz, seed {TRAIN['seed']}, an event
 starting in {TRAIN['event_rate']:.0%} of quiet windows). A channel is labelled with the event's class
 where the event reaches half its peak amplitude, background where it stays under a tenth, and is

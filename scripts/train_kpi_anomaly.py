@@ -19,9 +19,9 @@ from onnx import TensorProto, helper, numpy_helper
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pipelines.kpi_anomaly.dataset import generate_features  # noqa: E402
 from pipelines.kpi_anomaly.features import FEATURE_NAMES, N_FEATURES  # noqa: E402
-from pipelines.kpi_anomaly.quality import evaluate, quality_table  # noqa: E402
+from training.kpi_anomaly.dataset import generate_features  # noqa: E402
+from training.kpi_anomaly.quality import evaluate, quality_table  # noqa: E402
 
 MODEL_NAME = "kpi-anomaly"
 LAYERS = (N_FEATURES, 48, 8, 48, N_FEATURES)
@@ -179,7 +179,7 @@ sample by how badly it reconstructs it; a score above the threshold raises an al
 ## Architecture and training
 Dense {' -> '.join(map(str, LAYERS))}, ReLU, trained with Adam on mean squared error by
 `scripts/train_kpi_anomaly.py` (fixed seeds; numpy only) on {train_rows:,} samples of synthetic
-normal traffic from `edge/synthetic/cell_kpi.py` ({TRAIN['cells']} cells x {TRAIN['periods']}
+normal traffic from `edgectl/synthetic/cell_kpi.py` ({TRAIN['cells']} cells x {TRAIN['periods']}
 one-minute periods, seed {TRAIN['seed']}). The threshold is the {THRESHOLD_QUANTILE:.1%} quantile
 of scores on separate normal traffic (seed {VALIDATION['seed']}).
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from edge.broker import free_port, tansu_binary
 from edge.settings import EdgeSettings
+from edgectl.broker import free_port, tansu_binary
 
 REGION = "kr-seoul"
 SITE_ID = "SEL-GN-0042"
@@ -67,7 +67,7 @@ def start_accel_process(tmp: Path, region: str = REGION, site_id: str = SITE_ID,
     environment = os.environ | {"EDGE_REGION": region, "EDGE_SITE_ID": site_id, "ACCEL_PORT": str(port)} | env
     log = open(tmp / f"accel-{port}.log", "ab")  # noqa: SIM115
     process = subprocess.Popen(
-        [sys.executable, "-m", "edge", "accel", "serve", "--ready-file", str(ready)],
+        [sys.executable, "-m", "edgectl", "accel", "serve", "--ready-file", str(ready)],
         env=environment, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
     )
     log.close()

@@ -16,7 +16,7 @@ import numpy as np
 
 from accel.errors import BackendFailure, ModelConfigError, RuntimeUnavailable
 from accel.model import Tensor, TensorSpec
-from accel.tensors import datatype_of
+from inference_protocol.tensors import datatype_of
 
 RUNTIME_MODULE = "rebel"
 MODEL_FILE = "model.rbln"

@@ -12,8 +12,14 @@ from accel.admission import TensorHeader, check_raw_entries, describe_names
 from accel.errors import InvalidInput
 from accel.model import InferenceRequest, InferenceResponse, Tensor
 from accel.names import preview
-from accel.protocol import grpc_predict_v2_pb2 as pb
-from accel.tensors import FIXED_DTYPES, MAX_DIMS, array_from_raw, array_to_raw, element_count
+from inference_protocol.generated import grpc_predict_v2_pb2 as pb
+from inference_protocol.tensors import (
+    FIXED_DTYPES,
+    MAX_DIMS,
+    array_from_raw,
+    array_to_raw,
+    element_count,
+)
 
 INLINE_DECODE_MAX_VALUES = 4096
 """Requests whose decoding walks at most this many values (BYTES elements, typed contents) are

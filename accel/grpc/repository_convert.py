@@ -8,9 +8,9 @@ from collections.abc import Mapping
 from accel.errors import InvalidInput, Unsupported
 from accel.model import TensorSpec
 from accel.model_config import VersionPolicy
-from accel.protocol import grpc_predict_v2_pb2 as pb
 from accel.repository import ModelState, ServedVersion
 from accel.statistics import Duration, ModelStatistics
+from inference_protocol.generated import grpc_predict_v2_pb2 as pb
 
 # Protocol datatype names -> Triton's DataType enum (BYTES is Triton's TYPE_STRING).
 DATA_TYPES: dict[str, int] = {

@@ -9,13 +9,12 @@ from pathlib import Path
 
 import grpc
 
+from accel.errors import TlsConfigError
 from accel.settings import AccelSettings
 
+__all__ = ["BearerTokenCheck", "TlsConfigError", "server_credentials"]
+
 _PROTECTED_PREFIX = "/inference.GRPCInferenceService/"
-
-
-class TlsConfigError(ValueError):
-    """The TLS settings are incomplete or point at unreadable files."""
 
 
 def _read(path: Path | None, setting: str) -> bytes | None:

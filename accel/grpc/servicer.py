@@ -6,7 +6,6 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
 
 import grpc
 from opentelemetry import trace
@@ -33,11 +32,12 @@ from accel.grpc.status import classify, translate_errors
 from accel.grpc.streaming import answer_concurrently
 from accel.model import InferenceRequest, InferenceResponse
 from accel.names import check_model_name, check_model_version
-from accel.protocol import grpc_predict_v2_pb2 as pb
-from accel.protocol import grpc_predict_v2_pb2_grpc as pb_grpc
 from accel.repository import ModelRepository, ServedVersion
 from edge import __version__
 from edge.telemetry import grpc_metadata_context
+from inference_protocol.generated import grpc_predict_v2_pb2 as pb
+from inference_protocol.generated import grpc_predict_v2_pb2_grpc as pb_grpc
+from inference_protocol.service import SiteIdentity
 
 log = logging.getLogger(__name__)
 _tracer = trace.get_tracer(_pkg)
@@ -49,31 +49,6 @@ MAX_ECHOED_CHARS = 255
 EXTENSIONS = [
     "binary_tensor_data", "model_repository", "model_configuration", "statistics", "schedule_policy", "parameters",
 ]
-
-
-@dataclass(frozen=True)
-class SiteIdentity:
-    """The region and site a server declares, e.g. `SiteIdentity("kr-seoul", "SEL-GN-0042")`.
-
-    They travel as ServerMetadata extensions `region=<region>` and `site_id=<site>` so that any
-    Open Inference Protocol client can verify the server is inside its region.
-    """
-
-    region: str
-    site_id: str
-
-    def extensions(self) -> list[str]:
-        return [f"region={self.region}", f"site_id={self.site_id}"]
-
-    def stream_metadata(self) -> tuple[tuple[str, str], ...]:
-        """The initial metadata of every ModelStreamInfer stream (`edge-region`, `edge-site-id`):
-        a client can verify the region on the very connection it sends over, before sending."""
-        return (("edge-region", self.region), ("edge-site-id", self.site_id))
-
-
-def declared_identity(extensions: list[str]) -> dict[str, str]:
-    """Read `key=value` entries (region, site_id) back out of a ServerMetadata extension list."""
-    return dict(e.split("=", 1) for e in extensions if "=" in e)
 
 
 class InferenceServicer(pb_grpc.GRPCInferenceServiceServicer):

@@ -1,4 +1,4 @@
-"""The one place where errors become gRPC statuses: accelerator errors by their `status`, anything
+"""The one place where errors become gRPC statuses: accelerator and protocol codec errors by their `status`, anything
 unexpected as INTERNAL (logged, never quoted to the client), in unary calls and in the in-band
 errors of a stream."""
 
@@ -12,6 +12,7 @@ from typing import TypeVar
 import grpc
 
 from accel.errors import AccelError
+from inference_protocol.errors import ProtocolError
 
 Req = TypeVar("Req")
 Resp = TypeVar("Resp")
@@ -26,8 +27,8 @@ would cost the client the status itself."""
 INTERNAL_DETAILS = "internal error; the server logged it"
 
 
-def status_code(error: AccelError) -> grpc.StatusCode:
-    """The gRPC status for an accelerator error (its class attribute `status`)."""
+def status_code(error: AccelError | ProtocolError) -> grpc.StatusCode:
+    """The gRPC status for an accelerator or protocol codec error (its class attribute `status`)."""
     return grpc.StatusCode[error.status]
 
 
@@ -43,7 +44,7 @@ def error_details(error: BaseException) -> str:
 def classify(error: Exception, where: str) -> tuple[grpc.StatusCode, str]:
     """The status and message a failed call is answered with; an unexpected error is logged with
     its traceback and answered INTERNAL without its text."""
-    if isinstance(error, AccelError):
+    if isinstance(error, AccelError | ProtocolError):
         return status_code(error), error_details(error)
     log.error("%s failed unexpectedly", where, exc_info=error)
     return grpc.StatusCode.INTERNAL, INTERNAL_DETAILS

@@ -1,6 +1,6 @@
 """The `das_features` step: raw DAS windows in, the per-channel features the fibre-events models were
-trained on out, computed by `accel.features.das` (the same code the fibre-sensing pipeline runs,
-on the kernel `accel.kernels` selects)."""
+trained on out, computed by `kernels.das_features` (the same code the fibre-sensing pipeline runs,
+on the kernel `kernels` selects)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from accel.errors import InvalidInput
-from accel.features.das import LTA_S, N_FEATURES, das_features
 from accel.model import Tensor, TensorSpec
 from accel.steps import Step, StepContext, TypedStepKind
+from kernels.das_features import LTA_S, N_FEATURES, das_features
 
 
 class DasFeaturesOptions(BaseModel):

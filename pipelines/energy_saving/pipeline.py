@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Collection, Sequence
-from functools import partial
 from typing import Any
 
 import numpy as np
@@ -16,6 +15,7 @@ from edge.telemetry import trace_headers
 from edge.topics import SiteTopics
 from pipelines.accel_client import AcceleratorClient
 from pipelines.base import BatchOutcome
+from pipelines.cell_kpi import SCHEMA, check_cell_kpi_fields, check_reporting_period
 from pipelines.energy_saving.history import (
     HORIZON,
     WINDOW,
@@ -30,28 +30,14 @@ from pipelines.energy_saving.results import forecast_record, recommendation_reco
 from pipelines.energy_saving.settings import EnergySavingSettings
 from pipelines.entity_limits import EntityLimits
 from pipelines.errors import InferenceRejected
-from pipelines.events import SchemaViolation
 from pipelines.intake import AcceptedEvent, EventIntake
-from pipelines.kpi_anomaly.codec import check_cell_kpi_fields
 from pipelines.metrics import EvictionReason
 from pipelines.partition_keys import PartitionKeys
 from pipelines.records import InboundRecord, OutboundRecord
 
 NAME = "energy-saving"
 MODEL = "load-forecast"
-EVENT_SCHEMA = "ran.cell_kpi.v1"
 _OUTPUTS = ["prb_dl_pct", "rrc_conn_mean"]
-MAX_GRANULARITY_S = 86_400
-
-
-def _check_cell_kpi_fields(event: dict[str, Any], max_cell_id_chars: int | None = None) -> None:
-    """The anomaly pipeline's checks, and a reporting period this pipeline needs to forecast."""
-    check_cell_kpi_fields(event, max_cell_id_chars)
-    period = event.get("granularity_s")
-    if type(period) is not int or not 1 <= period <= MAX_GRANULARITY_S:
-        raise SchemaViolation(
-            f"field 'granularity_s' must be an integer from 1 to {MAX_GRANULARITY_S} seconds, got {period!r:.80}"
-        )
 
 
 class EnergySavingPipeline:
@@ -81,9 +67,14 @@ class EnergySavingPipeline:
         self.settings = settings if settings is not None else EnergySavingSettings()
         if entity_limits is not None:
             self.entity_limits = entity_limits
-        check_fields = partial(_check_cell_kpi_fields, max_cell_id_chars=self.entity_limits.max_key_chars)
+        max_cell_id_chars = self.entity_limits.max_key_chars
+
+        def check_fields(event: dict[str, Any]) -> None:
+            check_cell_kpi_fields(event, max_cell_id_chars)
+            check_reporting_period(event)  # a forecast steps by it
+
         self.intake = EventIntake(
-            NAME, EVENT_SCHEMA, self.topics, site_id, check_fields,
+            NAME, SCHEMA, self.topics, site_id, check_fields,
             served_site_ids=served_site_ids, guarded_fields=("cell_id", "granularity_s", "counters"),
         )
         self.accel = accel

@@ -10,11 +10,10 @@ import numpy as np
 import numpy.typing as npt
 import orjson
 
-from edge.synthetic.cell_kpi import rfc3339
+from pipelines.cell_kpi import managed_object
 from pipelines.energy_saving.history import LOAD_COUNTERS
 from pipelines.energy_saving.policy import Decision
-from pipelines.kpi_anomaly.results import managed_object
-from pipelines.results import result_id
+from pipelines.results import result_id, rfc3339
 
 FORECAST_SCHEMA = "son.load_forecast.v1"
 RECOMMENDATION_SCHEMA = "son.energy_recommendation.v1"

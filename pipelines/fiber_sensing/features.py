@@ -1,11 +1,11 @@
-"""The fibre-sensing pipeline's per-channel DAS features, which live in `accel.features.das` so
+"""The fibre-sensing pipeline's per-channel DAS features, which live in `kernels.das_features` so
 the pipeline, its training script and the accelerator's model pipelines share one
 implementation (built on the `das_channel_stats` kernel); this module keeps the names the
 pipeline's code imports."""
 
 from __future__ import annotations
 
-from accel.features.das import (
+from kernels.das_features import (
     BANDS_HZ,
     FEATURE_NAMES,
     LTA_S,

@@ -3,7 +3,7 @@ batch of score records encoded from columns, one call each, so the per-event wor
 
 `native` is the C extension `pipelines.kpi_anomaly._codec`, built with the package; `reference`
 is the Python below, which defines what both compute. `EDGE_KERNELS` chooses between them as it
-does for `accel.kernels` (`auto`, `native`, `reference`); `CODEC` is the one chosen.
+does for `kernels` (`auto`, `native`, `reference`); `CODEC` is the one chosen.
 """
 
 from __future__ import annotations
@@ -18,11 +18,10 @@ import numpy as np
 import numpy.typing as npt
 import orjson
 
-from accel.kernels import ImplementationName, choose_implementation
+from kernels import ImplementationName, choose_implementation
+from pipelines.cell_kpi import GUARDED_FIELDS, check_cell_kpi_fields
 from pipelines.events import (
-    ENVELOPE_FIELDS,
     EventRejected,
-    SchemaViolation,
     check_envelope,
     decode_event,
 )
@@ -31,33 +30,8 @@ from pipelines.kpi_anomaly.features import counter_matrix
 Columns = tuple[bytes, list[str | None], list[str | None], list[str | None], list[str | None]]
 
 
-def check_cell_kpi_fields(event: dict[str, Any], max_cell_id_chars: int | None = None) -> None:
-    """The fields of `ran.cell_kpi.v1` the KPI pipelines read beyond the envelope.
-
-    Args:
-        max_cell_id_chars: the longest `cell_id` a pipeline keeps state for (its setting); the
-            decoders read any length and leave the limit to the pipeline's intake.
-    """
-    cell_id = event.get("cell_id")
-    if not isinstance(cell_id, str) or not cell_id:
-        raise SchemaViolation(f"field 'cell_id' must be a non-empty string, got {cell_id!r:.80}")
-    if max_cell_id_chars is not None and len(cell_id) > max_cell_id_chars:
-        raise SchemaViolation(
-            f"field 'cell_id' is {len(cell_id)} characters, the limit is {max_cell_id_chars} "
-            f"(it starts {cell_id[:16]!r})"
-        )
-    counters = event.get("counters")
-    if not isinstance(counters, dict):
-        raise SchemaViolation(f"field 'counters' must be an object, got {type(counters).__name__}")
-
-
 TEXT_FIELDS = ("event_id", "site_id", "cell_id", "ts")
 """The fields `DecodeCellKpis` returns as columns, in its order."""
-GUARDED_FIELDS = (*ENVELOPE_FIELDS, "cell_id", "counters")
-"""Fields a cell-KPI event may not name twice: every field either codec reads (the native one
-leaves an event that repeats one to the intake, which refuses it)."""
-
-
 def utc_minute_of_day(ts: datetime) -> int:
     """The minute of the day (0-1439) of a UTC time, as the decoders give it."""
     return ts.hour * 60 + ts.minute

@@ -12,8 +12,8 @@ from datetime import datetime
 import numpy as np
 import numpy.typing as npt
 
-from accel import kernels
-from accel.kernels import WindowFeaturesKernel
+import kernels
+from kernels import WindowFeaturesKernel
 from pipelines.entity_limits import grown_rows
 
 # Derived KPIs (name, counters it comes from). Rates are successes / attempts.
@@ -167,7 +167,7 @@ class CellWindows:
     `features(cells, kpis, hours)` scores each sample against the history *before* it, then
     appends it, so rows of one cell within a batch are handled in arrival order. Python keeps the
     cell -> slot map and grows the buffers; the per-row work is one call to `kernel` per batch
-    (by default the one `accel.kernels` selected).
+    (by default the one `kernels` selected).
     """
 
     def __init__(

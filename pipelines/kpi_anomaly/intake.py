@@ -13,21 +13,14 @@ import numpy.typing as npt
 
 from edge.topics import SiteTopics
 from pipelines.base import BatchOutcome
+from pipelines.cell_kpi import GUARDED_FIELDS, check_cell_kpi_fields
+from pipelines.cell_kpi import SCHEMA as EVENT_SCHEMA
 from pipelines.entity_limits import DEFAULT_MAX_KEY_CHARS
 from pipelines.events import decode_event
 from pipelines.intake import EventIntake
-from pipelines.kpi_anomaly.codec import (
-    CODEC,
-    GUARDED_FIELDS,
-    TEXT_FIELDS,
-    CellKpiCodec,
-    check_cell_kpi_fields,
-    utc_minute_of_day,
-)
+from pipelines.kpi_anomaly.codec import CODEC, TEXT_FIELDS, CellKpiCodec, utc_minute_of_day
 from pipelines.kpi_anomaly.features import COUNTERS, counter_matrix
 from pipelines.records import InboundRecord
-
-EVENT_SCHEMA = "ran.cell_kpi.v1"
 
 
 class CellKpiBatch(NamedTuple):

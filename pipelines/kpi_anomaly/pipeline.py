@@ -17,7 +17,6 @@ from pipelines.accel_client import AcceleratorClient, InferResult
 from pipelines.base import BatchOutcome, StartedBatch
 from pipelines.entity_limits import EntityLimits, sampled_times_s
 from pipelines.errors import InferenceRejected
-from pipelines.kpi_anomaly.codec import check_cell_kpi_fields
 from pipelines.kpi_anomaly.features import (
     KPI_NAMES,
     KPIS,
@@ -29,7 +28,7 @@ from pipelines.kpi_anomaly.features import (
     worst_kpis,
 )
 from pipelines.kpi_anomaly.incidents import AlarmPolicy, IncidentTracker
-from pipelines.kpi_anomaly.intake import EVENT_SCHEMA, CellKpiBatch, CellKpiIntake
+from pipelines.kpi_anomaly.intake import CellKpiBatch, CellKpiIntake
 from pipelines.kpi_anomaly.results import SCORE_SCHEMA, alarm_record
 from pipelines.metrics import EvictionReason
 from pipelines.partition_keys import PartitionKeys
@@ -46,8 +45,6 @@ _WORST_CODE = N_KPIS_CODE ** np.arange(_TOP - 1, -1, -1)
 """Weights that turn a row of worst-KPI indices into one integer, for a cache lookup."""
 assert N_KPIS <= N_KPIS_CODE
 _SCORE_ID_PREFIX = f"{NAME}/score/".encode()
-
-__all__ = ["EVENT_SCHEMA", "KpiAnomalyPipeline", "check_cell_kpi_fields"]
 
 
 class KpiAnomalyPipeline:

@@ -6,6 +6,7 @@ from typing import Any
 
 import orjson
 
+from pipelines.cell_kpi import managed_object
 from pipelines.kpi_anomaly.incidents import AlarmNotification
 from pipelines.results import result_id
 
@@ -27,11 +28,6 @@ _ALARM_CLASS = {
     "ho_inter_sr": ("COMMUNICATIONS_ALARM", "handoverFailure"),
     "power_log_w": ("EQUIPMENT_ALARM", "powerProblem"),
 }
-
-
-def managed_object(region: str, site_id: str, cell_id: str) -> str:
-    """The cell as a 3GPP distinguished name."""
-    return f"SubNetwork={region},MeContext={site_id},ManagedElement={site_id},NRCellDU={cell_id}"
 
 
 def alarm_record(

@@ -16,9 +16,9 @@ import grpc
 import numpy as np
 import pytest
 
-from accel.protocol import grpc_predict_v2_pb2 as pb
-from accel.protocol import grpc_predict_v2_pb2_grpc as pb_grpc
-from edge.broker import free_port
+from edgectl.broker import free_port
+from inference_protocol.generated import grpc_predict_v2_pb2 as pb
+from inference_protocol.generated import grpc_predict_v2_pb2_grpc as pb_grpc
 
 
 def _sample(exposition: str, name: str, *labels: str) -> float:
@@ -35,7 +35,7 @@ def test_accelerator_metrics_count_requests_rows_failures_and_batch_sizes(tmp_pa
     ready = tmp_path / "ready"
     env = os.environ | {"EDGE_REGION": "kr-seoul", "EDGE_SITE_ID": "S1", "ACCEL_PORT": str(grpc_port),
                         "ACCEL_METRICS_PORT": str(metrics_port), "ACCEL_METRICS_HOST": "127.0.0.1"}
-    with subprocess.Popen([sys.executable, "-m", "edge", "accel", "serve", "--ready-file", str(ready)], env=env,
+    with subprocess.Popen([sys.executable, "-m", "edgectl", "accel", "serve", "--ready-file", str(ready)], env=env,
                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) as process:
         try:
             until = time.monotonic() + 60

@@ -1,6 +1,6 @@
 """Triton's own Python gRPC client, sync and asyncio, works unmodified against a real server.
 
-The client runs in a subprocess (tests/accel/triton_scenarios.py): tritonclient and accel.protocol
+The client runs in a subprocess (tests/accel/triton_scenarios.py): tritonclient and inference_protocol.generated
 both define `inference.*` messages in protobuf's default pool, so one process cannot import both.
 The server runs here, on this test module's event loop, on a loopback port.
 """
@@ -18,10 +18,10 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
-from accel.grpc.servicer import SiteIdentity
-from accel.protocol import grpc_predict_v2_pb2 as pb
 from accel.server import AccelServer
 from accel.settings import AccelSettings
+from inference_protocol.generated import grpc_predict_v2_pb2 as pb
+from inference_protocol.service import SiteIdentity
 
 from .conftest import write_doubler
 

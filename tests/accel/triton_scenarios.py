@@ -1,7 +1,7 @@
 """Triton's Python gRPC client (tritonclient) driven against our server, run as its own process.
 
 tritonclient registers its own `inference.*` protobuf messages in the default descriptor pool and
-so cannot be imported beside `accel.protocol`; tests/accel/test_triton_client.py runs this file in
+so cannot be imported beside `inference_protocol.generated`; tests/accel/test_triton_client.py runs this file in
 a subprocess: `python triton_scenarios.py HOST:PORT [SCENARIO...]`. It prints one JSON object,
 scenario name -> null (passed) or the failure's traceback. `--describe MESSAGE...` prints
 Triton's own descriptors of those messages instead, for the wire-format comparison.

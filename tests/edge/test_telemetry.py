@@ -10,7 +10,7 @@ import urllib.request
 
 import pytest
 
-from edge.broker import free_port
+from edgectl.broker import free_port
 
 SERVE = """
 import sys

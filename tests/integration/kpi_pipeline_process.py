@@ -13,8 +13,8 @@ from pathlib import Path
 import orjson
 from aiokafka import AIOKafkaProducer
 
-from edge.synthetic.cell_kpi import CellKpiGenerator
 from edge.topics import SiteTopics
+from edgectl.synthetic.cell_kpi import CellKpiGenerator
 
 from .kafka_io import committed
 
@@ -38,7 +38,7 @@ def pipeline_env(broker: str, targets: str, **extra: str) -> dict[str, str]:
 
 def start_pipeline(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     with open(log, "ab") as out:
-        return subprocess.Popen([sys.executable, "-m", "edge", "pipeline", "run", "kpi-anomaly"], env=env,
+        return subprocess.Popen([sys.executable, "-m", "edgectl", "pipeline", "run", "kpi-anomaly"], env=env,
                                 stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
 
 

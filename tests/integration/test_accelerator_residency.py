@@ -17,9 +17,9 @@ import grpc
 import orjson
 import pytest
 
-from accel.protocol import grpc_predict_v2_pb2 as pb
-from accel.protocol import grpc_predict_v2_pb2_grpc as pb_grpc
-from edge.broker import create_topics, free_port
+from edgectl.broker import create_topics, free_port
+from inference_protocol.generated import grpc_predict_v2_pb2 as pb
+from inference_protocol.generated import grpc_predict_v2_pb2_grpc as pb_grpc
 
 from .kafka_io import read_topic
 from .kpi_pipeline_process import (

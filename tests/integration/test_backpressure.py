@@ -15,10 +15,10 @@ import orjson
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from edge.broker import create_topics
 from edge.settings import EdgeSettings
-from edge.synthetic.cell_kpi import CellKpiGenerator
 from edge.topics import SiteTopics
+from edgectl.broker import create_topics
+from edgectl.synthetic.cell_kpi import CellKpiGenerator
 from pipelines.accel_client import AcceleratorClient
 from pipelines.kpi_anomaly.pipeline import KpiAnomalyPipeline
 from pipelines.main import run_until_stopped

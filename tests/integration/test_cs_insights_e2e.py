@@ -15,11 +15,11 @@ import orjson
 import pytest
 from aiokafka import AIOKafkaConsumer
 
-from edge.broker import create_topics
 from edge.settings import EdgeSettings
-from edge.synthetic.utterances import UtteranceGenerator
 from edge.topics import SiteTopics
-from edge.traffic import encode
+from edgectl.broker import create_topics
+from edgectl.synthetic.utterances import UtteranceGenerator
+from edgectl.traffic import encode
 from pipelines.cs_insights.pipeline import CsInsightsPipeline
 from pipelines.cs_insights.redaction import normalise_text, redact
 from pipelines.cs_insights.spoken import matching_form

@@ -15,15 +15,15 @@ from typing import Any
 import orjson
 import pytest
 
-from edge.broker import create_topics
 from edge.settings import EdgeSettings
 from edge.topics import SiteTopics
-from edge.traffic import encode
+from edgectl.broker import create_topics
+from edgectl.synthetic.co_sited_cells import CoSitedCells
+from edgectl.traffic import encode
 from pipelines.accel_client import AcceleratorClient
 from pipelines.energy_saving.history import HORIZON, WINDOW
 from pipelines.energy_saving.pipeline import EnergySavingPipeline
 from pipelines.energy_saving.settings import EnergySavingSettings
-from pipelines.energy_saving.synthetic import CoSitedCells
 from pipelines.main import run_until_stopped
 from pipelines.records import ConsumedRecord, InboundRecord
 from pipelines.results import result_id

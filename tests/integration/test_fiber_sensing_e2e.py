@@ -10,17 +10,17 @@ from typing import Any
 import orjson
 import pytest
 
-from edge.broker import create_topics
 from edge.settings import EdgeSettings
-from edge.synthetic.das import DasWindowGenerator, SyntheticDasWindow
 from edge.topics import SiteTopics
-from edge.traffic import LABEL_HEADER, encode
+from edgectl.broker import create_topics
+from edgectl.synthetic.das import DasWindowGenerator, SyntheticDasWindow
+from edgectl.traffic import LABEL_HEADER, encode
 from pipelines.fiber_sensing.classes import CLASSES, SEVERITY
 from pipelines.fiber_sensing.pipeline import FiberSensingPipeline
-from pipelines.fiber_sensing.quality import LOCATION_TOLERANCE_CHANNELS
 from pipelines.fiber_sensing.results import ALERT_SCHEMA
 from pipelines.results import result_id
 from pipelines.settings import PipelineSettings
+from training.fiber_sensing.quality import LOCATION_TOLERANCE_CHANNELS
 
 from .kafka_io import committed, produce, read_topic
 from .pipeline_run import run_until_consumed

@@ -9,11 +9,11 @@ import base64
 import orjson
 import pytest
 
-from edge.broker import create_topics
 from edge.settings import EdgeSettings
-from edge.synthetic.cell_kpi import CellKpiGenerator
 from edge.topics import SiteTopics
-from edge.traffic import encode
+from edgectl.broker import create_topics
+from edgectl.synthetic.cell_kpi import CellKpiGenerator
+from edgectl.traffic import encode
 from pipelines.accel_client import AcceleratorClient
 from pipelines.kpi_anomaly.pipeline import KpiAnomalyPipeline
 from pipelines.kpi_anomaly.results import result_id

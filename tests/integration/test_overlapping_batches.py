@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 from aiokafka import AIOKafkaConsumer
 
-from edge.broker import create_topics
 from edge.settings import EdgeSettings
 from edge.topics import SiteTopics
+from edgectl.broker import create_topics
 from pipelines.base import BatchOutcome, StartedBatch, StreamPipeline
 from pipelines.errors import BatchAbandoned
 from pipelines.main import run_until_stopped

@@ -10,11 +10,11 @@ import orjson
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from edge.broker import create_topics
 from edge.settings import EdgeSettings
-from edge.synthetic.cell_kpi import CellKpiGenerator
 from edge.topics import SiteTopics
-from edge.traffic import encode
+from edgectl.broker import create_topics
+from edgectl.synthetic.cell_kpi import CellKpiGenerator
+from edgectl.traffic import encode
 from pipelines.dlq import DLQ_MAX_ORIGINAL_VALUE_BYTES
 from pipelines.events import MAX_EVENT_BYTES
 from pipelines.kpi_anomaly.pipeline import KpiAnomalyPipeline

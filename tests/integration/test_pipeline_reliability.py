@@ -16,8 +16,8 @@ import orjson
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from edge.broker import create_topics, free_port
 from edge.topics import SiteTopics
+from edgectl.broker import create_topics, free_port
 
 from .kafka_io import committed, read_topic
 from .kpi_pipeline_process import (

@@ -11,15 +11,15 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from accel.grpc.servicer import SiteIdentity
 from accel.server import AccelServer
 from accel.settings import AccelSettings
-from edge.broker import create_topics
 from edge.settings import EdgeSettings
-from edge.synthetic.cell_kpi import CellKpiGenerator
 from edge.telemetry import context_kafka_headers, kafka_headers_context
 from edge.topics import SiteTopics
-from edge.traffic import encode
+from edgectl.broker import create_topics
+from edgectl.synthetic.cell_kpi import CellKpiGenerator
+from edgectl.traffic import encode
+from inference_protocol.service import SiteIdentity
 from pipelines.accel_client import AcceleratorClient
 from pipelines.kpi_anomaly.pipeline import KpiAnomalyPipeline
 from pipelines.main import run_until_stopped

@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from accel.grpc.servicer import SiteIdentity
 from accel.server import AccelServer
 from accel.settings import AccelSettings
 from edge.settings import EdgeSettings
+from inference_protocol.service import SiteIdentity
 from pipelines.accel_client import AcceleratorClient, channel_target
 from pipelines.errors import AcceleratorUnavailable, StartupRefused
 
@@ -39,7 +39,7 @@ async def test_an_accelerator_in_another_region_is_refused_before_any_data_is_se
 
 
 async def test_an_unreachable_accelerator_refuses_start_with_the_address(tmp_path: Path) -> None:
-    from edge.broker import free_port
+    from edgectl.broker import free_port
 
     edge = EdgeSettings(region="kr-seoul", site_id="S1", accel_targets=f"127.0.0.1:{free_port()}")
     client = AcceleratorClient(edge, timeout_s=0.5, attempts=2)
@@ -75,7 +75,7 @@ async def test_an_accelerator_declaring_another_region_after_start_gets_nothing_
 
 
 async def test_one_accelerator_down_at_start_does_not_keep_the_pipeline_from_starting() -> None:
-    from edge.broker import free_port
+    from edgectl.broker import free_port
 
     async with AccelServer(AccelSettings(port=0), SiteIdentity("kr-seoul", "S1")) as server:
         edge = EdgeSettings(region="kr-seoul", site_id="S1", accel_targets=f"{server.address},127.0.0.1:{free_port()}")

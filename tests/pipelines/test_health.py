@@ -7,7 +7,7 @@ import asyncio
 
 import pytest
 
-from edge.broker import free_port
+from edgectl.broker import free_port
 from pipelines.health import HealthServer
 from pipelines.settings import PipelineSettings
 

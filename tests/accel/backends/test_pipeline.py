@@ -14,16 +14,16 @@ import pytest
 
 from accel.backends.pipeline import PipelineBackend, build_pipeline
 from accel.errors import ModelConfigError
-from accel.features.das import das_features
-from accel.grpc.servicer import SiteIdentity
 from accel.model import TensorSpec
 from accel.model_config import read_config
-from accel.protocol import grpc_predict_v2_pb2 as pb
-from accel.protocol import grpc_predict_v2_pb2_grpc as pb_grpc
 from accel.repository import ModelRepository
 from accel.server import AccelServer
 from accel.settings import AccelSettings
-from edge.synthetic.das import DasWindowGenerator
+from edgectl.synthetic.das import DasWindowGenerator
+from inference_protocol.generated import grpc_predict_v2_pb2 as pb
+from inference_protocol.generated import grpc_predict_v2_pb2_grpc as pb_grpc
+from inference_protocol.service import SiteIdentity
+from kernels.das_features import das_features
 
 from ..conftest import write_doubler
 

@@ -18,12 +18,12 @@ from onnx import TensorProto, helper
 
 from accel.backends.rebel import RebelBackend
 from accel.errors import BackendFailure, ModelConfigError, RuntimeUnavailable
-from accel.grpc.servicer import SiteIdentity
 from accel.model import TensorSpec
-from accel.protocol import grpc_predict_v2_pb2 as pb
-from accel.protocol import grpc_predict_v2_pb2_grpc as pb_grpc
 from accel.server import AccelServer
 from accel.settings import AccelSettings
+from inference_protocol.generated import grpc_predict_v2_pb2 as pb
+from inference_protocol.generated import grpc_predict_v2_pb2_grpc as pb_grpc
+from inference_protocol.service import SiteIdentity
 
 FAKE_REBEL_DIR = Path(__file__).resolve().parents[1] / "fake_rebel"
 X = TensorSpec("x", "FP32", (-1, 4))

@@ -8,7 +8,7 @@ import pytest
 
 from accel.errors import InvalidInput
 from accel.grpc.convert import request_from_proto
-from accel.protocol import grpc_predict_v2_pb2 as pb
+from inference_protocol.generated import grpc_predict_v2_pb2 as pb
 
 
 def _request(**parameters: pb.InferParameter) -> pb.ModelInferRequest:

@@ -1,4 +1,4 @@
-"""A generated corpus of hostile requests (edge.bench.hostile) against a real server process on
+"""A generated corpus of hostile requests (edgectl.bench.hostile) against a real server process on
 loopback, serving every shipped model and a BYTES model: every refusal carries a precise status
 (never UNKNOWN, INTERNAL or ABORTED) and a short message, a stream answers every good request
 behind hostile ones, and health checks stay SERVING within their deadline throughout."""
@@ -15,11 +15,9 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from accel.grpc.status import DETAILS_MAX_BYTES
-from accel.protocol import grpc_predict_v2_pb2 as pb
-from accel.protocol import grpc_predict_v2_pb2_grpc as pb_grpc
 from accel.settings import DEFAULT_MODEL_REPOSITORY
-from edge.bench.accel_soak import TEXT_INPUT, TEXT_MODEL, served_models, soak_repository
-from edge.bench.hostile import (
+from edgectl.bench.accel_soak import TEXT_INPUT, TEXT_MODEL, served_models, soak_repository
+from edgectl.bench.hostile import (
     BAD_STATUSES,
     ServedModel,
     good_request,
@@ -28,6 +26,8 @@ from edge.bench.hostile import (
     interleaved,
     large_bytes_request,
 )
+from inference_protocol.generated import grpc_predict_v2_pb2 as pb
+from inference_protocol.generated import grpc_predict_v2_pb2_grpc as pb_grpc
 from tests.conftest import start_accel_process
 
 MODELS = sorted([p.name for p in DEFAULT_MODEL_REPOSITORY.iterdir() if p.is_dir()] + [TEXT_MODEL])

@@ -8,11 +8,11 @@ from pathlib import Path
 import grpc
 import pytest
 
-from accel.grpc.servicer import SiteIdentity
-from accel.protocol import grpc_predict_v2_pb2 as pb
-from accel.protocol import grpc_predict_v2_pb2_grpc as pb_grpc
 from accel.server import AccelServer
 from accel.settings import AccelSettings
+from inference_protocol.generated import grpc_predict_v2_pb2 as pb
+from inference_protocol.generated import grpc_predict_v2_pb2_grpc as pb_grpc
+from inference_protocol.service import SiteIdentity
 
 
 async def test_a_large_request_for_an_unknown_model_still_leads_to_a_trim(doubler_repository: Path) -> None:

@@ -14,13 +14,13 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from pydantic import SecretStr
 
 from accel.grpc.security import TlsConfigError, server_credentials
-from accel.grpc.servicer import SiteIdentity
-from accel.protocol import grpc_predict_v2_pb2 as pb
-from accel.protocol import grpc_predict_v2_pb2_grpc as pb_grpc
 from accel.server import AccelServer
 from accel.settings import AccelSettings
-from edge.broker import free_port
 from edge.settings import EdgeSettings
+from edgectl.broker import free_port
+from inference_protocol.generated import grpc_predict_v2_pb2 as pb
+from inference_protocol.generated import grpc_predict_v2_pb2_grpc as pb_grpc
+from inference_protocol.service import SiteIdentity
 from pipelines.accel_client import AcceleratorClient
 
 IDENTITY = SiteIdentity("kr-seoul", "SEL-GN-0042")

@@ -1,4 +1,4 @@
-"""Every accelerator error maps to a meaningful gRPC status, never UNKNOWN or INTERNAL."""
+"""Every accelerator error, and every protocol codec error the server answers with, maps to a meaningful gRPC status, never UNKNOWN or INTERNAL."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import grpc
 import pytest
 
 from accel import errors
+from inference_protocol.errors import ProtocolError
 from accel.grpc.status import (
     DETAILS_MAX_BYTES,
     classify,
@@ -15,9 +16,9 @@ from accel.grpc.status import (
 )
 
 
-def _all_error_classes() -> list[type[errors.AccelError]]:
-    found: list[type[errors.AccelError]] = []
-    pending: list[type[errors.AccelError]] = [errors.AccelError]
+def _all_error_classes() -> list[type[errors.AccelError | ProtocolError]]:
+    found: list[type[errors.AccelError | ProtocolError]] = []
+    pending: list[type[errors.AccelError | ProtocolError]] = [errors.AccelError, ProtocolError]
     while pending:
         cls = pending.pop()
         found.append(cls)
@@ -26,7 +27,7 @@ def _all_error_classes() -> list[type[errors.AccelError]]:
 
 
 @pytest.mark.parametrize("cls", _all_error_classes(), ids=lambda c: c.__name__)
-def test_error_class_maps_to_a_specific_status(cls: type[errors.AccelError]) -> None:
+def test_error_class_maps_to_a_specific_status(cls: type[errors.AccelError | ProtocolError]) -> None:
     code = status_code(cls("x"))
     assert code not in (grpc.StatusCode.UNKNOWN, grpc.StatusCode.INTERNAL, grpc.StatusCode.OK)
 

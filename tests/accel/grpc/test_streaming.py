@@ -11,12 +11,12 @@ import grpc
 import numpy as np
 import pytest
 
-from accel.grpc.servicer import SiteIdentity
 from accel.grpc.streaming import answer_concurrently
-from accel.protocol import grpc_predict_v2_pb2 as pb
-from accel.protocol import grpc_predict_v2_pb2_grpc as pb_grpc
 from accel.server import AccelServer
 from accel.settings import AccelSettings
+from inference_protocol.generated import grpc_predict_v2_pb2 as pb
+from inference_protocol.generated import grpc_predict_v2_pb2_grpc as pb_grpc
+from inference_protocol.service import SiteIdentity
 
 
 async def _numbers(count: int, sent: list[int] | None = None) -> AsyncIterator[int]:

@@ -1,5 +1,5 @@
 """The `das_features` step computes, window by window, exactly the features of
-`accel.features.das.das_features`, refuses windows too short by name, and keeps one bad window
+`kernels.das_features.das_features`, refuses windows too short by name, and keeps one bad window
 from spoiling the others."""
 
 from __future__ import annotations
@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 
 from accel.errors import InvalidInput, ModelConfigError
-from accel.features.das import das_features
 from accel.model import TensorSpec
 from accel.steps import Step, StepContext
 from accel.steps.das import DAS_FEATURES_STEP
+from kernels.das_features import das_features
 
 
 def _step(tmp_path: Path, sample_rate_hz: float = 1000.0) -> Step:

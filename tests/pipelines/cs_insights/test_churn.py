@@ -12,11 +12,11 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from edge.synthetic.utterances import ARCS, UtteranceGenerator
+from edgectl.synthetic.utterances import ARCS, UtteranceGenerator
 from pipelines.cs_insights.churn import ChurnPolicy, ChurnRisk, ChurnTracker
 from pipelines.cs_insights.model import EMOTIONS, INTENTS
-from pipelines.cs_insights.quality import predict
 from pipelines.cs_insights.redaction import redact
+from training.cs_insights.quality import predict
 
 MODEL_PATH = Path(__file__).resolve().parents[3] / "accel" / "model_repository" / "cs-insights" / "1" / "model.onnx"
 

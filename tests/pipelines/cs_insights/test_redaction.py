@@ -7,8 +7,8 @@ import random
 
 import pytest
 
-from edge.synthetic.personal_data import PII_FORMATS, pii_value
-from edge.synthetic.utterance_phrases import PII_CARRIERS
+from edgectl.synthetic.personal_data import PII_FORMATS, pii_value
+from edgectl.synthetic.utterance_phrases import PII_CARRIERS
 from pipelines.cs_insights.recognizers import birth_date_valid, luhn_valid
 from pipelines.cs_insights.redaction import (
     PII_KINDS,
@@ -20,7 +20,7 @@ from pipelines.cs_insights.redaction import (
     redact,
     redact_bytes,
 )
-from pipelines.cs_insights.redaction_quality import PII_FREE_HARD_CASES, measure_redaction
+from training.cs_insights.redaction_quality import PII_FREE_HARD_CASES, measure_redaction
 
 SAMPLES_PER_FORMAT = 80
 FALSE_POSITIVE_CEILING = 0.005

@@ -9,7 +9,7 @@ import orjson
 import pytest
 
 from edge.settings import EdgeSettings
-from edge.synthetic.cell_kpi import CellKpiGenerator
+from edgectl.synthetic.cell_kpi import CellKpiGenerator
 from pipelines.accel_client import AcceleratorClient
 from pipelines.energy_saving.pipeline import EnergySavingPipeline
 from pipelines.records import ConsumedRecord, InboundRecord

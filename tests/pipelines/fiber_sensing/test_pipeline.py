@@ -13,8 +13,8 @@ import orjson
 
 from accel.model import Tensor
 from edge.settings import EdgeSettings
-from edge.synthetic.das import DasWindowGenerator, encode_samples
-from edge.traffic import encode
+from edgectl.synthetic.das import DasWindowGenerator, encode_samples
+from edgectl.traffic import encode
 from pipelines.accel_client import AcceleratorClient, InferResult
 from pipelines.fiber_sensing.pipeline import FiberSensingPipeline
 from pipelines.records import ConsumedRecord, InboundRecord

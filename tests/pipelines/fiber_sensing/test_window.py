@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from edge.synthetic.das import DasWindowGenerator, encode_samples
+from edgectl.synthetic.das import DasWindowGenerator, encode_samples
 from pipelines.events import SchemaViolation
 from pipelines.fiber_sensing.window import MAX_CHANNELS, MAX_VALUES, DasWindow, parse_das_window
 

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from edge.synthetic.cell_kpi import CellKpiGenerator
+from edgectl.synthetic.cell_kpi import CellKpiGenerator
 from pipelines.kpi_anomaly import _codec
 from pipelines.kpi_anomaly.codec import CellKpiCodec, load_codec
 from pipelines.kpi_anomaly.features import COUNTERS

@@ -1,0 +1,126 @@
+"""The `edge` command as operators script it: help lists settings, bad settings name the variable,
+and the demo prints a summary line of key=value pairs."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+EDGE = [sys.executable, "-m", "edgectl"]
+
+
+def _run(*args: str, env: dict[str, str] | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*EDGE, *args], capture_output=True, text=True, timeout=timeout, env=env, check=False)
+
+
+def test_help_lists_every_command() -> None:
+    result = _run("--help")
+    assert result.returncode == 0
+    for command in ("demo", "broker", "accel", "pipeline", "generate"):
+        assert command in result.stdout
+
+
+def test_pipeline_help_lists_the_environment_settings() -> None:
+    result = _run("pipeline", "run", "--help")
+    assert result.returncode == 0
+    for name in ("EDGE_REGION", "EDGE_KAFKA_BOOTSTRAP_SERVERS", "EDGE_ACCEL_TARGETS", "PIPELINE_MAX_BATCH_RECORDS"):
+        assert name in result.stdout
+
+
+def test_a_missing_region_names_the_variable() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EDGE_")}
+    result = _run("pipeline", "run", "kpi-anomaly", env=env)
+    assert result.returncode != 0
+    assert "EDGE_REGION" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_an_unknown_pipeline_lists_the_available_ones() -> None:
+    result = _run("pipeline", "run", "weather-radar", env=os.environ | {"EDGE_REGION": "kr-seoul", "EDGE_SITE_ID": "S1"})
+    assert result.returncode != 0
+    for name in ("kpi-anomaly", "energy-saving", "cs-insights", "fiber-sensing"):
+        assert name in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_pipeline_help_lists_the_energy_saving_thresholds() -> None:
+    result = _run("pipeline", "run", "--help")
+    assert "ENERGY_SAVING_SLEEP_MAX_PRB_PCT" in result.stdout and "ENERGY_SAVING_MIN_SLEEP_S" in result.stdout
+
+
+def test_demo_refuses_an_unknown_pipeline_naming_the_known_ones() -> None:
+    result = _run("demo", "--seconds", "1", "--pipelines", "kpi-anomaly,weather-radar")
+    assert result.returncode != 0
+    assert "weather-radar" in result.stderr and "fiber-sensing" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.integration
+def test_demo_runs_the_whole_site_and_prints_a_summary_line() -> None:
+    """Every pipeline drains what its traffic produced; the unprefixed figures are the KPI anomaly
+    pipeline's, and each pipeline's own follow under its name."""
+    result = _run("demo", "--seconds", "6", "--rate", "500", "--cells", "48", "--utterance-rate", "50", timeout=150)
+    assert result.returncode == 0, result.stderr
+    summary = result.stdout.strip().splitlines()[-1]
+    values = dict(pair.split("=") for pair in summary.removeprefix("summary: ").split())
+    events_in, scores, dlq = int(values["events_in"]), int(values["scores_out"]), int(values["dlq"])
+    assert events_in >= 2000
+    assert events_in == int(values["produced"]), "the demo drains what it produced"
+    assert scores + dlq == events_in
+    assert dlq >= 1, "the demo's deliberately broken records reach the DLQ"
+    assert int(values["anomalies"]) >= 1
+    for name in ("kpi-anomaly", "energy-saving", "cs-insights", "fiber-sensing"):
+        assert int(values[f"{name}.events_in"]) == int(values[f"{name}.produced"]) > 0, name
+    assert int(values["energy-saving.forecasts_out"]) + int(values["energy-saving.dlq"]) == events_in
+    assert int(values["energy-saving.recommendations"]) >= 1, "the night's low load lets cells sleep"
+    cs_in = int(values["cs-insights.events_in"])
+    assert int(values["cs-insights.insights_out"]) + int(values["cs-insights.dlq"]) == cs_in >= 250
+    assert int(values["cs-insights.dlq"]) >= 1
+    assert int(values["fiber-sensing.events_in"]) >= 4 * 5 and int(values["fiber-sensing.dlq"]) == 0
+    assert re.search(r"kpi-anomaly: events_in=\d+ scores_out=\d+", result.stderr), "a progress line was shown"
+
+
+@pytest.mark.integration
+def test_accel_serve_stops_cleanly_on_sigterm(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    ready = tmp_path / "port"
+    env = os.environ | {"EDGE_REGION": "kr-seoul", "EDGE_SITE_ID": "S1", "ACCEL_PORT": "0", "ACCEL_GRACE_PERIOD_S": "2"}
+    with subprocess.Popen([*EDGE, "accel", "serve", "--ready-file", str(ready)], env=env,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as process:
+        try:
+            until = time.monotonic() + 60
+            while not ready.exists() and time.monotonic() < until and process.poll() is None:
+                time.sleep(0.05)
+            assert ready.exists(), "accelerator did not start"
+            process.send_signal(signal.SIGTERM)
+            assert process.wait(15) == 0
+        finally:
+            if process.poll() is None:
+                process.kill()
+        output, _ = process.communicate()
+    assert "stopped" in output
+
+
+def test_a_pipeline_pointed_at_a_dead_accelerator_refuses_to_start_with_the_address() -> None:
+    from edgectl.broker import free_port
+
+    port = free_port()
+    env = os.environ | {"EDGE_REGION": "kr-seoul", "EDGE_SITE_ID": "S1", "EDGE_ACCEL_TARGETS": f"127.0.0.1:{port}",
+                        "PIPELINE_INFER_TIMEOUT_S": "0.5", "PIPELINE_HEALTH_PORT": "0"}
+    result = _run("pipeline", "run", "kpi-anomaly", env=env)
+    assert result.returncode != 0
+    assert f"127.0.0.1:{port} did not answer" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_an_accelerator_with_half_a_tls_configuration_exits_with_the_setting_named(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    cert = tmp_path / "server.crt"
+    cert.write_text("not used")
+    env = os.environ | {"EDGE_REGION": "kr-seoul", "EDGE_SITE_ID": "S1", "ACCEL_PORT": "0", "ACCEL_TLS_CERT_FILE": str(cert)}
+    result = _run("accel", "serve", env=env)
+    assert result.returncode != 0
+    assert "ACCEL_TLS_KEY_FILE" in result.stderr and "Traceback" not in result.stderr
