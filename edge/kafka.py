@@ -6,6 +6,7 @@ from typing import Any
 
 from aiokafka.helpers import create_ssl_context
 
+from edge.errors import SiteConfigError
 from edge.settings import EdgeSettings
 
 
@@ -23,7 +24,7 @@ def client_options(settings: EdgeSettings) -> dict[str, Any]:
         )
     if settings.kafka_security_protocol.startswith("SASL"):
         if settings.kafka_sasl_mechanism is None:
-            raise ValueError("EDGE_KAFKA_SASL_MECHANISM is required with a SASL security protocol")
+            raise SiteConfigError("EDGE_KAFKA_SASL_MECHANISM is required with a SASL security protocol")
         options["sasl_mechanism"] = settings.kafka_sasl_mechanism
         options["sasl_plain_username"] = settings.kafka_sasl_username
         if settings.kafka_sasl_password is not None:

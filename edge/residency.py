@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from edge.errors import ResidencyViolation
 
-class ResidencyViolation(Exception):
-    """A topic, accelerator or event lies outside the site's region."""
+__all__ = ["ResidencyPolicy", "ResidencyViolation"]
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SpanExporter
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
+from edge.errors import SiteConfigError
 from edge.settings import EdgeSettings
 
 log = logging.getLogger(__name__)
@@ -34,7 +35,7 @@ def configure_tracing(settings: EdgeSettings, service_name: str) -> TracerProvid
         try:
             from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
         except ImportError as exc:
-            raise SystemExit(
+            raise SiteConfigError(
                 "EDGE_OTEL_EXPORTER=otlp needs the exporter: pip install 'sovereign-edge[otlp]'"
             ) from exc
         exporter = OTLPSpanExporter(endpoint=settings.otel_endpoint) if settings.otel_endpoint else OTLPSpanExporter()
@@ -66,7 +67,7 @@ def configure_metrics(
         try:
             from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
         except ImportError as exc:
-            raise SystemExit("EDGE_OTEL_EXPORTER=otlp needs the exporter: pip install 'sovereign-edge[otlp]'") from exc
+            raise SiteConfigError("EDGE_OTEL_EXPORTER=otlp needs the exporter: pip install 'sovereign-edge[otlp]'") from exc
         exporter = OTLPMetricExporter(endpoint=settings.otel_endpoint) if settings.otel_endpoint else OTLPMetricExporter()
         readers.append(PeriodicExportingMetricReader(exporter))
     if not readers:

@@ -12,10 +12,14 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from accel.settings import AccelSettings
+from edge.errors import SiteConfigError
 from edge.settings import EdgeSettings
 from edgectl.settings_help import settings_help
 from edgectl.synthetic import TrafficGenerator
+from pipelines.cs_insights.settings import CsInsightsSettings
 from pipelines.energy_saving.settings import EnergySavingSettings
+from pipelines.fiber_sensing.settings import FiberSensingSettings
+from pipelines.kpi_anomaly.settings import KpiAnomalySettings
 from pipelines.settings import PipelineSettings
 
 GENERATORS = ("kpi", "utterances", "das")
@@ -67,7 +71,10 @@ def _parser() -> argparse.ArgumentParser:
     pipeline_commands = pipeline.add_subparsers(dest="pipeline_command", required=True, metavar="ACTION")
     run = pipeline_commands.add_parser(
         "run", help="run one pipeline replica", formatter_class=raw,
-        epilog=settings_help(PipelineSettings, EdgeSettings, EnergySavingSettings),
+        epilog=settings_help(
+            PipelineSettings, EdgeSettings, KpiAnomalySettings, EnergySavingSettings, CsInsightsSettings,
+            FiberSensingSettings,
+        ),
     )
     run.add_argument("name", help=f"pipeline name: {', '.join(PIPELINE_NAMES)}")
 
@@ -128,11 +135,18 @@ def _configure_logging(level: str) -> None:
 
 
 def _settings_error(exc: ValidationError) -> SystemExit:
+    """One line per bad setting, named as the environment variable that set it."""
+    from pydantic_settings import BaseSettings
+
+    from pipelines.registry import PIPELINES
+
+    classes: list[type[BaseSettings]] = [EdgeSettings, PipelineSettings, AccelSettings, *(p.settings for p in PIPELINES.values())]
+    prefixes = {cls.__name__: str(cls.model_config.get("env_prefix", "")) for cls in classes}
+    prefix = prefixes.get(exc.title, exc.title.removesuffix("Settings").upper() + "_")
     lines = []
     for error in exc.errors():
-        field = ".".join(str(p) for p in error["loc"])
-        prefix = exc.title.removesuffix("Settings").upper()
-        lines.append(f"  {prefix}_{field.upper()}: {error['msg']}")
+        field = "_".join(str(p) for p in error["loc"]).upper() or "*"  # a check across fields has no loc
+        lines.append(f"  {prefix}{field}: {error['msg']}")
     return SystemExit("invalid settings:\n" + "\n".join(lines))
 
 
@@ -154,6 +168,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             _bench(args)
     except ValidationError as exc:
         raise _settings_error(exc) from None
+    except SiteConfigError as exc:
+        raise SystemExit(f"invalid settings: {exc}") from None
     except KeyboardInterrupt:
         raise SystemExit(130) from None
 

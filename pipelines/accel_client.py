@@ -29,6 +29,7 @@ from opentelemetry.metrics import CallbackOptions, Observation
 
 from edge.settings import EdgeSettings
 from edge.telemetry import context_grpc_metadata
+from inference_protocol.errors import MalformedTensor
 from inference_protocol.generated import grpc_predict_v2_pb2 as pb
 from inference_protocol.generated import grpc_predict_v2_pb2_grpc as pb_grpc
 from inference_protocol.service import REGION_METADATA
@@ -37,6 +38,7 @@ from pipelines.errors import (
     AcceleratorUnavailable,
     BatchAbandoned,
     InferenceRejected,
+    PipelineError,
     StartupRefused,
 )
 
@@ -49,7 +51,8 @@ _refusals = _meter.create_counter(
     "edge_pipeline_accelerator_refusals", unit="1",
     description="Accelerators taken out of rotation for declaring another region (foreign) or none (undeclared)",
 )
-_RETRIABLE = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.RESOURCE_EXHAUSTED}
+_RETRIABLE_CODES = frozenset({"UNAVAILABLE", "DEADLINE_EXCEEDED", "RESOURCE_EXHAUSTED"})
+"""Statuses after which the same request may succeed later, here or on another accelerator."""
 _MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 
 
@@ -334,7 +337,9 @@ class AcceleratorClient:
         while True:
             try:
                 return await self.infer(model, inputs, outputs)
-            except AcceleratorUnavailable as exc:
+            except PipelineError as exc:
+                if not exc.retriable:
+                    raise
                 log.warning("inference unavailable, retrying in %.1f s: %s", backoff_s, exc)
             if stopping.is_set():
                 raise BatchAbandoned("stopping while the accelerators are unavailable")
@@ -370,15 +375,13 @@ class AcceleratorClient:
             except _Refused as exc:
                 self._refuse(member, exc.declared)
                 continue
-            except AcceleratorUnavailable as exc:
+            except PipelineError as exc:
+                if not exc.retriable:
+                    raise
                 member.rest_until = time.monotonic() + min(self._timeout_s, 1.0)
                 unavailable.append(str(exc))
                 continue
-            decoded = {
-                tensor.name: array_from_raw(tensor.name, tensor.datatype, list(tensor.shape), raw)
-                for tensor, raw in zip(response.outputs, response.raw_output_contents, strict=True)
-            }
-            return InferResult(response.model_name, response.model_version, decoded)
+            return _decoded(model, member.address, response)
         why = "; ".join(unavailable) if unavailable else "no accelerator in region is in rotation"
         raise AcceleratorUnavailable(f"{model}: {why}")
 
@@ -407,18 +410,12 @@ class AcceleratorClient:
                 code = reply.infer_response.parameters["error_code"].string_param
                 code = code if code in grpc.StatusCode.__members__ else "UNKNOWN"
                 outcome = code
-                message = f"{model}: {code}: {reply.error_message}"
-                if code in {c.name for c in _RETRIABLE}:
-                    raise AcceleratorUnavailable(message)
-                raise InferenceRejected(message)
+                raise _status_error(code, f"{model}: {code}: {reply.error_message}")
             answer: pb.ModelInferResponse = reply.infer_response
             return answer
         except grpc.aio.AioRpcError as exc:
             outcome = exc.code().name
-            message = f"{model}: {member.address}: {exc.code().name}: {exc.details()}"
-            if exc.code() in _RETRIABLE:
-                raise AcceleratorUnavailable(message) from exc
-            raise InferenceRejected(message) from exc
+            raise _status_error(outcome, f"{model}: {member.address}: {outcome}: {exc.details()}") from exc
         except grpc.aio.UsageError as exc:  # its channel was closed under it: it left the target
             outcome = "UNAVAILABLE"
             raise AcceleratorUnavailable(f"{model}: {member.address}: {exc}") from exc
@@ -430,6 +427,29 @@ class AcceleratorClient:
             if member.gone and member.in_flight == 0 and self._members.get(member.address) is member:
                 del self._members[member.address]
                 await member.channel.close()
+
+
+def _status_error(code: str, message: str) -> PipelineError:
+    """The one place an accelerator's status becomes a pipeline error: a retriable one
+    (`AcceleratorUnavailable`: the batch waits and is sent again) or the refusal of the request
+    (`InferenceRejected`: the batch goes to the DLQ)."""
+    return AcceleratorUnavailable(message) if code in _RETRIABLE_CODES else InferenceRejected(message)
+
+
+def _decoded(model: str, address: str, response: pb.ModelInferResponse) -> InferResult:
+    """The outputs of an answer as arrays.
+
+    Raises:
+        InferenceRejected: an output whose raw contents do not fit its datatype and shape.
+    """
+    try:
+        outputs = {
+            tensor.name: array_from_raw(tensor.name, tensor.datatype, list(tensor.shape), raw)
+            for tensor, raw in zip(response.outputs, response.raw_output_contents, strict=True)
+        }
+    except (MalformedTensor, ValueError) as exc:  # ValueError: fewer raw contents than outputs
+        raise InferenceRejected(f"{model}: {address} answered outputs this client cannot read: {exc}") from exc
+    return InferResult(response.model_name, response.model_version, outputs)
 
 
 async def _declared(call: grpc.aio.StreamStreamCall) -> str | None:

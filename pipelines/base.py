@@ -1,76 +1,214 @@
-"""What every pipeline provides to the runtime, and what it reports back per batch."""
+"""The one shape of every pipeline: a batch is begun (screened, its state updated, its inference
+sent) and, once the model has answered, finished (its results built), in batch order.
+
+A pipeline says what is its own: how a batch is prepared (`prepare`), what it asks the model
+(`infer`) and what it makes of the answer (`emit`). The base does the rest the same way for all:
+the site's topics, the call that waits out an accelerator outage, the refusal of a whole batch to
+the DLQ when the accelerator refuses it, and the per-entity state bound to partitions."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Collection, Mapping, Sequence
+from typing import Any, Generic, Protocol, TypedDict, TypeVar, Unpack
 
-from pipelines.records import InboundRecord, OutboundRecord
+from edge.topics import SiteTopics
+from inference_protocol.tensors import Tensor
+from pipelines.accel_client import AcceleratorClient, InferResult
+from pipelines.entity_limits import EntityLimits
+from pipelines.errors import InferenceRejected
+from pipelines.metrics import EvictionReason
+from pipelines.outcome import BatchOutcome, StartedBatch
+from pipelines.partition_keys import Partition, PartitionKeys
+from pipelines.records import InboundRecord
+from pipelines.settings import RETRY_BACKOFF_S
 
-
-@dataclass
-class BatchOutcome:
-    """The outputs of one batch (results, DLQ and audit records) and what they amount to."""
-
-    outputs: list[OutboundRecord] = field(default_factory=list)
-    events_in: int = 0
-    results: int = 0
-    """Result records (scores, forecasts, insights, alerts), DLQ and audit records not counted."""
-    anomalies: int = 0
-    """Results that call for someone to act: KPI anomalies, cell sleep/wake recommendations (not lease renewals),
-    high churn risk, fibre alerts."""
-    dlq: int = 0
-    dlq_by_reason: dict[str, int] = field(default_factory=dict)
+__all__ = ["RETRY_BACKOFF_S", "BatchPipeline", "Pipeline", "PreparedBatch", "RefusableIntake"]
 
 
-class StreamPipeline(Protocol):
-    """A pipeline: turns a batch of consumed records into records to produce."""
+
+class RefusableIntake(Protocol):
+    """What the base needs of a pipeline's intake: a way to send one record to the DLQ."""
+
+    def reject(self, outcome: BatchOutcome, record: InboundRecord, reason: str, detail: str) -> None: ...
+
+
+class PreparedBatch(Protocol):
+    """What the base needs of a prepared batch: the records its inference stands for."""
+
+    @property
+    def records(self) -> Sequence[InboundRecord]: ...
+
+
+B = TypeVar("B", bound=PreparedBatch)
+
+
+class SiteOptions(TypedDict, total=False):
+    """What every pipeline may be built with beyond its region, site and accelerators."""
+
+    retry_backoff_s: float
+    """First wait before an inference is sent again while no accelerator answers (`RETRY_BACKOFF_S`)."""
+    served_site_ids: Collection[str]
+    """The sites whose events are processed (empty: the pipeline's own site alone)."""
+    entity_limits: EntityLimits | None
+    """Bounds on per-entity state instead of the pipeline's own (None: its own)."""
+
+
+class BatchPipeline(Protocol):
+    """What the runtime runs: every `Pipeline` (and test doubles that script their answers).
+
+    The runtime calls `begin` for batches in the order they were fetched and, each once its answer
+    is in, `finish` in that same order. An `overlapping` pipeline's next batch is begun as soon as
+    it is fetched, while earlier inferences are out; any other's only once the batch before it is
+    finished."""
 
     name: str
+    batch_records: int
+    overlapping: bool
     input_topics: list[str]
     output_topics: list[str]
+
+    def begin(self, records: Sequence[InboundRecord], stopping: asyncio.Event) -> StartedBatch:
+        """Screen the batch and start nothing yet: the inference to await (None: nothing to infer)
+        and what finishes the batch with its answer. The awaitable raises `BatchAbandoned` when
+        `stopping` ends its wait for an accelerator."""
+        ...
+
+    def forget_keys(self, partitions: Sequence[Partition]) -> None:
+        """Drop the per-entity state of partitions this replica no longer owns."""
+        ...
+
+
+class Pipeline(ABC, Generic[B]):
+    """A pipeline: records of its input topics in, records for its output topics out.
+
+    Subclasses set `name`, `batch_records` and the topics, build `intake` and any state in their
+    constructor, and implement `prepare`, `infer` and `emit`.
+    """
+
+    name: str
     batch_records: int
     """Records per batch unless `PIPELINE_MAX_BATCH_RECORDS` says otherwise: as many as one
     inference request to its model may carry."""
+    overlapping: bool = False
+    """Whether the runtime may begin the next batch while this one's inference is out. True only
+    where nothing `prepare` reads is written by `emit` (the KPI windows are, the incidents are not
+    read before inference), and nothing `prepare` evicts is still to be emitted."""
+    entity_limits: EntityLimits | None = None
+    """Bounds on the per-entity state this pipeline keeps; None: it keeps none."""
 
-    async def process(self, records: Sequence[InboundRecord], stopping: asyncio.Event) -> BatchOutcome:
-        """Decode, validate, infer and build outputs for a whole batch.
+    input_topics: list[str]
+    output_topics: list[str]
+    intake: RefusableIntake
+    keys: PartitionKeys | None = None
+    """Entities held, by the partition that brought them (see `hold_entities`)."""
+
+    def __init__(self, region: str, site_id: str, accel: AcceleratorClient, **options: Unpack[SiteOptions]) -> None:
+        self.topics = SiteTopics(region)
+        self.site_id = site_id
+        self.accel = accel
+        self.retry_backoff_s = options.get("retry_backoff_s", RETRY_BACKOFF_S)
+        self.served_site_ids = frozenset(options.get("served_site_ids", ()))
+        entity_limits = options.get("entity_limits")
+        if entity_limits is not None:
+            self.entity_limits = entity_limits
+        self._forget_entities: Callable[[list[str]], None] = _forget_nothing
+
+    @abstractmethod
+    def prepare(self, records: Sequence[InboundRecord], outcome: BatchOutcome) -> B | None:
+        """Screen the batch (refusals go to `outcome`), update the state its inference reads, and
+        gather what `infer` sends; None when no record is left."""
+
+    @abstractmethod
+    async def infer(self, batch: B, stopping: asyncio.Event) -> Any:
+        """The model's answer for a prepared batch (see `call_model`).
 
         Raises:
-            BatchAbandoned: `stopping` was set while the batch waited for an accelerator.
+            InferenceRejected: the accelerator refused the request, or answered what this
+                pipeline cannot read: every record of the batch goes to the DLQ.
+            BatchAbandoned: `stopping` was set while no accelerator answered.
         """
-        ...
 
-    def forget_keys(self, partitions: Sequence[tuple[str, int]]) -> None:
-        """Drop per-entity state of partitions this replica no longer owns."""
-        ...
-
-
-@dataclass
-class StartedBatch:
-    """A batch an `OverlappingPipeline` has begun: its outcome so far (refusals), the inference
-    it waits for (None when nothing is left to infer), and what turns the inference's answer into
-    the rest of its outputs."""
-
-    outcome: BatchOutcome
-    answer: Awaitable[Any] | None
-    finish: Callable[[Any], None]
-
-
-@runtime_checkable
-class OverlappingPipeline(StreamPipeline, Protocol):
-    """A pipeline whose next batch may be decoded while this one's inference is out.
-
-    The runtime calls `begin` for batches in the order they were fetched, and, each once its
-    answer is in, `finish` in that same order: state read or written before the inference
-    (windows) and after it (incidents) sees the batches in order, as `process` alone would.
-    """
+    @abstractmethod
+    def emit(self, outcome: BatchOutcome, batch: B, answer: Any) -> None:
+        """Add the batch's results to `outcome`, updating the state they change."""
 
     def begin(self, records: Sequence[InboundRecord], stopping: asyncio.Event) -> StartedBatch:
-        """Screen the batch, update the state its inference needs, and return the inference
-        still to await (not yet awaited: the runtime starts it at once).
+        """See `BatchPipeline.begin`: `prepare` now, `infer` in the awaitable, `emit` (or the
+        batch's refusal) in `finish`."""
+        outcome = BatchOutcome(events_in=len(records))
+        batch = self.prepare(records, outcome)
+        if batch is None:
+            return StartedBatch(outcome, None, _finish_nothing)
+        prepared = batch
 
-        The awaitable raises `BatchAbandoned` as `process` does."""
-        ...
+        def finish(answer: Any) -> None:
+            if isinstance(answer, InferenceRejected):
+                self.refuse(outcome, prepared.records, answer)
+            else:
+                self.emit(outcome, prepared, answer)
+
+        return StartedBatch(outcome, self._answer(prepared, stopping), finish)
+
+    async def process(self, records: Sequence[InboundRecord], stopping: asyncio.Event) -> BatchOutcome:
+        """Begin and finish one batch (tests and benchmarks; the runtime overlaps the two)."""
+        started = self.begin(records, stopping)
+        if started.answer is not None:
+            started.finish(await started.answer)
+        return started.outcome
+
+    async def _answer(self, batch: B, stopping: asyncio.Event) -> Any:
+        """The model's answer, or the accelerator's refusal of the batch (for `finish`)."""
+        try:
+            return await self.infer(batch, stopping)
+        except InferenceRejected as exc:
+            return exc
+
+    async def call_model(
+        self, model: str, inputs: Mapping[str, Tensor], outputs: list[str], stopping: asyncio.Event
+    ) -> InferResult:
+        """One inference, sent again with backoff for as long as no accelerator answers."""
+        return await self.accel.infer_until_answered(model, inputs, outputs, stopping, self.retry_backoff_s)
+
+    def refuse(self, outcome: BatchOutcome, records: Sequence[InboundRecord], error: InferenceRejected) -> None:
+        """Send every record of a batch the accelerator refused to the DLQ, with the refusal."""
+        for record in records:
+            self.intake.reject(outcome, record, str(error.dlq_reason), str(error))
+
+    def hold_entities(
+        self,
+        limits: EntityLimits,
+        forget: Callable[[list[str]], None],
+        *,
+        counted: bool = True,
+        spare: Callable[[str], bool] | None = None,
+    ) -> PartitionKeys:
+        """Keep per-entity state within `limits`: `forget` drops the state of entities evicted by
+        them or whose partition moved to another replica. `counted`: their number and evictions
+        are exported as this pipeline's metrics."""
+        self._forget_entities = forget
+        self.keys = PartitionKeys(limits, pipeline=self.name if counted else None, on_evict=forget, spare=spare)
+        return self.keys
+
+    def forget_keys(self, partitions: Sequence[Partition]) -> None:
+        if self.keys is not None:
+            self._forget_entities(self.keys.release(partitions))
+
+    @property
+    def entities_held(self) -> int:
+        """Entities (cells, sessions) whose state this replica holds."""
+        return 0 if self.keys is None else len(self.keys)
+
+    @property
+    def evictions(self) -> dict[EvictionReason, int]:
+        """Entities whose state the limits have dropped so far, by reason (`capacity`, `idle`)."""
+        return {"capacity": 0, "idle": 0} if self.keys is None else dict(self.keys.evictions)
+
+
+def _forget_nothing(keys: list[str]) -> None:
+    """A pipeline without per-entity state has nothing to forget."""
+
+
+def _finish_nothing(answer: Any) -> None:
+    """A batch with nothing left to infer is finished by its refusals alone."""

@@ -1,10 +1,18 @@
-"""Errors of the pipeline runtime.
+"""Errors of the pipelines, one tree:
 
-    PipelineError
-    ├── AcceleratorUnavailable   no healthy accelerator answered in time (retriable)
-    ├── InferenceRejected        an accelerator refused the request (not retriable -> DLQ)
-    ├── BatchAbandoned           shutdown came before the batch finished; it is not committed
-    └── StartupRefused           configuration breaks residency or cannot work
+    PipelineError                  retriable  dlq_reason
+    ├── EventRejected                  no      (below)   an event the pipeline will not process
+    │   ├── MalformedEvent             no      malformed  not a JSON object, not UTF-8, too large
+    │   └── SchemaViolation            no      schema     breaks the event contract
+    ├── InferenceRejected              no      inference  an accelerator refused the request
+    ├── AcceleratorUnavailable         yes     -          no accelerator in region answered in time
+    ├── BatchAbandoned                 no      -          a stop came before the batch finished
+    └── StartupRefused                 no      -          configuration breaks residency or cannot work
+
+`retriable` is what the accelerator client's retry loop reads: a retriable error delays the batch,
+any other ends the call. `dlq_reason` is the reason a refused record carries on the DLQ; the
+shared pipeline base and the intake read it, nothing else names a reason for an error. The
+accelerator client is the one place gRPC status codes become these errors.
 """
 
 from __future__ import annotations
@@ -13,22 +21,48 @@ from typing import ClassVar
 
 
 class PipelineError(Exception):
-    """Base of every pipeline runtime error."""
+    """Base of every pipeline error."""
 
     retriable: ClassVar[bool] = False
+    """Whether the same call may succeed if made again later."""
+    dlq_reason: ClassVar[str | None] = None
+    """The DLQ reason of the records this error refuses; None: it refuses no record."""
 
 
-class AcceleratorUnavailable(PipelineError):
-    retriable = True
+class EventRejected(PipelineError):
+    """An event the pipeline will not process; it goes to the DLQ with `dlq_reason` and the message."""
+
+    dlq_reason: ClassVar[str | None] = "malformed"
+
+
+class MalformedEvent(EventRejected):
+    """Not a JSON object (or not UTF-8, or too large)."""
+
+    dlq_reason = "malformed"
+
+
+class SchemaViolation(EventRejected):
+    """Valid JSON that breaks the event contract: missing or mistyped fields, unknown schema."""
+
+    dlq_reason = "schema"
 
 
 class InferenceRejected(PipelineError):
-    pass
+    """An accelerator refused the request itself, or answered what the pipeline cannot read:
+    every record of the batch goes to the DLQ."""
+
+    dlq_reason = "inference"
+
+
+class AcceleratorUnavailable(PipelineError):
+    """No accelerator in region answered in time: the batch waits and is sent again."""
+
+    retriable = True
 
 
 class BatchAbandoned(PipelineError):
-    pass
+    """A stop came while the batch waited for an accelerator; it is not committed."""
 
 
 class StartupRefused(PipelineError):
-    pass
+    """The configuration breaks residency or cannot work; the process does not start."""

@@ -6,30 +6,19 @@ import json
 from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Any
 
 import orjson
 
+from pipelines.errors import EventRejected, MalformedEvent, SchemaViolation
+
+__all__ = [
+    "ENVELOPE_FIELDS", "EventRejected", "MalformedEvent", "SchemaViolation", "check_envelope", "decode_event",
+    "parse_timestamp", "quote", "repeated_fields",
+]
+
 ENVELOPE_FIELDS = ("schema", "event_id", "region", "site_id", "ts")
 MAX_EVENT_BYTES = 1_048_576
-
-
-class EventRejected(Exception):
-    """An event the pipeline will not process; it goes to the DLQ with `reason` and the message."""
-
-    reason: ClassVar[str] = "malformed"
-
-
-class MalformedEvent(EventRejected):
-    """Not a JSON object (or not UTF-8, or too large)."""
-
-    reason = "malformed"
-
-
-class SchemaViolation(EventRejected):
-    """Valid JSON that breaks the event contract: missing or mistyped fields, unknown schema."""
-
-    reason = "schema"
 
 
 def decode_event(value: bytes | None, guarded_fields: Sequence[str] = ENVELOPE_FIELDS) -> dict[str, Any]:

@@ -9,9 +9,9 @@ from typing import Any, NamedTuple
 
 from edge.residency import ResidencyPolicy
 from edge.topics import SiteTopics
-from pipelines.base import BatchOutcome
 from pipelines.dlq import audit_record, dlq_record
 from pipelines.events import ENVELOPE_FIELDS, EventRejected, check_envelope, decode_event, quote
+from pipelines.outcome import BatchOutcome
 from pipelines.records import InboundRecord
 
 
@@ -64,7 +64,7 @@ class EventIntake:
                 if self._check_fields is not None:
                     self._check_fields(event)
             except EventRejected as exc:
-                self.reject(outcome, record, exc.reason, str(exc))
+                self.reject(outcome, record, str(exc.dlq_reason), str(exc))
                 continue
             violation = self.policy.event_violation(event.get("region"), event.get("site_id"))
             if violation is not None:

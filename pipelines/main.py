@@ -10,7 +10,7 @@ from edge.settings import EdgeSettings
 from edge.telemetry import configure_metrics, configure_tracing
 from pipelines.accel_client import AcceleratorClient
 from pipelines.health import HealthServer
-from pipelines.registry import build_pipeline
+from pipelines.registry import build_pipeline, shipped_pipeline
 from pipelines.runtime import PipelineRuntime
 from pipelines.settings import PipelineSettings
 
@@ -37,7 +37,14 @@ async def run_until_stopped(runtime: PipelineRuntime, stop: asyncio.Event, grace
 
 
 async def run_pipeline(name: str, edge: EdgeSettings, settings: PipelineSettings) -> None:
-    """Start the accelerator client, the runtime and the health endpoint; run until a signal."""
+    """Start the accelerator client, the runtime and the health endpoint; run until a signal.
+
+    Raises:
+        KeyError: no pipeline is called `name`.
+        pydantic.ValidationError: a setting of the pipeline's own is out of range (read before
+            anything connects).
+    """
+    own = shipped_pipeline(name).settings()
     provider = configure_tracing(edge, f"sovereign-edge-{name}")
     meter_provider = configure_metrics(
         edge, f"sovereign-edge-{name}", settings.metrics_port, host=settings.metrics_host
@@ -46,7 +53,7 @@ async def run_pipeline(name: str, edge: EdgeSettings, settings: PipelineSettings
     install_stop_signals(stop)
     try:
         async with AcceleratorClient(edge, timeout_s=settings.infer_timeout_s, attempts=settings.infer_attempts) as accel:
-            pipeline = build_pipeline(name, edge, accel, settings)
+            pipeline = build_pipeline(name, edge, accel, settings, own)
             async with (
                 PipelineRuntime(pipeline, edge, settings, accelerator_notices=accel.notices) as runtime,
                 HealthServer(runtime, settings.health_port, settings.health_host),

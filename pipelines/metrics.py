@@ -13,7 +13,7 @@ from typing import Literal
 from opentelemetry import metrics
 from opentelemetry.metrics import CallbackOptions, Observation
 
-from pipelines.base import BatchOutcome
+from pipelines.outcome import BatchOutcome
 from pipelines.records import InboundRecord
 
 _meter = metrics.get_meter("sovereign_edge.pipelines")

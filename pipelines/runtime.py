@@ -1,10 +1,12 @@
 """The pipeline runtime: consume a batch, process it, produce every output, and only then commit
 the batch's offsets (at-least-once).
 
-Three stages, each in batch order: the fetch loop takes a batch and, for an
-`OverlappingPipeline`, begins it at once (decode, windows, inference sent); the finisher awaits
-each batch's inference, finishes it and hands its outputs to the producer; the committer awaits
-each batch's acknowledgements and commits its offsets. At most `inference_overlap` batches are
+Three stages, each in batch order: the fetch loop takes a batch and, for an overlapping pipeline,
+begins it at once (decode, state, inference sent); the finisher begins any other pipeline's batch
+once the batch before it is finished, awaits each batch's inference, finishes it and hands its
+outputs to the producer; the committer awaits each batch's acknowledgements and commits its
+offsets. Every pipeline goes through the same `begin` and `finish`; only when `begin` is called
+differs. At most `inference_overlap` batches are
 begun and not finished, and at most `max_in_flight_batches` wait for acknowledgements; when
 either bound is reached, fetching waits too. Anything that keeps fetching waiting longer than
 `pause_after_s` (accelerators down) pauses every assigned partition until it is done, so the
@@ -15,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -30,10 +32,11 @@ from edge.residency import ResidencyPolicy, ResidencyViolation
 from edge.settings import EdgeSettings
 from edge.telemetry import context_kafka_headers, kafka_headers_context
 from edge.topics import SiteTopics
-from pipelines.base import BatchOutcome, OverlappingPipeline, StreamPipeline
+from pipelines.base import BatchPipeline
 from pipelines.dlq import accelerator_audit_record
 from pipelines.errors import BatchAbandoned, StartupRefused
 from pipelines.metrics import PipelineMetrics
+from pipelines.outcome import BatchOutcome, StartedBatch
 from pipelines.publish import ResultPublisher
 from pipelines.records import InboundRecord, OutboundRecord
 from pipelines.settings import PipelineSettings
@@ -69,14 +72,14 @@ class _RebalanceHandler(ConsumerRebalanceListener):  # type: ignore[misc]
 
 @dataclass
 class _Begun:
-    """A fetched batch waiting to be finished: `answer` is the running inference of an
-    `OverlappingPipeline`'s batch, or a plain pipeline's whole `process()`, not yet started."""
+    """A fetched batch waiting to be finished: once begun, `started` is what the pipeline made of
+    it and `inference` its running inference (None when it had nothing to infer)."""
 
     records: list[InboundRecord]
     offsets: dict[TopicPartition, int]
     span: Span
-    answer: Awaitable[Any]
-    finish: Callable[[Any], BatchOutcome]
+    started: StartedBatch | None = None
+    inference: asyncio.Task[Any] | None = None
 
 
 @dataclass
@@ -97,7 +100,7 @@ class PipelineRuntime:
 
     def __init__(
         self,
-        pipeline: StreamPipeline,
+        pipeline: BatchPipeline,
         edge: EdgeSettings,
         settings: PipelineSettings,
         *,
@@ -121,6 +124,7 @@ class PipelineRuntime:
         self._producer: AIOKafkaProducer | None = None
         self._publisher: ResultPublisher | None = None
         self._begun: asyncio.Queue[_Begun] = asyncio.Queue()
+        # A pipeline that cannot overlap still fetches ahead: its next batch waits, not yet begun.
         self._begin_slots = asyncio.Semaphore(settings.inference_overlap)
         self._inferences: set[asyncio.Task[Any]] = set()
         self._in_flight: asyncio.Queue[_InFlight] = asyncio.Queue(maxsize=settings.max_in_flight_batches)
@@ -225,13 +229,13 @@ class PipelineRuntime:
                 log.error("could not publish the audit record of accelerator %s: %s", notice.accelerator, exc)
 
     async def _discard_unfinished(self) -> None:
-        """After a cancelled or failed run: drop the batches begun and not finished (their
-        inferences cancelled, a plain pipeline's `process()` never started) and those waiting for
-        acknowledgements, none of them committed, so that nothing waits on them (a revoke's drain)."""
+        """After a cancelled or failed run: drop the batches fetched and not finished (their
+        inferences cancelled) and those waiting for acknowledgements, none of them committed, so
+        that nothing waits on them (a revoke's drain)."""
         while not self._begun.empty():
             begun = self._begun.get_nowait()
             begun.span.end()
-            await _discard(begun.answer)
+            await _discard(begun.inference)
             self.stats.abandoned_batches += 1
             self._begun.task_done()
         while not self._in_flight.empty():
@@ -260,28 +264,23 @@ class PipelineRuntime:
         span = _tracer.start_span(
             f"{self.pipeline.name} batch", links=links, attributes={"messaging.batch.message_count": len(records)}
         )
-        pipeline = self.pipeline
-        if not isinstance(pipeline, OverlappingPipeline):
-            return _Begun(records, offsets, span, pipeline.process(records, self._giving_up), lambda outcome: outcome)
-        with trace.use_span(span, end_on_exit=False):
+        begun = _Begun(records, offsets, span)
+        if self.pipeline.overlapping:
             try:
-                started = pipeline.begin(records, self._giving_up)
+                self._start(begun)
             except BaseException:
                 span.end()
                 raise
-            if started.answer is None:
-                answer: Awaitable[Any] = asyncio.sleep(0)
-            else:
-                task = asyncio.ensure_future(started.answer)
+        return begun
+
+    def _start(self, begun: _Begun) -> None:
+        """Begin a batch in the pipeline and start its inference at once."""
+        with trace.use_span(begun.span, end_on_exit=False):
+            begun.started = self.pipeline.begin(begun.records, self._giving_up)
+            if begun.started.answer is not None:
+                begun.inference = task = asyncio.ensure_future(begun.started.answer)
                 self._inferences.add(task)
                 task.add_done_callback(self._inferences.discard)
-                answer = task
-
-        def finish(result: Any) -> BatchOutcome:
-            started.finish(result)
-            return started.outcome
-
-        return _Begun(records, offsets, span, answer, finish)
 
     async def _finish_in_order(self) -> None:
         """Finish begun batches in order and hand their outputs to the producer. After an
@@ -293,17 +292,22 @@ class PipelineRuntime:
                 with trace.use_span(begun.span, end_on_exit=True):
                     if self._abandoning:
                         self.stats.abandoned_batches += 1
-                        await _discard(begun.answer)
+                        await _discard(begun.inference)
                         continue
+                    if begun.started is None:  # not overlapping: begun once the batch before it is finished
+                        self._start(begun)
+                    assert begun.started is not None
                     try:
-                        outcome = begun.finish(await self._pausing_if_slow(
-                            begun.answer, f"a batch of {len(begun.records)} records is still being processed"
-                        ))
+                        answer = None if begun.inference is None else await self._pausing_if_slow(
+                            begun.inference, f"a batch of {len(begun.records)} records is still being processed"
+                        )
                     except BatchAbandoned as exc:
                         self._abandoning = True
                         self.stats.abandoned_batches += 1
                         log.warning("batch of %d records abandoned, not committed: %s", len(begun.records), exc)
                         continue
+                    begun.started.finish(answer)
+                    outcome = begun.started.outcome
                     deliveries = await self._publish(outcome)
                 await self._pausing_if_slow(
                     self._in_flight.put(_InFlight(deliveries, begun.offsets, outcome, begun.records)),
@@ -435,10 +439,8 @@ class PipelineRuntime:
         await self.stop()
 
 
-async def _discard(answer: Awaitable[Any]) -> None:
-    """Drop an abandoned batch's answer: cancel its inference, or close a `process()` never started."""
-    if asyncio.iscoroutine(answer):
-        answer.close()
-    elif isinstance(answer, asyncio.Future):
-        answer.cancel()
-        await asyncio.gather(answer, return_exceptions=True)
+async def _discard(inference: asyncio.Task[Any] | None) -> None:
+    """Drop an abandoned batch's inference (None: it had none, or was never begun)."""
+    if inference is not None:
+        inference.cancel()
+        await asyncio.gather(inference, return_exceptions=True)

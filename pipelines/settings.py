@@ -1,4 +1,7 @@
-"""Settings of a pipeline process, read from `PIPELINE_*` environment variables."""
+"""Settings of a pipeline process, read from `PIPELINE_*` environment variables: how the runtime
+batches, waits and bounds state, the same for every pipeline. Each pipeline's own policies are
+read from variables prefixed with its name (`KPI_ANOMALY_`, `ENERGY_SAVING_`, `CS_INSIGHTS_`,
+`FIBER_SENSING_`), by its `settings.py`."""
 
 from __future__ import annotations
 
@@ -6,6 +9,8 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from pipelines.entity_limits import DEFAULT_IDLE_S, DEFAULT_MAX_KEY_CHARS, EntityLimits
+
+RETRY_BACKOFF_S = 0.5
 
 
 class PipelineSettings(BaseSettings):
@@ -41,6 +46,10 @@ class PipelineSettings(BaseSettings):
     infer_attempts: int = Field(3, ge=1, le=20)
     """Accelerators one inference call tries in turn when they answer UNAVAILABLE. When none
     answers, the batch waits and tries again with backoff: an outage never sends it to the DLQ."""
+    infer_retry_backoff_s: float = Field(RETRY_BACKOFF_S, gt=0, le=60)
+    """First wait before a batch's inference is sent again while no accelerator answers; it
+    doubles on each try, up to 5 s. The batch waits for as long as the outage lasts (fetching
+    paused after `pause_after_s`): an outage never sends it to the DLQ."""
     pause_after_s: float = Field(1.0, gt=0)
     """A batch still unfinished after this long (accelerators down or slow), or still waiting for
     room among the batches in flight, pauses fetching from every assigned partition until it is

@@ -157,7 +157,7 @@ async def run_state_soak(options: StateSoakOptions) -> StateSoakReport:
             for reason, count in outcome.dlq_by_reason.items():
                 dlq[reason] = dlq.get(reason, 0) + count
             batches += 1
-            held_max = max(held_max, pipeline.cells_held)
+            held_max = max(held_max, pipeline.entities_held)
             await asyncio.sleep(0)
         seconds = time.monotonic() - started
         del values, records, outcome
@@ -170,7 +170,7 @@ async def run_state_soak(options: StateSoakOptions) -> StateSoakReport:
     site = [site_cell_id(k) for k in range(options.mix.site_cells)]
     return StateSoakReport(
         records=offset, batches=batches, seconds=round(seconds, 2), completed=completed, kinds=dict(feed.counts),
-        new_cell_ids=feed.new_cells, max_entities=options.max_entities, cells_held=pipeline.cells_held,
+        new_cell_ids=feed.new_cells, max_entities=options.max_entities, cells_held=pipeline.entities_held,
         cells_held_max=held_max, window_slots=pipeline.windows.slots, open_incidents=len(pipeline.incidents),
         longest_cell_id_held=max(map(len, pipeline.windows), default=0),
         evictions={str(reason): count for reason, count in pipeline.evictions.items()}, dlq_by_reason=dlq,

@@ -34,7 +34,6 @@ from typing import Any
 import orjson
 
 from edge.telemetry import trace_headers
-from pipelines.base import BatchOutcome
 from pipelines.cs_insights.recognizers import FEWEST_DIGITS
 from pipelines.cs_insights.redaction import (
     PII_KINDS,
@@ -51,6 +50,7 @@ from pipelines.dlq import (
 )
 from pipelines.events import SchemaViolation
 from pipelines.intake import AcceptedEvent, EventIntake
+from pipelines.outcome import BatchOutcome
 from pipelines.records import ConsumedRecord, InboundRecord, OutboundRecord
 
 SPEAKERS = ("customer", "agent")

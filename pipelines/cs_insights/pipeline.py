@@ -5,13 +5,14 @@ one insight per utterance for the CRM. Raw text never reaches an output topic, t
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Unpack
 
 import numpy as np
 
-from edge.topics import SiteTopics
 from pipelines.accel_client import AcceleratorClient
-from pipelines.base import BatchOutcome
+from pipelines.base import Pipeline, SiteOptions
 from pipelines.cs_insights.churn import ChurnPolicy, ChurnTracker
 from pipelines.cs_insights.features import hashed_ngrams
 from pipelines.cs_insights.intake import RedactingIntake, check_utterance_fields, safe_trace_headers
@@ -30,9 +31,8 @@ from pipelines.cs_insights.session_text import SessionTails
 from pipelines.cs_insights.settings import CsInsightsSettings
 from pipelines.cs_insights.spoken import warm_up
 from pipelines.entity_limits import EntityLimits
-from pipelines.errors import InferenceRejected
 from pipelines.intake import AcceptedEvent
-from pipelines.partition_keys import PartitionKeys
+from pipelines.outcome import BatchOutcome
 from pipelines.records import InboundRecord, OutboundRecord
 
 NAME = "cs-insights"
@@ -42,11 +42,33 @@ MAX_ROWS_PER_CALL = 1024
 inside the accelerator's message limit. Batches up to this size take exactly one call."""
 
 
-class CsInsightsPipeline:
+@dataclass(frozen=True)
+class _PreparedUtterances:
+    """A batch's accepted utterances, redacted in session order, and their features."""
+
+    accepted: list[AcceptedEvent]
+    redactions: list[Redaction]
+    latest: dict[str, str]
+    """The latest raw text of each session in the batch, remembered once the batch is through."""
+    features: np.ndarray
+
+    @property
+    def records(self) -> list[InboundRecord]:
+        return [item.record for item in self.accepted]
+
+
+Classified = list[tuple[ClassProbabilities, str, str]]
+"""Class probabilities per chunk of rows, with the model name and version that computed them."""
+
+
+class CsInsightsPipeline(Pipeline[_PreparedUtterances]):
     """Utterances in (`{region}.cs.utterances`), insights out (`{region}.cs.insights`)."""
 
     name = NAME
     batch_records = 1_000
+    intake: RedactingIntake
+    # Not overlapping: a batch is redacted after the last turn of each session before it, which
+    # is remembered only once that batch is through (an abandoned batch comes back).
 
     def __init__(
         self,
@@ -54,60 +76,44 @@ class CsInsightsPipeline:
         site_id: str,
         accel: AcceleratorClient,
         *,
-        retry_backoff_s: float = 0.5,
         churn_policy: ChurnPolicy | None = None,
         max_rows_per_call: int = MAX_ROWS_PER_CALL,
         settings: CsInsightsSettings | None = None,
-        served_site_ids: Collection[str] = (),
+        **options: Unpack[SiteOptions],
     ) -> None:
         if max_rows_per_call < 1:
             raise ValueError(f"max_rows_per_call must be >= 1, got {max_rows_per_call}")
+        super().__init__(region, site_id, accel, **options)
         settings = settings or CsInsightsSettings()
-        self.topics = SiteTopics(region)
-        self.site_id = site_id
         self.intake = RedactingIntake(
             NAME, EVENT_SCHEMA, self.topics, site_id, check_utterance_fields, dlq_originals=settings.dlq_originals,
-            served_site_ids=served_site_ids, guarded_fields=("session_id", "speaker", "text", "language", "channel"),
+            served_site_ids=self.served_site_ids, guarded_fields=("session_id", "speaker", "text", "language", "channel"),
         )
-        self.accel = accel
         self.churn = ChurnTracker(churn_policy)
         self.tails = SessionTails(self.churn.policy.max_sessions, settings.session_tail_s)
         warm_up()  # the redaction's Unicode tables, built once, before the first batch waits on them
-        self.retry_backoff_s = retry_backoff_s
         self.max_rows_per_call = max_rows_per_call
         self.input_topics = [self.topics.cs_utterances]
         self.output_topics = [self.topics.cs_insights, self.topics.dlq, self.topics.audit]
-        # The index of sessions by partition holds as many as the churn state it lets forget.
-        self._sessions = PartitionKeys(
-            EntityLimits(max_entities=self.churn.policy.max_sessions, idle_s=0), on_evict=self._forget_sessions
+        # The index of sessions by partition holds as many as the churn state it lets forget,
+        # which bounds and counts itself.
+        self._sessions = self.hold_entities(
+            EntityLimits(max_entities=self.churn.policy.max_sessions, idle_s=0), self._forget_sessions, counted=False
         )
-
-    def forget_keys(self, partitions: Sequence[tuple[str, int]]) -> None:
-        self._forget_sessions(self._sessions.release(partitions))
 
     def _forget_sessions(self, sessions: list[str]) -> None:
         """Drop the churn state and last turn of sessions moved away or evicted by the limits."""
         self.churn.forget(sessions)
         self.tails.forget(sessions)
 
-    async def process(self, records: Sequence[InboundRecord], stopping: asyncio.Event) -> BatchOutcome:
-        outcome = BatchOutcome(events_in=len(records))
+    def prepare(self, records: Sequence[InboundRecord], outcome: BatchOutcome) -> _PreparedUtterances | None:
+        """Screen the batch and redact every utterance; only the redacted text goes further."""
         accepted = self.intake.screen(records, outcome)
         if not accepted:
-            return outcome
-        # Redaction is the first thing done with a text; only the redacted text goes further.
+            return None
         redactions, latest = self._redact(accepted)
         features = hashed_ngrams([r.text for r in redactions], FEATURE_DIM)
-        try:
-            classified = await self._classify(features, stopping)
-        except InferenceRejected as exc:
-            for item in accepted:
-                self.intake.reject(outcome, item.record, "inference", str(exc))
-            return outcome
-        self._sessions.note(accepted, "session_id")
-        self.tails.remember(latest)
-        self._emit(outcome, accepted, redactions, classified)
-        return outcome
+        return _PreparedUtterances(accepted, redactions, latest, features)
 
     def _redact(self, accepted: list[AcceptedEvent]) -> tuple[list[Redaction], dict[str, str]]:
         """Each utterance redacted after the one before it in its session, and the latest text of
@@ -121,26 +127,19 @@ class CsInsightsPipeline:
             latest[session_id] = text
         return redactions, latest
 
-    async def _classify(
-        self, features: np.ndarray, stopping: asyncio.Event
-    ) -> list[tuple[ClassProbabilities, str, str]]:
-        """Class probabilities per chunk of rows, with the model name and version that computed them."""
+    async def infer(self, prepared: _PreparedUtterances, stopping: asyncio.Event) -> Classified:
+        """Class probabilities per chunk of at most `max_rows_per_call` rows."""
         chunks = []
-        for start in range(0, len(features), self.max_rows_per_call):
-            rows = features[start : start + self.max_rows_per_call]
-            result = await self.accel.infer_until_answered(
-                MODEL, {"features": rows}, OUTPUTS, stopping, self.retry_backoff_s
-            )
+        for start in range(0, len(prepared.features), self.max_rows_per_call):
+            rows = prepared.features[start : start + self.max_rows_per_call]
+            result = await self.call_model(MODEL, {"features": rows}, OUTPUTS, stopping)
             chunks.append((read_outputs(result.outputs, len(rows)), result.model_name, result.model_version))
         return chunks
 
-    def _emit(
-        self,
-        outcome: BatchOutcome,
-        accepted: list[AcceptedEvent],
-        redactions: list[Redaction],
-        classified: list[tuple[ClassProbabilities, str, str]],
-    ) -> None:
+    def emit(self, outcome: BatchOutcome, prepared: _PreparedUtterances, classified: Classified) -> None:
+        accepted, redactions = prepared.accepted, prepared.redactions
+        self._sessions.note(accepted, "session_id")
+        self.tails.remember(prepared.latest)
         rows = ((probs, name, version, i) for probs, name, version in classified for i in range(len(probs.intent)))
         for item, redaction, (probs, model_name, model_version, i) in zip(accepted, redactions, rows, strict=True):
             event = item.event

@@ -5,16 +5,16 @@ recommends cell sleep (and wake) to the SON controller."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Collection, Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, NamedTuple, Unpack
 
 import numpy as np
 import numpy.typing as npt
 
 from edge.telemetry import trace_headers
-from edge.topics import SiteTopics
 from pipelines.accel_client import AcceleratorClient
-from pipelines.base import BatchOutcome
+from pipelines.base import Pipeline, SiteOptions
 from pipelines.cell_kpi import SCHEMA, check_cell_kpi_fields, check_reporting_period
 from pipelines.energy_saving.history import (
     HORIZON,
@@ -29,10 +29,8 @@ from pipelines.energy_saving.policy import SleepPolicy
 from pipelines.energy_saving.results import forecast_record, recommendation_record
 from pipelines.energy_saving.settings import EnergySavingSettings
 from pipelines.entity_limits import EntityLimits
-from pipelines.errors import InferenceRejected
 from pipelines.intake import AcceptedEvent, EventIntake
-from pipelines.metrics import EvictionReason
-from pipelines.partition_keys import PartitionKeys
+from pipelines.outcome import BatchOutcome
 from pipelines.records import InboundRecord, OutboundRecord
 
 NAME = "energy-saving"
@@ -40,7 +38,29 @@ MODEL = "load-forecast"
 _OUTPUTS = ["prb_dl_pct", "rrc_conn_mean"]
 
 
-class EnergySavingPipeline:
+@dataclass(frozen=True)
+class _PreparedLoads:
+    """A batch's accepted samples appended to their cells' histories: what the model reads."""
+
+    accepted: list[AcceptedEvent]
+    rows: HistoryRows
+    epoch: npt.NDArray[np.float64]
+    periods: npt.NDArray[np.float64]
+
+    @property
+    def records(self) -> list[InboundRecord]:
+        return [item.record for item in self.accepted]
+
+
+class _Forecasts(NamedTuple):
+    """Per sample, per step, forecast PRB use and users (NaN where the history is not ready), and
+    the model version that made them (None: no history was ready, the model was not asked)."""
+
+    values: npt.NDArray[np.float64]
+    model_version: str | None
+
+
+class EnergySavingPipeline(Pipeline[_PreparedLoads]):
     """Cell KPIs in (`{region}.ran.kpi`); forecasts (`.son.forecasts`) and sleep
     recommendations (`.son.energy`) out."""
 
@@ -49,6 +69,7 @@ class EnergySavingPipeline:
     entity_limits = EntityLimits(max_entities=40_000)
     """1.0 KB a cell measured (1.65 KB with 256-character ids; README "Memory"): 40,000 cells take
     38-63 MiB, within a quarter of the chart's 256 MiB memory request."""
+    intake: EventIntake
 
     def __init__(
         self,
@@ -58,16 +79,12 @@ class EnergySavingPipeline:
         *,
         settings: EnergySavingSettings | None = None,
         group_of: Callable[[str], str] = co_sited_group,
-        retry_backoff_s: float = 0.5,
-        served_site_ids: Collection[str] = (),
-        entity_limits: EntityLimits | None = None,
+        **options: Unpack[SiteOptions],
     ) -> None:
-        self.topics = SiteTopics(region)
-        self.site_id = site_id
+        super().__init__(region, site_id, accel, **options)
         self.settings = settings if settings is not None else EnergySavingSettings()
-        if entity_limits is not None:
-            self.entity_limits = entity_limits
-        max_cell_id_chars = self.entity_limits.max_key_chars
+        limits = self.entity_limits
+        max_cell_id_chars = limits.max_key_chars
 
         def check_fields(event: dict[str, Any]) -> None:
             check_cell_kpi_fields(event, max_cell_id_chars)
@@ -75,29 +92,14 @@ class EnergySavingPipeline:
 
         self.intake = EventIntake(
             NAME, SCHEMA, self.topics, site_id, check_fields,
-            served_site_ids=served_site_ids, guarded_fields=("cell_id", "granularity_s", "counters"),
+            served_site_ids=self.served_site_ids, guarded_fields=("cell_id", "granularity_s", "counters"),
         )
-        self.accel = accel
-        self.history = LoadHistory(max_cells=self.entity_limits.max_entities)
+        self.history = LoadHistory(max_cells=limits.max_entities)
         self.policy = SleepPolicy(self.settings, group_of)
-        self.retry_backoff_s = retry_backoff_s
         self.forecast_topic = self.topics.son_forecasts
         self.input_topics = [self.topics.kpi]
         self.output_topics = [self.topics.son_energy, self.forecast_topic, self.topics.dlq, self.topics.audit]
-        self._cells = PartitionKeys(self.entity_limits, pipeline=NAME, on_evict=self._drop_cells)
-
-    @property
-    def cells_held(self) -> int:
-        """Cells whose state this replica holds."""
-        return len(self._cells)
-
-    @property
-    def evictions(self) -> dict[EvictionReason, int]:
-        """Cells whose state the limits have dropped so far, by reason (`capacity`, `idle`)."""
-        return dict(self._cells.evictions)
-
-    def forget_keys(self, partitions: Sequence[tuple[str, int]]) -> None:
-        self._drop_cells(self._cells.release(partitions))
+        self._cells = self.hold_entities(limits, self._drop_cells)
 
     def _drop_cells(self, cells: list[str]) -> None:
         """Drop the history and sleep plan of cells moved away or evicted by the limits. A cell
@@ -105,46 +107,36 @@ class EnergySavingPipeline:
         self.history.forget(cells)
         self.policy.forget(cells)
 
-    async def process(self, records: Sequence[InboundRecord], stopping: asyncio.Event) -> BatchOutcome:
-        outcome = BatchOutcome(events_in=len(records))
+    def prepare(self, records: Sequence[InboundRecord], outcome: BatchOutcome) -> _PreparedLoads | None:
+        """Screen the batch and append each sample's load to its cell's history."""
         accepted = self.intake.screen(records, outcome)
         if not accepted:
-            return outcome
+            return None
         epoch = np.array([a.ts.timestamp() for a in accepted])
         cells = self._cells.note(accepted, "cell_id", epoch.tolist())
         periods = np.array([a.event["granularity_s"] for a in accepted], dtype=np.float64)
         loads = np.array([load_values(a.event["counters"]) for a in accepted])
         rows = self.history.append(cells, loads, epoch, periods, self.settings.utc_offset_h)
-        forecasts = np.full((len(accepted), HORIZON, 2), np.nan)
-        model_version: str | None = None
-        if rows.ready.any():
-            inputs = {
-                "history": rows.values[rows.ready],
-                "history_hour": rows.hours[rows.ready],
-                "target_hour": target_hours(epoch, periods, self.settings.utc_offset_h)[rows.ready],
-            }
-            try:
-                result = await self.accel.infer_until_answered(MODEL, inputs, _OUTPUTS, stopping, self.retry_backoff_s)
-            except InferenceRejected as exc:
-                for item in accepted:
-                    self.intake.reject(outcome, item.record, "inference", str(exc))
-                return outcome
-            model_version = result.model_version
-            forecasts[rows.ready] = np.stack(
-                [np.asarray(result.outputs[name], dtype=np.float64) for name in _OUTPUTS], axis=-1
-            )
-        self._emit(outcome, accepted, rows, epoch, forecasts, model_version)
-        return outcome
+        return _PreparedLoads(accepted, rows, epoch, periods)
 
-    def _emit(
-        self,
-        outcome: BatchOutcome,
-        accepted: list[AcceptedEvent],
-        rows: HistoryRows,
-        epoch: npt.NDArray[np.float64],
-        forecasts: npt.NDArray[np.float64],
-        model_version: str | None,
-    ) -> None:
+    async def infer(self, prepared: _PreparedLoads, stopping: asyncio.Event) -> _Forecasts:
+        """Forecasts for the samples whose history is ready; the model is not asked when none is."""
+        rows, ready = prepared.rows, prepared.rows.ready
+        forecasts = np.full((len(prepared.accepted), HORIZON, 2), np.nan)
+        if not ready.any():
+            return _Forecasts(forecasts, None)
+        inputs = {
+            "history": rows.values[ready],
+            "history_hour": rows.hours[ready],
+            "target_hour": target_hours(prepared.epoch, prepared.periods, self.settings.utc_offset_h)[ready],
+        }
+        result = await self.call_model(MODEL, inputs, _OUTPUTS, stopping)
+        forecasts[ready] = np.stack([np.asarray(result.outputs[name], dtype=np.float64) for name in _OUTPUTS], axis=-1)
+        return _Forecasts(forecasts, result.model_version)
+
+    def emit(self, outcome: BatchOutcome, prepared: _PreparedLoads, answer: _Forecasts) -> None:
+        accepted, rows, epoch = prepared.accepted, prepared.rows, prepared.epoch
+        forecasts, model_version = answer
         for i, item in enumerate(accepted):
             event = item.event
             key = event["cell_id"].encode()

@@ -10,16 +10,15 @@ as a stalled input topic, not as missing results.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Collection, Sequence
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, NamedTuple, Unpack
 
 import numpy as np
 import numpy.typing as npt
 
 from edge.telemetry import trace_headers
-from edge.topics import SiteTopics
 from pipelines.accel_client import AcceleratorClient, InferResult
-from pipelines.base import BatchOutcome
+from pipelines.base import Pipeline, SiteOptions
 from pipelines.errors import InferenceRejected
 from pipelines.fiber_sensing.alerts import AlertPolicy, detect_spans
 from pipelines.fiber_sensing.classes import CLASSES
@@ -27,6 +26,7 @@ from pipelines.fiber_sensing.features import das_features, excess_power
 from pipelines.fiber_sensing.results import alert_record
 from pipelines.fiber_sensing.window import SCHEMA, DasWindow, parse_das_window
 from pipelines.intake import AcceptedEvent, EventIntake
+from pipelines.outcome import BatchOutcome
 from pipelines.records import InboundRecord, OutboundRecord
 
 GUARDED_FIELDS = ("fiber_id", "first_channel", "channel_spacing_m", "sample_rate_hz", "n_channels", "n_samples", "samples")
@@ -36,70 +36,74 @@ MODEL = "fiber-events"
 _OUTPUTS = ["probabilities"]
 
 
-class FiberSensingPipeline:
+class _PreparedWindows(NamedTuple):
+    """A batch's accepted windows, decoded, and the features of every channel of each."""
+
+    windows: list[tuple[AcceptedEvent, DasWindow]]
+    features: list[npt.NDArray[np.float32]]
+
+    @property
+    def records(self) -> list[InboundRecord]:
+        return [item.record for item, _ in self.windows]
+
+
+class FiberSensingPipeline(Pipeline[_PreparedWindows]):
     """DAS windows in (`{region}.fiber.das`), alerts (`{region}.fiber.alerts`) out."""
 
     name = NAME
     batch_records = 1_000
+    overlapping = True
+    """Each window is classified on its own, with no per-fibre state: the next batch's features
+    may be computed while this one's inference is out."""
+    intake: EventIntake
 
     def __init__(
-        self,
-        region: str,
-        site_id: str,
-        accel: AcceleratorClient,
-        *,
-        retry_backoff_s: float = 0.5,
-        alert_policy: AlertPolicy | None = None,
-        served_site_ids: Collection[str] = (),
+        self, region: str, site_id: str, accel: AcceleratorClient, *, alert_policy: AlertPolicy | None = None,
+        **options: Unpack[SiteOptions],
     ) -> None:
-        self.topics = SiteTopics(region)
-        self.site_id = site_id
+        super().__init__(region, site_id, accel, **options)
         self.intake = EventIntake(
             NAME, SCHEMA, self.topics, site_id, self._decode_window,
-            served_site_ids=served_site_ids, guarded_fields=GUARDED_FIELDS,
+            served_site_ids=self.served_site_ids, guarded_fields=GUARDED_FIELDS,
         )
         # Windows decoded by the intake's field check, by id() of their event, so that the
         # samples (the bulk of every record) are decoded once. Filled and emptied within one
         # synchronous `screen` call and the line after it.
         self._decoded: dict[int, DasWindow] = {}
-        self.accel = accel
         self.alert_policy = alert_policy or AlertPolicy()
-        self.retry_backoff_s = retry_backoff_s
         self.input_topics = [self.topics.fiber_das]
         self.output_topics = [self.topics.fiber_alerts, self.topics.dlq, self.topics.audit]
 
-    def forget_keys(self, partitions: Sequence[tuple[str, int]]) -> None:
-        """Nothing to drop: each window is classified on its own, with no per-fibre state."""
-
-    async def process(self, records: Sequence[InboundRecord], stopping: asyncio.Event) -> BatchOutcome:
-        outcome = BatchOutcome(events_in=len(records))
+    def prepare(self, records: Sequence[InboundRecord], outcome: BatchOutcome) -> _PreparedWindows | None:
+        """Screen and decode the batch's windows and compute every channel's features."""
         accepted = self.intake.screen(records, outcome)
         decoded, self._decoded = self._decoded, {}
         windows = [(item, decoded[id(item.event)]) for item in accepted]
         if not windows:
-            return outcome
-        features = [das_features(window.samples, window.sample_rate_hz) for _, window in windows]
-        try:
-            result = await self.accel.infer_until_answered(
-                MODEL, {"features": np.concatenate(features)}, _OUTPUTS, stopping, self.retry_backoff_s
-            )
-            probabilities = _probabilities(result, sum(len(f) for f in features))
-        except InferenceRejected as exc:
-            for item, _ in windows:
-                self.intake.reject(outcome, item.record, "inference", str(exc))
-            return outcome
+            return None
+        return _PreparedWindows(windows, [das_features(w.samples, w.sample_rate_hz) for _, w in windows])
+
+    async def infer(self, prepared: _PreparedWindows, stopping: asyncio.Event) -> tuple[npt.NDArray[np.float32], InferResult]:
+        """Class probabilities of every channel of every window, in one call."""
+        features = prepared.features
+        result = await self.call_model(MODEL, {"features": np.concatenate(features)}, _OUTPUTS, stopping)
+        return _probabilities(result, sum(len(f) for f in features)), result
+
+    def emit(
+        self, outcome: BatchOutcome, prepared: _PreparedWindows, answer: tuple[npt.NDArray[np.float32], InferResult]
+    ) -> None:
+        probabilities, result = answer
         start = 0
-        for (item, window), rows in zip(windows, features, strict=True):
+        for (item, window), rows in zip(prepared.windows, prepared.features, strict=True):
             window_probabilities = probabilities[start : start + len(rows)]
             start += len(rows)
-            self._emit(outcome, item, window, window_probabilities, rows, result)
-        return outcome
+            self._emit_window(outcome, item, window, window_probabilities, rows, result)
 
     def _decode_window(self, event: dict[str, Any]) -> None:
         """The intake's field check: raises `SchemaViolation` naming the field and the limit."""
         self._decoded[id(event)] = parse_das_window(event)
 
-    def _emit(
+    def _emit_window(
         self,
         outcome: BatchOutcome,
         item: AcceptedEvent,

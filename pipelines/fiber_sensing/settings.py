@@ -1,4 +1,5 @@
-"""Settings of the fibre-sensing pipeline, read from `PIPELINE_FIBER_*` environment variables."""
+"""The fibre-sensing pipeline's tunables, read from `FIBER_SENSING_*` environment variables: when
+channels raise an alert."""
 
 from __future__ import annotations
 
@@ -9,14 +10,14 @@ from pipelines.fiber_sensing.alerts import AlertPolicy
 
 
 class FiberSensingSettings(BaseSettings):
-    """When the fibre-sensing pipeline raises an alert."""
+    """The alert policy of the fibre-sensing pipeline (`AlertPolicy`), from the environment."""
 
-    model_config = SettingsConfigDict(env_prefix="PIPELINE_FIBER_", extra="ignore", use_attribute_docstrings=True)
+    model_config = SettingsConfigDict(env_prefix="FIBER_SENSING_", extra="ignore", use_attribute_docstrings=True)
 
-    min_confidence: float = Field(0.8, gt=0, le=1)
+    min_confidence: float = Field(AlertPolicy.min_confidence, gt=0, le=1)
     """Probability a channel's most likely event class (not background) needs before it counts
     toward an alert; lower finds fainter events and raises more alerts on quiet fibre."""
-    max_gap_channels: int = Field(1, ge=0, le=16)
+    max_gap_channels: int = Field(AlertPolicy.max_gap_channels, ge=0, le=16)
     """Channels that do not count which may lie between two that do, of one class, for both to
     be reported as one event."""
 

@@ -12,7 +12,6 @@ import numpy as np
 import numpy.typing as npt
 
 from edge.topics import SiteTopics
-from pipelines.base import BatchOutcome
 from pipelines.cell_kpi import GUARDED_FIELDS, check_cell_kpi_fields
 from pipelines.cell_kpi import SCHEMA as EVENT_SCHEMA
 from pipelines.entity_limits import DEFAULT_MAX_KEY_CHARS
@@ -20,6 +19,7 @@ from pipelines.events import decode_event
 from pipelines.intake import EventIntake
 from pipelines.kpi_anomaly.codec import CODEC, TEXT_FIELDS, CellKpiCodec, utc_minute_of_day
 from pipelines.kpi_anomaly.features import COUNTERS, counter_matrix
+from pipelines.outcome import BatchOutcome
 from pipelines.records import InboundRecord
 
 
@@ -63,6 +63,10 @@ class CellKpiIntake:
         self.served_sites = self.events.policy.site_ids
         self.codec = CODEC if codec is None else codec
         self.max_cell_id_chars = max_cell_id_chars
+
+    def reject(self, outcome: BatchOutcome, record: InboundRecord, reason: str, detail: str) -> None:
+        """Send one record to the DLQ with its reason."""
+        self.events.reject(outcome, record, reason, detail)
 
     def screen(self, records: Sequence[InboundRecord], outcome: BatchOutcome) -> CellKpiBatch:
         """The events worth processing; refusals are added to `outcome` as DLQ/audit records."""

@@ -4,19 +4,17 @@ call, emits one score per event, and raises, escalates and clears one alarm per 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from itertools import repeat
-from typing import Any
+from typing import Any, NamedTuple, Unpack
 
 import numpy as np
 import orjson
 
 from edge.telemetry import trace_headers
-from edge.topics import SiteTopics
 from pipelines.accel_client import AcceleratorClient, InferResult
-from pipelines.base import BatchOutcome, StartedBatch
+from pipelines.base import Pipeline, SiteOptions
 from pipelines.entity_limits import EntityLimits, sampled_times_s
-from pipelines.errors import InferenceRejected
 from pipelines.kpi_anomaly.features import (
     KPI_NAMES,
     KPIS,
@@ -30,8 +28,7 @@ from pipelines.kpi_anomaly.features import (
 from pipelines.kpi_anomaly.incidents import AlarmPolicy, IncidentTracker
 from pipelines.kpi_anomaly.intake import CellKpiBatch, CellKpiIntake
 from pipelines.kpi_anomaly.results import SCORE_SCHEMA, alarm_record
-from pipelines.metrics import EvictionReason
-from pipelines.partition_keys import PartitionKeys
+from pipelines.outcome import BatchOutcome
 from pipelines.records import InboundRecord, OutboundRecord
 from pipelines.results import RESULT_NAMESPACE_BYTES
 
@@ -47,108 +44,72 @@ assert N_KPIS <= N_KPIS_CODE
 _SCORE_ID_PREFIX = f"{NAME}/score/".encode()
 
 
-class KpiAnomalyPipeline:
+class _PreparedKpis(NamedTuple):
+    """A batch's accepted samples, pushed through their cells' windows: the model's features and
+    each row's window samples before it."""
+
+    batch: CellKpiBatch
+    features: np.ndarray
+    history: np.ndarray
+
+    @property
+    def records(self) -> list[InboundRecord]:
+        return self.batch.records
+
+
+class KpiAnomalyPipeline(Pipeline[_PreparedKpis]):
     """Cell KPIs in (`{region}.ran.kpi`), scores (`.ran.kpi-scores`) and alerts (`.ran.anomalies`) out."""
 
     name = NAME
     batch_records = 4_000
     """Per-batch costs (one request, one commit, a produce request per partition) take a fifth of
     the CPU at 1,000 events a batch; 4,000 makes them small and still fits the model's 4,096."""
+    overlapping = True
+    """The windows are read and written in `prepare`, the incidents only in `emit`; a cell that a
+    later batch evicts while this one's inference is out is handled where its alarm is raised."""
     entity_limits = EntityLimits(max_entities=40_000)
     """1.1 KB a cell measured (1.35 KB with 256-character ids; README "Memory"): 40,000 cells take
     42-51 MiB, within a quarter of the chart's 256 MiB memory request."""
+    intake: CellKpiIntake
 
     def __init__(
-        self,
-        region: str,
-        site_id: str,
-        accel: AcceleratorClient,
-        *,
-        retry_backoff_s: float = 0.5,
-        alarm_policy: AlarmPolicy | None = None,
-        served_site_ids: Collection[str] = (),
-        entity_limits: EntityLimits | None = None,
+        self, region: str, site_id: str, accel: AcceleratorClient, *, alarm_policy: AlarmPolicy | None = None,
+        **options: Unpack[SiteOptions],
     ) -> None:
-        self.topics = SiteTopics(region)
-        self.site_id = site_id
-        if entity_limits is not None:
-            self.entity_limits = entity_limits
+        super().__init__(region, site_id, accel, **options)
+        limits = self.entity_limits
         self.intake = CellKpiIntake(
-            NAME, self.topics, site_id, max_cell_id_chars=self.entity_limits.max_key_chars, served_site_ids=served_site_ids
+            NAME, self.topics, site_id, max_cell_id_chars=limits.max_key_chars, served_site_ids=self.served_site_ids
         )
-        self.accel = accel
-        self.windows = CellWindows(max_cells=self.entity_limits.max_entities)
+        self.windows = CellWindows(max_cells=limits.max_entities)
         self.incidents = IncidentTracker(alarm_policy)
-        self.retry_backoff_s = retry_backoff_s
         self.input_topics = [self.topics.kpi]
         self.output_topics = [self.topics.kpi_scores, self.topics.anomalies, self.topics.dlq, self.topics.audit]
-        self._cells = PartitionKeys(
-            self.entity_limits, pipeline=NAME, on_evict=self._drop_cells,
-            spare=lambda cell: self.incidents.open_incident(cell) is not None,
+        self._cells = self.hold_entities(
+            limits, self._drop_cells, spare=lambda cell: self.incidents.open_incident(cell) is not None
         )
         self._counters_by_combo: dict[int, bytes] = {}
-
-    @property
-    def cells_held(self) -> int:
-        """Cells whose state this replica holds."""
-        return len(self._cells)
-
-    @property
-    def evictions(self) -> dict[EvictionReason, int]:
-        """Cells whose state the limits have dropped so far, by reason (`capacity`, `idle`)."""
-        return dict(self._cells.evictions)
-
-    def forget_keys(self, partitions: Sequence[tuple[str, int]]) -> None:
-        self._drop_cells(self._cells.release(partitions))
 
     def _drop_cells(self, cells: list[str]) -> None:
         """Drop the windows and open incidents of cells moved away or evicted by the limits."""
         self.windows.forget(cells)
         self.incidents.forget(cells)
 
-    async def process(self, records: Sequence[InboundRecord], stopping: asyncio.Event) -> BatchOutcome:
-        started = self.begin(records, stopping)
-        if started.answer is not None:
-            started.finish(await started.answer)
-        return started.outcome
-
-    def begin(self, records: Sequence[InboundRecord], stopping: asyncio.Event) -> StartedBatch:
-        """Screen the batch and push its samples through the cells' windows; the scoring call
-        and the outputs follow in `finish` (see `OverlappingPipeline`)."""
-        outcome = BatchOutcome(events_in=len(records))
+    def prepare(self, records: Sequence[InboundRecord], outcome: BatchOutcome) -> _PreparedKpis | None:
+        """Screen the batch and push its samples through the cells' windows."""
         batch = self.intake.screen(records, outcome)
         if not batch.records:
-            return StartedBatch(outcome, None, lambda _: None)
+            return None
         cells = self._cells.note_keys(batch.records, batch.cell_ids, sampled_times_s(batch.ts))
         kpis = kpis_from_counters(batch.counters)
         features, history = self.windows.features(cells, kpis, hour_features_of_minutes(batch.minutes))
+        return _PreparedKpis(batch, features, history)
 
-        def finish(answer: InferResult | InferenceRejected) -> None:
-            if isinstance(answer, InferenceRejected):
-                for record in batch.records:
-                    self.intake.events.reject(outcome, record, "inference", str(answer))
-            else:
-                self._emit(outcome, batch, features, history, answer)
+    async def infer(self, prepared: _PreparedKpis, stopping: asyncio.Event) -> InferResult:
+        return await self.call_model(MODEL, {"features": prepared.features}, _OUTPUTS, stopping)
 
-        return StartedBatch(outcome, self._score(features, stopping), finish)
-
-    async def _score(self, features: np.ndarray, stopping: asyncio.Event) -> InferResult | InferenceRejected:
-        """The model's answer for a batch's features, or the accelerator's refusal of them."""
-        try:
-            return await self.accel.infer_until_answered(
-                MODEL, {"features": features}, _OUTPUTS, stopping, self.retry_backoff_s
-            )
-        except InferenceRejected as exc:
-            return exc
-
-    def _emit(
-        self,
-        outcome: BatchOutcome,
-        batch: CellKpiBatch,
-        features: np.ndarray,
-        history: np.ndarray,
-        result: InferResult,
-    ) -> None:
+    def emit(self, outcome: BatchOutcome, prepared: _PreparedKpis, result: InferResult) -> None:
+        batch, features, history = prepared
         scores = np.ascontiguousarray(result.outputs["score"], dtype=np.float64).reshape(-1)
         flags = np.ascontiguousarray(result.outputs["is_anomaly"], dtype=bool).reshape(-1)
         worst = worst_kpis(np.asarray(result.outputs["contributions"]))

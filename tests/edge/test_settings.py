@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
+from edge.errors import SiteConfigError
 from edge.kafka import client_options, producer_options
 from edge.settings import EdgeSettings
 
@@ -35,9 +36,9 @@ def test_producers_wait_for_all_replicas_and_are_idempotent_by_default() -> None
     assert options["acks"] == "all" and options["enable_idempotence"] is True
 
 
-def test_sasl_without_a_mechanism_is_refused() -> None:
+def test_sasl_without_a_mechanism_is_refused_as_a_site_configuration_error() -> None:
     settings = EdgeSettings(region="kr-seoul", site_id="S1", kafka_security_protocol="SASL_PLAINTEXT")
-    with pytest.raises(ValueError, match="EDGE_KAFKA_SASL_MECHANISM is required"):
+    with pytest.raises(SiteConfigError, match="EDGE_KAFKA_SASL_MECHANISM is required"):
         client_options(settings)
 
 
@@ -59,3 +60,4 @@ def test_a_site_serves_its_own_events_unless_a_list_of_sites_says_otherwise() ->
 def test_a_served_site_id_that_is_not_an_id_is_refused_at_start() -> None:
     with pytest.raises(ValidationError, match="must match"):
         EdgeSettings(region="kr-seoul", site_id="S1", served_site_ids="S1,010-1234 5678")
+

@@ -53,6 +53,23 @@ def test_pipeline_help_lists_the_energy_saving_thresholds() -> None:
     assert "ENERGY_SAVING_SLEEP_MAX_PRB_PCT" in result.stdout and "ENERGY_SAVING_MIN_SLEEP_S" in result.stdout
 
 
+def test_pipeline_help_lists_every_pipelines_own_policies_under_its_name() -> None:
+    result = _run("pipeline", "run", "--help")
+    for name in (
+        "KPI_ANOMALY_MAJOR_SCORE", "KPI_ANOMALY_CLEAR_AFTER_NORMAL", "CS_INSIGHTS_CHURN_HIGH_FROM",
+        "CS_INSIGHTS_DLQ_ORIGINALS", "FIBER_SENSING_MIN_CONFIDENCE", "PIPELINE_INFER_RETRY_BACKOFF_S",
+    ):
+        assert name in result.stdout, name
+    assert "PIPELINE_FIBER_" not in result.stdout
+
+
+def test_a_pipeline_policy_out_of_range_is_named_by_its_variable_without_a_traceback() -> None:
+    env = os.environ | {"EDGE_REGION": "kr-seoul", "EDGE_SITE_ID": "S1", "FIBER_SENSING_MIN_CONFIDENCE": "7"}
+    result = _run("pipeline", "run", "fiber-sensing", env=env)
+    assert result.returncode != 0
+    assert "FIBER_SENSING_MIN_CONFIDENCE" in result.stderr and "Traceback" not in result.stderr
+
+
 def test_demo_refuses_an_unknown_pipeline_naming_the_known_ones() -> None:
     result = _run("demo", "--seconds", "1", "--pipelines", "kpi-anomaly,weather-radar")
     assert result.returncode != 0

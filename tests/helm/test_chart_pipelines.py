@@ -148,3 +148,18 @@ def test_the_batch_size_is_left_to_each_pipeline_unless_the_values_set_one(chart
     config = chart.render_with("--values", str(chart.values_file(scenario)),
                                "--set", "pipelineDefaults.maxBatchRecords=250").config()
     assert config["PIPELINE_MAX_BATCH_RECORDS"] == "250"
+
+
+def test_a_pipelines_own_policy_is_set_through_its_env_and_reaches_that_pipeline_only(chart: Chart) -> None:
+    manifests = chart.render_with(
+        "--values", str(chart.values_file("npu-all-pipelines")),
+        "--set-string", "pipelines.kpi-anomaly.env.KPI_ANOMALY_MAJOR_SCORE=3.5",
+    )
+    env = {
+        d["spec"]["template"]["metadata"]["labels"]["sovereign-edge.io/pipeline"]:
+            d["spec"]["template"]["spec"]["containers"][0].get("env", [])
+        for d in manifests.of_kind("Deployment")
+        if d["metadata"]["name"] != chart.accel_name
+    }
+    assert {"name": "KPI_ANOMALY_MAJOR_SCORE", "value": "3.5"} in env["kpi-anomaly"]
+    assert all(e["name"] != "KPI_ANOMALY_MAJOR_SCORE" for e in env["energy-saving"])

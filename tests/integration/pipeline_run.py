@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from edge.settings import EdgeSettings
 from pipelines.accel_client import AcceleratorClient
-from pipelines.base import StreamPipeline
+from pipelines.base import BatchPipeline
 from pipelines.main import run_until_stopped
 from pipelines.runtime import PipelineRuntime
 from pipelines.settings import PipelineSettings
@@ -16,7 +16,7 @@ from pipelines.settings import PipelineSettings
 
 async def run_until_consumed(
     edge: EdgeSettings,
-    make_pipeline: Callable[[AcceleratorClient], StreamPipeline],
+    make_pipeline: Callable[[AcceleratorClient], BatchPipeline],
     total: int,
     settings: PipelineSettings,
     *,

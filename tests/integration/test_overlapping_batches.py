@@ -19,9 +19,10 @@ from aiokafka import AIOKafkaConsumer
 from edge.settings import EdgeSettings
 from edge.topics import SiteTopics
 from edgectl.broker import create_topics
-from pipelines.base import BatchOutcome, StartedBatch, StreamPipeline
+from pipelines.base import BatchPipeline
 from pipelines.errors import BatchAbandoned
 from pipelines.main import run_until_stopped
+from pipelines.outcome import BatchOutcome, StartedBatch
 from pipelines.records import InboundRecord, OutboundRecord
 from pipelines.runtime import PipelineRuntime
 from pipelines.settings import PipelineSettings
@@ -40,6 +41,7 @@ class ScriptedPipeline:
 
     name = "scripted"
     batch_records = BATCH
+    overlapping = True
 
     def __init__(self, delays: Sequence[float], hang_at: int | None = None) -> None:
         self.input_topics = [SOURCE]
@@ -52,9 +54,6 @@ class ScriptedPipeline:
 
     def forget_keys(self, partitions: Sequence[tuple[str, int]]) -> None:
         pass
-
-    async def process(self, records: Sequence[InboundRecord], stopping: asyncio.Event) -> BatchOutcome:
-        raise AssertionError("an overlapping pipeline is begun and finished, never processed whole")
 
     def begin(self, records: Sequence[InboundRecord], stopping: asyncio.Event) -> StartedBatch:
         n = len(self.begun)
@@ -84,7 +83,7 @@ async def _prepare(broker: str, records: int) -> None:
     await produce(broker, SOURCE, [(b"cell-1", f"r{i}".encode(), []) for i in range(records)])
 
 
-def _runtime(broker: str, pipeline: StreamPipeline, overlap: int, **settings: Any) -> PipelineRuntime:
+def _runtime(broker: str, pipeline: BatchPipeline, overlap: int, **settings: Any) -> PipelineRuntime:
     edge = EdgeSettings(region="kr-seoul", site_id="SEL-GN-0042", kafka_bootstrap_servers=broker,
                         kafka_enable_idempotence=False)
     return PipelineRuntime(pipeline, edge, PipelineSettings(
@@ -142,11 +141,12 @@ async def test_a_stop_while_an_inference_hangs_abandons_it_and_every_batch_begun
 
 
 class HangingPlainPipeline:
-    """A pipeline without `begin`: processed whole, one batch at a time; batch 1 ignores the
-    stop and hangs until cancelled."""
+    """A pipeline that does not overlap: each batch is begun once the one before it is finished;
+    batch 1's inference ignores the stop and hangs until cancelled."""
 
     name = "plain"
     batch_records = BATCH
+    overlapping = False
 
     def __init__(self) -> None:
         self.input_topics = [SOURCE]
@@ -157,17 +157,22 @@ class HangingPlainPipeline:
     def forget_keys(self, partitions: Sequence[tuple[str, int]]) -> None:
         pass
 
-    async def process(self, records: Sequence[InboundRecord], stopping: asyncio.Event) -> BatchOutcome:
+    def begin(self, records: Sequence[InboundRecord], stopping: asyncio.Event) -> StartedBatch:
         self.processed += 1
-        if self.processed == 2:
+        outcome = BatchOutcome(events_in=len(records), results=len(records))
+
+        def finish(answer: None) -> None:
+            outcome.outputs.extend(OutboundRecord(SINK, r.key, str(r.offset).encode()) for r in records)
+
+        return StartedBatch(outcome, self._infer(self.processed), finish)
+
+    async def _infer(self, n: int) -> None:
+        if n == 2:
             try:
                 await asyncio.Event().wait()
             except asyncio.CancelledError:
                 self.cancelled = True
                 raise
-        outcome = BatchOutcome(events_in=len(records), results=len(records))
-        outcome.outputs.extend(OutboundRecord(SINK, r.key, str(r.offset).encode()) for r in records)
-        return outcome
 
 
 async def test_the_grace_period_running_out_cancels_the_hung_batch_and_drops_the_one_queued_behind_it(
@@ -178,7 +183,7 @@ async def test_the_grace_period_running_out_cancels_the_hung_batch_and_drops_the
     async with _runtime(broker, pipeline, overlap=2) as runtime:
         stop = asyncio.Event()
         task = asyncio.create_task(run_until_stopped(runtime, stop, grace_period_s=0.5))
-        # Batch 1 hangs in process(); batch 2 is fetched and queued behind it, not started.
+        # Batch 1's inference hangs; batch 2 is fetched and queued behind it, not begun.
         await _wait_for(lambda: pipeline.processed == 2 and runtime.stats.events_in == BATCH
                         and runtime.stats.fetched == 3 * BATCH)
         stop.set()

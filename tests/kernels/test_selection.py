@@ -9,10 +9,10 @@ from typing import Any
 
 import numpy as np
 import pytest
-from kernels import das_features as das
 
 import kernels
 from kernels import IMPLEMENTATION, load_kernels, select_kernels
+from kernels import das_features as das
 from kernels import reference as reference_module
 from pipelines.fiber_sensing import features as fiber_features
 from pipelines.kpi_anomaly.features import N_FEATURES, N_KPIS, CellWindows

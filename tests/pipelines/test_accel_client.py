@@ -10,9 +10,10 @@ import pytest
 from accel.server import AccelServer
 from accel.settings import AccelSettings
 from edge.settings import EdgeSettings
+from inference_protocol.generated import grpc_predict_v2_pb2 as pb
 from inference_protocol.service import SiteIdentity
-from pipelines.accel_client import AcceleratorClient, channel_target
-from pipelines.errors import AcceleratorUnavailable, StartupRefused
+from pipelines.accel_client import AcceleratorClient, _decoded, _status_error, channel_target
+from pipelines.errors import AcceleratorUnavailable, InferenceRejected, StartupRefused
 
 
 def test_a_list_of_ipv4_targets_becomes_an_address_list() -> None:
@@ -82,3 +83,32 @@ async def test_one_accelerator_down_at_start_does_not_keep_the_pipeline_from_sta
         async with AcceleratorClient(edge, timeout_s=1, attempts=2) as client:
             result = await client.infer("kpi-anomaly", {"features": np.zeros((1, 22), dtype=np.float32)}, ["score"])
     assert result.model_name == "kpi-anomaly"
+
+
+def test_an_answer_whose_raw_contents_do_not_fit_its_shape_is_a_refusal_not_a_crash() -> None:
+    """A malformed answer sends the batch to the DLQ with the reason; it never escapes as an
+    error the pipeline does not expect."""
+    response = pb.ModelInferResponse(model_name="m", model_version="1")
+    response.outputs.add(name="score", datatype="FP32", shape=[2])
+    response.raw_output_contents.append(b"\x00" * 7)
+    with pytest.raises(InferenceRejected, match="10.0.0.9:8001 answered outputs this client cannot read: .*8 bytes"):
+        _decoded("m", "10.0.0.9:8001", response)
+
+
+def test_an_answer_with_fewer_raw_contents_than_outputs_is_a_refusal() -> None:
+    response = pb.ModelInferResponse(model_name="m", model_version="1")
+    response.outputs.add(name="score", datatype="FP32", shape=[1])
+    with pytest.raises(InferenceRejected, match="cannot read"):
+        _decoded("m", "10.0.0.9:8001", response)
+
+
+@pytest.mark.parametrize(
+    ("code", "retriable"),
+    [("UNAVAILABLE", True), ("DEADLINE_EXCEEDED", True), ("RESOURCE_EXHAUSTED", True),
+     ("INVALID_ARGUMENT", False), ("NOT_FOUND", False), ("UNKNOWN", False), ("INTERNAL", False)],
+)
+def test_a_status_becomes_an_error_whose_retriable_says_what_the_retry_loop_does(code: str, retriable: bool) -> None:
+    error = _status_error(code, "m: boom")
+    assert error.retriable is retriable
+    assert isinstance(error, AcceleratorUnavailable if retriable else InferenceRejected)
+    assert error.dlq_reason == (None if retriable else "inference")

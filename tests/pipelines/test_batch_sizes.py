@@ -8,7 +8,7 @@ import json
 import pytest
 
 from accel.settings import DEFAULT_MODEL_REPOSITORY
-from pipelines.base import StreamPipeline
+from pipelines.base import BatchPipeline
 from pipelines.cs_insights.model import MODEL as CS_MODEL
 from pipelines.cs_insights.pipeline import CsInsightsPipeline
 from pipelines.energy_saving import pipeline as energy_saving
@@ -27,6 +27,6 @@ def _max_batch_size(model: str) -> int:
         (CsInsightsPipeline, CS_MODEL),
     ],
 )
-def test_a_full_default_batch_of_one_row_per_event_fits_one_request(pipeline: type[StreamPipeline], model: str) -> None:
+def test_a_full_default_batch_of_one_row_per_event_fits_one_request(pipeline: type[BatchPipeline], model: str) -> None:
     assert pipeline.batch_records <= _max_batch_size(model)
 

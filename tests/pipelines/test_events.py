@@ -23,7 +23,7 @@ GOOD = {
 def test_undecodable_values_are_malformed(value: bytes | None, message: str) -> None:
     with pytest.raises(MalformedEvent, match=message) as caught:
         decode_event(value)
-    assert caught.value.reason == "malformed"
+    assert caught.value.dlq_reason == "malformed"
 
 
 def test_an_oversized_value_is_malformed_and_names_the_limit() -> None:
@@ -50,7 +50,7 @@ def test_a_good_envelope_yields_its_utc_time() -> None:
 def test_envelope_violations_name_the_field(change: dict[str, object], message: str) -> None:
     with pytest.raises(SchemaViolation, match=message) as caught:
         check_envelope(dict(GOOD, **change), "ran.cell_kpi.v1")
-    assert caught.value.reason == "schema"
+    assert caught.value.dlq_reason == "schema"
 
 
 def test_decode_round_trips_unicode() -> None:

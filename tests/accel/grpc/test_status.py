@@ -6,7 +6,6 @@ import grpc
 import pytest
 
 from accel import errors
-from inference_protocol.errors import ProtocolError
 from accel.grpc.status import (
     DETAILS_MAX_BYTES,
     classify,
@@ -14,6 +13,7 @@ from accel.grpc.status import (
     status_code,
     translate_errors,
 )
+from inference_protocol.errors import ProtocolError
 
 
 def _all_error_classes() -> list[type[errors.AccelError | ProtocolError]]:

@@ -20,12 +20,12 @@ from edge.settings import EdgeSettings
 from edgectl.synthetic.utterances import GeneratedUtterance, UtteranceGenerator
 from edgectl.traffic import LABEL_HEADER, encode
 from pipelines.accel_client import AcceleratorClient, InferResult
-from pipelines.base import BatchOutcome
 from pipelines.cs_insights.intake import MAX_TEXT_CHARS, id_personal_data
 from pipelines.cs_insights.model import EMOTIONS, INTENTS
 from pipelines.cs_insights.pipeline import CsInsightsPipeline
 from pipelines.cs_insights.redaction import RECOGNIZER_VERSION, redact
 from pipelines.cs_insights.settings import CsInsightsSettings
+from pipelines.outcome import BatchOutcome
 from pipelines.records import ConsumedRecord, InboundRecord, OutboundRecord
 from pipelines.results import result_id
 from training.cs_insights.quality import predict

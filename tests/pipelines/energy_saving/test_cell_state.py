@@ -11,9 +11,9 @@ from datetime import UTC, datetime, timedelta
 import orjson
 
 from pipelines.accel_client import AcceleratorClient
-from pipelines.base import BatchOutcome
 from pipelines.energy_saving.pipeline import EnergySavingPipeline
 from pipelines.entity_limits import EntityLimits
+from pipelines.outcome import BatchOutcome
 from pipelines.records import ConsumedRecord
 
 REGION, SITE = "kr-seoul", "SEL-GN-0042"
@@ -49,7 +49,7 @@ async def test_beyond_its_limit_the_least_recently_updated_cell_is_dropped_and_c
     assert "450-05-1-1" in pipeline.history and "450-05-1-1" in pipeline.policy
     outcome = await site.batch(("450-05-1-2", 2))
     assert outcome.results == 1 and outcome.dlq == 0
-    assert pipeline.cells_held == 2 and pipeline.evictions == {"capacity": 1, "idle": 0}
+    assert pipeline.entities_held == 2 and pipeline.evictions == {"capacity": 1, "idle": 0}
     assert "450-05-1-1" not in pipeline.history and "450-05-1-1" not in pipeline.policy
     assert "450-05-1-0" in pipeline.history and "450-05-1-2" in pipeline.history and len(pipeline.history) == 2
 
@@ -59,7 +59,7 @@ async def test_a_cell_silent_for_the_idle_time_of_event_time_expires(client: Acc
     site = Site(pipeline)
     await site.batch(("450-05-1-0", 0), ("450-05-1-1", 0))
     await site.batch(("450-05-1-1", 4))
-    assert pipeline.cells_held == 2 and "450-05-1-0" in pipeline.policy, "an hour of silence is the idle time, not more"
+    assert pipeline.entities_held == 2 and "450-05-1-0" in pipeline.policy, "an hour of silence is the idle time, not more"
     await site.batch(("450-05-1-1", 5))
     assert "450-05-1-0" not in pipeline.history and "450-05-1-0" not in pipeline.policy
     assert pipeline.evictions == {"capacity": 0, "idle": 1}
@@ -71,4 +71,4 @@ async def test_a_cell_id_over_the_key_limit_is_refused_before_it_costs_state(cli
     assert outcome.dlq_by_reason == {"schema": 1} and outcome.results == 1
     (dlq,) = [orjson.loads(o.value) for o in outcome.outputs if o.topic == f"{REGION}.dlq"]
     assert dlq["detail"].startswith("field 'cell_id' is 900009 characters, the limit is 32")
-    assert pipeline.cells_held == len(pipeline.history) == 1
+    assert pipeline.entities_held == len(pipeline.history) == 1

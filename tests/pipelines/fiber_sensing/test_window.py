@@ -78,4 +78,4 @@ def _nan_samples() -> str:
 def test_a_broken_field_is_refused_naming_the_field_and_the_limit(changes: dict[str, Any], message: str) -> None:
     with pytest.raises(SchemaViolation, match=message) as caught:
         parse_das_window(_event(**changes))
-    assert caught.value.reason == "schema"
+    assert caught.value.dlq_reason == "schema"

@@ -57,12 +57,12 @@ async def test_beyond_its_limit_the_least_recently_updated_cell_is_dropped_and_c
     await site.batch(("a", 0), ("b", 0))
     await site.batch(("a", 1))
     await site.batch(("c", 2))
-    assert pipeline.cells_held == 2 and pipeline.evictions == {"capacity": 1, "idle": 0}
+    assert pipeline.entities_held == 2 and pipeline.evictions == {"capacity": 1, "idle": 0}
     assert (pipeline.windows.history("a"), pipeline.windows.history("b"), pipeline.windows.history("c")) == (2, 0, 1)
     (score,) = await site.batch(("b", 3))
     assert score["window_samples"] == 0 and score["state_rebuilt"] is True, "b starts afresh"
     assert pipeline.windows.history("a") == 0 and pipeline.evictions["capacity"] == 2
-    assert len(pipeline.windows) == pipeline.cells_held == 2
+    assert len(pipeline.windows) == pipeline.entities_held == 2
 
 
 async def test_a_cell_silent_for_the_idle_time_of_event_time_expires(client: AcceleratorClient) -> None:
@@ -71,7 +71,7 @@ async def test_a_cell_silent_for_the_idle_time_of_event_time_expires(client: Acc
     await site.batch(("quiet", 0), ("busy", 0))
     await site.batch(("busy", 5))
     await site.batch(("busy", 10))
-    assert pipeline.cells_held == 2, "ten minutes of silence is the idle time, not more"
+    assert pipeline.entities_held == 2, "ten minutes of silence is the idle time, not more"
     await site.batch(("busy", 11))
     assert pipeline.windows.history("quiet") == 0 and pipeline.windows.history("busy") == 4
     assert pipeline.evictions == {"capacity": 0, "idle": 1}
@@ -101,7 +101,7 @@ async def test_a_cell_with_an_open_alarm_outlives_newer_cells_under_the_limit_an
     await site.batch(("other-1", 5), ("other-2", 5))
     await site.batch(("other-1", 6))
     assert pipeline.incidents.open_incident("sick") is not None and "sick" in pipeline.windows
-    assert pipeline.cells_held == 2 and pipeline._cells.evictions["capacity"] == 1
+    assert pipeline.entities_held == 2 and pipeline.evictions["capacity"] == 1
 
 
 async def test_no_more_than_half_the_limit_is_spared_for_open_alarms(client: AcceleratorClient) -> None:
@@ -114,4 +114,4 @@ async def test_no_more_than_half_the_limit_is_spared_for_open_alarms(client: Acc
         await site.batch((cell, 4), counters=OUTAGE)
     assert pipeline.incidents.open_cells() == {"sick-1", "sick-2"}
     await site.batch(("other", 5))
-    assert pipeline.cells_held == 2 and len(pipeline.incidents.open_cells()) == 1
+    assert pipeline.entities_held == 2 and len(pipeline.incidents.open_cells()) == 1

@@ -10,10 +10,10 @@ import orjson
 import pytest
 
 from edge.topics import SiteTopics
-from pipelines.base import BatchOutcome
 from pipelines.kpi_anomaly.codec import load_codec
 from pipelines.kpi_anomaly.features import COUNTERS
 from pipelines.kpi_anomaly.intake import CellKpiIntake
+from pipelines.outcome import BatchOutcome
 from pipelines.records import ConsumedRecord
 
 REGION = "kr-seoul"
