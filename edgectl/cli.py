@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from accel.settings import AccelSettings
 from edge.errors import SiteConfigError
 from edge.settings import EdgeSettings
+from edgectl.bench_cli import add_bench_commands, run_bench
 from edgectl.settings_help import settings_help
 from edgectl.synthetic import TrafficGenerator
 from pipelines.cs_insights.settings import CsInsightsSettings
@@ -26,7 +27,6 @@ GENERATORS = ("kpi", "utterances", "das")
 GENERATOR_ALIASES = {"kpi-anomaly": "kpi", "energy-saving": "kpi", "cs-insights": "utterances", "fiber-sensing": "das"}
 """Each pipeline's name also names the traffic it reads."""
 PIPELINE_NAMES = ("kpi-anomaly", "energy-saving", "cs-insights", "fiber-sensing")
-BENCHES = ("accel", "pipeline", "kernels", "accel-soak", "cs-insights")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -102,31 +102,10 @@ def _parser() -> argparse.ArgumentParser:
     generate.add_argument("--anomaly-rate", type=float, default=0.004, help="kpi: incident start chance per cell-period")
     generate.add_argument("--event-rate", type=float, default=0.2, help="das: event start chance per fibre-window")
     bench = commands.add_parser(
-        "bench", help="benchmarks that print figures", formatter_class=raw,
-        epilog="accel: closed-loop Open Inference Protocol load (Triton's client) over a grid of concurrency,\n"
-        "  request batch and unary/stream, against our server (or --url), beside the in-process ONNX Runtime\n"
-        "  and bare gRPC echo ceilings.\n"
-        "pipeline: the KPI anomaly pipeline against a real accelerator, beside the raw aiokafka ceiling.\n"
-        "kernels: each native kernel against its NumPy reference on realistic sizes.\n"
-        "accel-soak: good and hostile requests (60 MiB BYTES included) against a server process, health-checked.\n"
-        "cs-insights: utterances per second through redaction alone and the customer-service pipeline's batch step.",
+        "bench", help="benchmarks that print figures",
+        description="Benchmarks that print figures; `edge bench BENCH --help` lists a bench's options.",
     )
-    bench.add_argument("target", choices=BENCHES, help="what to measure")
-    bench.add_argument("--url", default=None, help="accel: host:port of a server to measure (default: start ours)")
-    bench.add_argument("--model", default=None, help="accel: model at --url (default the reference kpi-autoencoder)")
-    bench.add_argument("--server-pid", type=int, default=None, help="accel: pid of the --url server, to measure its CPU")
-    bench.add_argument("--concurrency", default="1,8,32,64", help="accel: concurrent requests (default 1,8,32,64)")
-    bench.add_argument("--batch", default="1,16,256", help="accel: rows per request (default 1,16,256)")
-    bench.add_argument("--modes", default="unary,stream", help="accel: unary, stream or both (default both)")
-    bench.add_argument("--duration-s", type=float, default=3.0, help="accel: measured seconds per cell (default 3)")
-    bench.add_argument("--profile-server", type=Path, default=None, help="accel: cProfile our server into this file")
-    bench.add_argument("--events", type=int, default=50_000, help="pipeline: backlog size (default 50000)")
-    bench.add_argument("--latency-seconds", type=float, default=10.0, help="pipeline: paced phase length (default 10)")
-    bench.add_argument("--feed-interval-ms", type=float, default=10.0,
-                       help="pipeline: the paced producer sends one record batch per partition this often (default 10)")
-    bench.add_argument("--seconds", type=float, default=30.0, help="accel-soak: how long the load runs (default 30)")
-    bench.add_argument("--utterances", type=int, default=20_000, help="cs-insights: utterances (default 20000)")
-    bench.add_argument("--json", type=Path, default=None, help="also write the figures as JSON to this file")
+    add_bench_commands(bench)
     return parser
 
 
@@ -165,7 +144,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         elif args.command == "generate":
             _generate(args)
         elif args.command == "bench":
-            _bench(args)
+            _configure_logging("WARNING")
+            run_bench(args)
     except ValidationError as exc:
         raise _settings_error(exc) from None
     except SiteConfigError as exc:
@@ -298,81 +278,3 @@ def _generate(args: argparse.Namespace) -> None:
 
     sent = asyncio.run(produce())
     print(f"generated={sent} topic={topic}", flush=True)
-
-
-def _int_list(option: str, text: str) -> tuple[int, ...]:
-    try:
-        values = tuple(int(v) for v in text.split(","))
-    except ValueError:
-        raise SystemExit(f"{option} must be comma-separated integers, got {text!r}") from None
-    if not values or min(values) < 1:
-        raise SystemExit(f"{option} values must be >= 1, got {text!r}")
-    return values
-
-
-def _bench_accel(args: argparse.Namespace) -> None:
-    from edgectl.bench.accel import MODES, as_json, format_report, run_accel_bench
-
-    modes = tuple(args.modes.split(","))
-    if not modes or set(modes) - set(MODES):
-        raise SystemExit(f"--modes must be among {', '.join(MODES)}, got {args.modes!r}")
-    if args.duration_s <= 0:
-        raise SystemExit(f"--duration-s must be > 0, got {args.duration_s}")
-    if args.server_pid is not None and args.url is None:
-        raise SystemExit("--server-pid needs --url (without --url the bench starts and measures its own server)")
-    result = run_accel_bench(
-        args.url, args.model, server_pid=args.server_pid,
-        concurrencies=_int_list("--concurrency", args.concurrency), batches=_int_list("--batch", args.batch),
-        duration_s=args.duration_s, modes=modes, server_profile=args.profile_server,
-    )
-    print(format_report(result))
-    if args.json is not None:
-        args.json.write_text(as_json(result) + "\n")
-
-
-def _bench(args: argparse.Namespace) -> None:
-    _configure_logging("WARNING")
-    if args.target == "accel":
-        _bench_accel(args)
-    elif args.target == "pipeline":
-        from edgectl.bench.pipeline import (
-            PipelineBenchOptions,
-            as_json,
-            format_report,
-            run_pipeline_bench,
-        )
-
-        if args.events < 1000:
-            raise SystemExit(f"--events must be >= 1000, got {args.events}")
-        if not 1 <= args.feed_interval_ms <= 1000:
-            raise SystemExit(f"--feed-interval-ms must be between 1 and 1000, got {args.feed_interval_ms}")
-        options = PipelineBenchOptions(events=args.events, latency_s=args.latency_seconds,
-                                       feed_interval_s=args.feed_interval_ms / 1000)
-        result = asyncio.run(run_pipeline_bench(options))
-        print(format_report(result))
-        if args.json is not None:
-            args.json.write_text(as_json(result) + "\n")
-    elif args.target == "accel-soak":
-        from edgectl.bench.accel_soak import soak_from_cli
-
-        soak_from_cli(args.seconds, args.json)
-    elif args.target == "cs-insights":
-        from edgectl.bench.cs_insights import CsInsightsBenchOptions, run_cs_insights_bench
-        from edgectl.bench.cs_insights import as_json as cs_json
-        from edgectl.bench.cs_insights import format_report as cs_report
-
-        if args.utterances < 1000:
-            raise SystemExit(f"--utterances must be >= 1000, got {args.utterances}")
-        cs_result = asyncio.run(run_cs_insights_bench(CsInsightsBenchOptions(utterances=args.utterances)))
-        print(cs_report(cs_result))
-        if args.json is not None:
-            args.json.write_text(cs_json(cs_result) + "\n")
-    elif args.target == "kernels":
-        import orjson
-
-        from edgectl.bench.kernels import format_table, run_kernel_bench
-
-        results = run_kernel_bench()
-        print(format_table(results))
-        if args.json is not None:
-            args.json.write_bytes(orjson.dumps(results, option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY) + b"\n")

@@ -1,5 +1,6 @@
-"""`python -m edgectl.bench.state`: the KPI anomaly pipeline's memory under a flood of new and hostile
-cell ids, through its real intake, per-cell state and alarm tracking, batch after batch.
+"""`edge bench state` (or `python -m edgectl.bench.state`): the KPI anomaly pipeline's memory under a
+flood of new and hostile cell ids, through its real intake, per-cell state and alarm tracking,
+batch after batch.
 
 What it measures is this process's state, not inference: the accelerator's answer is scripted
 (`ScriptedAccelerator`, a stand-in named as such) so that a million events take seconds and no
@@ -18,16 +19,17 @@ import sys
 import time
 import tracemalloc
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
 import numpy as np
 import orjson
 
 from accel.model import Tensor
 from edge.settings import EdgeSettings
+from edgectl.bench.state_options import StateSoakOptions, add_arguments
 from edgectl.synthetic.hostile_kpi import HostileKpiFeed, HostileMix, site_cell_id
 from pipelines.accel_client import AcceleratorClient, InferResult
-from pipelines.entity_limits import DEFAULT_IDLE_S, DEFAULT_MAX_KEY_CHARS, EntityLimits
+from pipelines.entity_limits import EntityLimits
 from pipelines.kpi_anomaly.features import N_KPIS
 from pipelines.kpi_anomaly.pipeline import KpiAnomalyPipeline
 from pipelines.records import ConsumedRecord
@@ -51,28 +53,6 @@ class ScriptedAccelerator(AcceleratorClient):
             "score": score, "is_anomaly": score >= 3.0, "contributions": np.abs(features),
         }
         return InferResult(model, "scripted", answer)
-
-
-@dataclass(frozen=True)
-class StateSoakOptions:
-    """One soak, bounded in records and in time, e.g.
-    `StateSoakOptions(records=200_000, max_entities=1_000, batch=500, trace_memory=True)`."""
-
-    records: int = 1_000_000
-    batch: int = 4_000
-    max_entities: int = KpiAnomalyPipeline.entity_limits.max_entities
-    idle_s: float = DEFAULT_IDLE_S
-    max_key_chars: int = DEFAULT_MAX_KEY_CHARS
-    mix: HostileMix = field(default_factory=lambda: HostileMix(new_cell_share=1.0))
-    max_seconds: float = 900.0
-    """Stop early (`completed` false) once this much wall-clock time has passed."""
-    trace_memory: bool = False
-    """Also count the Python heap with `tracemalloc` (exact, but several times slower)."""
-    trace_after_records: int = 0
-    """Records fed before tracing starts, so that a long soak pays for tracing only at its end.
-    What is traced then is what the last records left alive: with the state bounded, at most
-    the state itself (every held cell is replaced many times over); unbounded, it grows with them."""
-    seed: int = 7
 
 
 @dataclass
@@ -121,12 +101,19 @@ def peak_rss_mib() -> float:
     return peak / 2**20 if sys.platform == "darwin" else peak / 2**10
 
 
+def soak_limits(options: StateSoakOptions) -> EntityLimits:
+    """The bounds of the soaked pipeline: the KPI anomaly pipeline's own, under those `options` set."""
+    return KpiAnomalyPipeline.entity_limits.overridden(
+        max_entities=options.max_entities, idle_s=options.idle_s, max_key_chars=options.max_key_chars
+    )
+
+
 async def run_state_soak(options: StateSoakOptions) -> StateSoakReport:
     """Feed `options.records` records, in batches, through a KPI anomaly pipeline bounded by the
     options; report what it held and how memory moved."""
-    if options.max_entities < options.batch:
-        raise ValueError(f"max_entities ({options.max_entities}) must be at least batch ({options.batch})")
-    limits = EntityLimits(max_entities=options.max_entities, idle_s=options.idle_s, max_key_chars=options.max_key_chars)
+    limits = soak_limits(options)
+    if limits.max_entities < options.batch:
+        raise ValueError(f"max_entities ({limits.max_entities}) must be at least batch ({options.batch})")
     feed = HostileKpiFeed(REGION, SITE, options.mix, seed=options.seed)
     gc.collect()
     rss_before = rss_mib()
@@ -170,7 +157,7 @@ async def run_state_soak(options: StateSoakOptions) -> StateSoakReport:
     site = [site_cell_id(k) for k in range(options.mix.site_cells)]
     return StateSoakReport(
         records=offset, batches=batches, seconds=round(seconds, 2), completed=completed, kinds=dict(feed.counts),
-        new_cell_ids=feed.new_cells, max_entities=options.max_entities, cells_held=pipeline.entities_held,
+        new_cell_ids=feed.new_cells, max_entities=limits.max_entities, cells_held=pipeline.entities_held,
         cells_held_max=held_max, window_slots=pipeline.windows.slots, open_incidents=len(pipeline.incidents),
         longest_cell_id_held=max(map(len, pipeline.windows), default=0),
         evictions={str(reason): count for reason, count in pipeline.evictions.items()}, dlq_by_reason=dlq,
@@ -213,36 +200,32 @@ def format_report(report: StateSoakReport) -> str:
     return "\n".join(lines)
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    """`python -m edgectl.bench.state [--records N] [--max-entities N] [--hostile-share F] [--trace]`."""
-    defaults = StateSoakOptions()
-    parser = argparse.ArgumentParser(prog="python -m edgectl.bench.state", description=__doc__)
-    parser.add_argument("--records", type=int, default=defaults.records, help="records to feed (default 1,000,000)")
-    parser.add_argument("--batch", type=int, default=defaults.batch, help="records per batch (default 4,000)")
-    parser.add_argument("--max-entities", type=int, default=defaults.max_entities,
-                        help=f"cells the pipeline may hold (default {defaults.max_entities:,}, the pipeline's own)")
-    parser.add_argument("--idle-s", type=float, default=defaults.idle_s, help="idle expiry in event seconds")
-    parser.add_argument("--new-cell-share", type=float, default=1.0, help="share of records naming a new cell (default 1)")
-    parser.add_argument("--hostile-share", type=float, default=0.0, help="share of hostile records (default 0)")
-    parser.add_argument("--max-seconds", type=float, default=defaults.max_seconds, help="stop after this long")
-    parser.add_argument("--trace", action="store_true", help="also measure the Python heap with tracemalloc (slower)")
-    parser.add_argument("--trace-after", type=int, default=0, help="records fed before tracing starts (default 0)")
-    parser.add_argument("--json", action="store_true", help="print the report as JSON")
-    args = parser.parse_args(argv)
-    if args.records < 1 or args.batch < 1 or args.max_entities < 1:
+def run_from_args(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
+    """Run the soak that `args` (parsed with `add_arguments`) ask for and print its report; a bad
+    value is refused as an error of `parser`."""
+    if args.records < 1 or args.batch < 1 or (args.max_entities is not None and args.max_entities < 1):
         parser.error("--records, --batch and --max-entities must be >= 1")
-    if args.max_entities < args.batch:
-        parser.error(f"--max-entities ({args.max_entities}) must be at least --batch ({args.batch}), as a pipeline's is")
     try:
         mix = HostileMix(new_cell_share=args.new_cell_share, hostile_share=args.hostile_share)
+        options = StateSoakOptions(
+            records=args.records, batch=args.batch, max_entities=args.max_entities, idle_s=args.idle_s, mix=mix,
+            max_seconds=args.max_seconds, trace_memory=args.trace, trace_after_records=args.trace_after,
+        )
+        max_entities = soak_limits(options).max_entities
     except ValueError as exc:
         parser.error(str(exc))
-    options = StateSoakOptions(
-        records=args.records, batch=args.batch, max_entities=args.max_entities, idle_s=args.idle_s, mix=mix,
-        max_seconds=args.max_seconds, trace_memory=args.trace, trace_after_records=args.trace_after,
-    )
+    if max_entities < args.batch:
+        parser.error(f"--max-entities ({max_entities}) must be at least --batch ({args.batch}), as a pipeline's is")
     report = asyncio.run(run_state_soak(options))
     print(orjson.dumps(asdict(report)).decode() if args.json else format_report(report))
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """`python -m edgectl.bench.state [--records N] [--max-entities N] [--hostile-share F] [--trace]`,
+    the same as `edge bench state`."""
+    parser = argparse.ArgumentParser(prog="python -m edgectl.bench.state", description=__doc__)
+    add_arguments(parser)
+    run_from_args(parser.parse_args(argv), parser)
 
 
 if __name__ == "__main__":

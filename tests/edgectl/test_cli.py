@@ -141,3 +141,41 @@ def test_an_accelerator_with_half_a_tls_configuration_exits_with_the_setting_nam
     result = _run("accel", "serve", env=env)
     assert result.returncode != 0
     assert "ACCEL_TLS_KEY_FILE" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_bench_pipeline_help_lists_only_the_pipeline_bench_options() -> None:
+    result = _run("bench", "pipeline", "--help")
+    assert result.returncode == 0
+    assert "--events" in result.stdout and "--feed-interval-ms" in result.stdout
+    assert "--concurrency" not in result.stdout and "--url" not in result.stdout
+
+
+def test_bench_accel_help_lists_only_the_accel_bench_options() -> None:
+    result = _run("bench", "accel", "--help")
+    assert result.returncode == 0
+    assert "--concurrency" in result.stdout and "--url" in result.stdout
+    assert "--events" not in result.stdout and "--utterances" not in result.stdout
+
+
+def test_bench_state_takes_the_options_of_the_state_module() -> None:
+    """`edge bench state` and `python -m edgectl.bench.state` offer the same options."""
+    edge = _run("bench", "state", "--help")
+    module = subprocess.run([sys.executable, "-m", "edgectl.bench.state", "--help"],
+                            capture_output=True, text=True, timeout=60, check=False)
+    assert edge.returncode == module.returncode == 0
+    options = set(re.findall(r"--[a-z-]+", edge.stdout))
+    assert {"--records", "--max-entities", "--hostile-share", "--trace", "--json"} <= options
+    assert options == set(re.findall(r"--[a-z-]+", module.stdout))
+
+
+def test_bench_state_refuses_a_batch_over_the_entity_limit() -> None:
+    result = _run("bench", "state", "--max-entities", "10", "--batch", "20")
+    assert result.returncode != 0
+    assert "--max-entities (10) must be at least --batch (20)" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_bench_without_a_target_names_the_benches() -> None:
+    result = _run("bench")
+    assert result.returncode != 0
+    for name in ("accel", "pipeline", "kernels", "accel-soak", "cs-insights", "state"):
+        assert name in result.stderr

@@ -8,7 +8,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from edgectl.bench.state import StateSoakOptions, run_state_soak
+from edgectl.bench.state import run_state_soak
+from edgectl.bench.state_options import StateSoakOptions
 from edgectl.synthetic.hostile_kpi import HOSTILE_KINDS, HostileMix
 
 BYTES_PER_CELL_BOUND = 4096
