@@ -53,15 +53,23 @@ def configure_metrics(
     service_name: str,
     prometheus_port: int,
     host: str = "0.0.0.0",
+    *,
+    serve_prometheus: bool = True,
 ) -> MeterProvider | None:
     """Install a meter provider: Prometheus `/metrics` on `host`:`prometheus_port` (port 0: off)
-    and OTLP when the settings send telemetry to a collector. None when both are off."""
+    and OTLP when the settings send telemetry to a collector. None when both are off.
+
+    With `serve_prometheus=False` the metrics still reach prometheus_client's default registry,
+    but no HTTP server is started: the caller serves that registry itself (a pipeline, on its
+    `MonitoringServer` beside the kubelet's probes)."""
     readers: list[MetricReader] = []
     if prometheus_port:
         from opentelemetry.exporter.prometheus import PrometheusMetricReader
-        from prometheus_client import start_http_server
 
-        start_http_server(prometheus_port, addr=host)
+        if serve_prometheus:
+            from prometheus_client import start_http_server
+
+            start_http_server(prometheus_port, addr=host)
         readers.append(PrometheusMetricReader())
     if settings.otel_exporter == "otlp":
         try:

@@ -215,7 +215,7 @@ async def run_demo(options: DemoOptions) -> str:
 
 async def _run_site(options: DemoOptions, edge: EdgeSettings, topics: SiteTopics, stop: asyncio.Event) -> str:
     # Nothing of the demo listens beyond loopback, should a port be turned on.
-    settings = PipelineSettings(session_timeout_ms=6000, health_port=0, health_host="127.0.0.1", metrics_host="127.0.0.1")
+    settings = PipelineSettings(session_timeout_ms=6000, metrics_host="127.0.0.1")
     feeds = _feeds(options, topics, seed=int(time.time()))
     async with AcceleratorClient(edge, timeout_s=settings.infer_timeout_s, attempts=settings.infer_attempts) as accel:
         # One client serves every pipeline here; the first one audits the accelerators it refuses.

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from contextlib import nullcontext
 
 from edge.lifecycle import install_stop_signals
 from edge.settings import EdgeSettings
 from edge.telemetry import configure_metrics, configure_tracing
 from pipelines.accel_client import AcceleratorClient
-from pipelines.health import HealthServer
+from pipelines.monitoring import replica_monitoring
 from pipelines.registry import build_pipeline, shipped_pipeline
 from pipelines.runtime import PipelineRuntime
 from pipelines.settings import PipelineSettings
@@ -37,7 +38,7 @@ async def run_until_stopped(runtime: PipelineRuntime, stop: asyncio.Event, grace
 
 
 async def run_pipeline(name: str, edge: EdgeSettings, settings: PipelineSettings) -> None:
-    """Start the accelerator client, the runtime and the health endpoint; run until a signal.
+    """Start the accelerator client, the runtime and the monitoring port; run until a signal.
 
     Raises:
         KeyError: no pipeline is called `name`.
@@ -46,21 +47,23 @@ async def run_pipeline(name: str, edge: EdgeSettings, settings: PipelineSettings
     """
     own = shipped_pipeline(name).settings()
     provider = configure_tracing(edge, f"sovereign-edge-{name}")
+    # The registry is served by the replica's monitoring server, beside the kubelet's probes.
     meter_provider = configure_metrics(
-        edge, f"sovereign-edge-{name}", settings.metrics_port, host=settings.metrics_host
+        edge, f"sovereign-edge-{name}", settings.metrics_port, serve_prometheus=False
     )
     stop = asyncio.Event()
     install_stop_signals(stop)
     try:
         async with AcceleratorClient(edge, timeout_s=settings.infer_timeout_s, attempts=settings.infer_attempts) as accel:
             pipeline = build_pipeline(name, edge, accel, settings, own)
-            async with (
-                PipelineRuntime(pipeline, edge, settings, accelerator_notices=accel.notices) as runtime,
-                HealthServer(runtime, settings.health_port, settings.health_host),
-            ):
-                log.info("pipeline %s running in group %s", name, runtime.group_id)
-                await run_until_stopped(runtime, stop, settings.grace_period_s)
-                log.info("pipeline %s stopping: %s", name, runtime.stats.summary())
+            runtime = PipelineRuntime(pipeline, edge, settings, accelerator_notices=accel.notices)
+            # Up before the runtime joins its group and until it has drained: `/metrics` and
+            # `/livez` answer throughout, `/readyz` once it holds partitions and until it stops.
+            with replica_monitoring(runtime, settings) or nullcontext():
+                async with runtime:
+                    log.info("pipeline %s running in group %s", name, runtime.group_id)
+                    await run_until_stopped(runtime, stop, settings.grace_period_s)
+                    log.info("pipeline %s stopping: %s", name, runtime.stats.summary())
     finally:
         if provider is not None:
             provider.shutdown()

@@ -76,15 +76,11 @@ class PipelineSettings(BaseSettings):
     """Longest `cell_id` the KPI pipelines accept; a longer one goes to the DLQ with reason
     `schema` (fibre and session ids have limits of their own in their contracts)."""
     metrics_host: str = Field("0.0.0.0", min_length=1)
-    """Address the Prometheus `/metrics` endpoint listens on: every interface in a pod, so that
-    Prometheus reaches it; `127.0.0.1` keeps it to the machine; `::` on IPv6-only clusters."""
+    """Address the monitoring port (Prometheus `/metrics`, the kubelet's `/livez` and `/readyz`)
+    listens on: every interface in a pod, so that Prometheus and the kubelet reach it;
+    `127.0.0.1` keeps it to the machine; `::` on IPv6-only clusters."""
     metrics_port: int = Field(9464, ge=0, le=65535)
-    """HTTP port of the Prometheus `/metrics` endpoint (0: off)."""
-    health_host: str = Field("0.0.0.0", min_length=1)
-    """Address `/livez` and `/readyz` listen on: every interface in a pod, so that the kubelet's
-    probes reach them; `127.0.0.1` keeps them to the machine; `::` on IPv6-only clusters."""
-    health_port: int = Field(8081, ge=0, le=65535)
-    """HTTP port of `/livez` and `/readyz` (0: off)."""
+    """HTTP port serving Prometheus `/metrics`, `/livez` and `/readyz` (0: all three off)."""
 
     def entity_limits(self, pipeline_default: EntityLimits) -> EntityLimits:
         """A pipeline's own limits on its per-entity state, under these settings."""

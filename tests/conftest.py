@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import os
 import socket
 import subprocess
@@ -115,3 +116,19 @@ def edge_settings(broker: str, accel_port: int) -> EdgeSettings:
         kafka_enable_idempotence=False,
         accel_targets=f"127.0.0.1:{accel_port}",
     )
+
+
+def _http_get(host: str, port: int, path: str) -> tuple[int, str]:
+    connection = http.client.HTTPConnection(host, port, timeout=10)
+    try:
+        connection.request("GET", path)
+        reply = connection.getresponse()
+        return reply.status, reply.read().decode()
+    finally:
+        connection.close()
+
+
+@pytest.fixture
+def http_get() -> Callable[[str, int, str], tuple[int, str]]:
+    """GET `path` from `host`:`port` over plain HTTP, without any proxy: (status, body)."""
+    return _http_get

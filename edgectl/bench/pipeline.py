@@ -174,7 +174,7 @@ async def run_pipeline_bench(options: PipelineBenchOptions) -> dict[str, Any]:
 
                 edge = EdgeSettings(region=REGION, site_id=SITE, kafka_bootstrap_servers=bootstrap,
                                     kafka_enable_idempotence=False, accel_targets=f"127.0.0.1:{port}")
-                settings = PipelineSettings(session_timeout_ms=6000, health_port=0, consumer_group="bench-pipeline")
+                settings = PipelineSettings(session_timeout_ms=6000, consumer_group="bench-pipeline")
                 reference_settings = settings.model_copy(update={"consumer_group": "bench-pipeline-reference"})
                 reference_rate, _ = await _pipeline_phase(
                     edge, reference_settings, options.events, options.phase_timeout_s, kernels="reference"

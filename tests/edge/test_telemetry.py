@@ -36,3 +36,35 @@ def test_the_metrics_endpoint_listens_only_on_its_address(host: str, elsewhere: 
             socket.create_connection((elsewhere, port), timeout=5).close()
     finally:
         process.communicate(timeout=30)
+
+
+UNSERVED = """
+import sys
+from opentelemetry import metrics
+from prometheus_client import generate_latest
+from edge.settings import EdgeSettings
+from edge.telemetry import configure_metrics
+configure_metrics(
+    EdgeSettings(region="kr-seoul", site_id="S1"), "test", int(sys.argv[1]), host="127.0.0.1",
+    serve_prometheus=False,
+)
+metrics.get_meter("test").create_counter("edge_test_unserved_events").add(1)
+print("edge_test_unserved_events" in generate_latest().decode(), flush=True)
+sys.stdin.read()
+"""
+
+
+def test_a_caller_that_serves_the_registry_itself_gets_the_metrics_and_no_server() -> None:
+    """`serve_prometheus=False` (a pipeline's monitoring server serves the registry): OpenTelemetry
+    metrics reach prometheus_client's default registry, and nothing listens on the port."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-c", UNSERVED, str(port)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert process.stdout is not None and process.stdout.readline() == "True\n"
+        with pytest.raises(ConnectionRefusedError):
+            socket.create_connection(("127.0.0.1", port), timeout=5).close()
+    finally:
+        process.communicate(timeout=30)

@@ -127,7 +127,7 @@ def test_a_pipeline_pointed_at_a_dead_accelerator_refuses_to_start_with_the_addr
 
     port = free_port()
     env = os.environ | {"EDGE_REGION": "kr-seoul", "EDGE_SITE_ID": "S1", "EDGE_ACCEL_TARGETS": f"127.0.0.1:{port}",
-                        "PIPELINE_INFER_TIMEOUT_S": "0.5", "PIPELINE_HEALTH_PORT": "0"}
+                        "PIPELINE_INFER_TIMEOUT_S": "0.5", "PIPELINE_METRICS_PORT": "0"}
     result = _run("pipeline", "run", "kpi-anomaly", env=env)
     assert result.returncode != 0
     assert f"127.0.0.1:{port} did not answer" in result.stderr

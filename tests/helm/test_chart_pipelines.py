@@ -48,25 +48,34 @@ def test_each_pipeline_container_runs_its_own_pipeline(chart: Chart, scenario: s
         ]
 
 
-def test_pipelines_are_probed_over_http_livez_and_readyz(chart: Chart, scenario: str) -> None:
+def test_pipelines_are_probed_over_http_livez_and_readyz_on_the_metrics_port(
+    chart: Chart, scenario: str
+) -> None:
     config = chart.render(scenario).config()
     for name, deployment in _pipeline_deployments(chart, scenario).items():
         (container,) = deployment["spec"]["template"]["spec"]["containers"]
         ports = {p["name"]: p["containerPort"] for p in container["ports"]}
-        assert ports["health"] == int(config["PIPELINE_HEALTH_PORT"]), name
-        assert ports["metrics"] == int(config["PIPELINE_METRICS_PORT"]), name
-        assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "health"}, name
-        assert container["livenessProbe"]["httpGet"] == {"path": "/livez", "port": "health"}, name
+        assert ports == {"metrics": int(config["PIPELINE_METRICS_PORT"])}, name
+        assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "metrics"}, name
+        assert container["livenessProbe"]["httpGet"] == {"path": "/livez", "port": "metrics"}, name
+    assert not any(key.startswith("PIPELINE_HEALTH_") for key in config), "one port, one address"
+
+
+def test_values_that_still_set_a_separate_health_port_are_refused_by_name(chart: Chart) -> None:
+    """`/livez` and `/readyz` moved onto `metricsPort`: an old values file fails, not half-applies."""
+    result = chart.template("--values", str(chart.values_file("cpu-small")),
+                            "--set", "pipelineDefaults.healthPort=8081")
+    assert result.returncode != 0
+    assert "healthPort" in result.stderr
 
 
 def test_pipelines_listen_on_every_pod_interface_unless_the_values_name_an_address(
     chart: Chart, scenario: str
 ) -> None:
-    config = chart.render(scenario).config()
-    assert (config["PIPELINE_HEALTH_HOST"], config["PIPELINE_METRICS_HOST"]) == ("0.0.0.0", "0.0.0.0")
+    assert chart.render(scenario).config()["PIPELINE_METRICS_HOST"] == "0.0.0.0"
     config = chart.render_with("--values", str(chart.values_file(scenario)),
-                               "--set", "pipelineDefaults.healthHost=::", "--set", "pipelineDefaults.metricsHost=::").config()
-    assert (config["PIPELINE_HEALTH_HOST"], config["PIPELINE_METRICS_HOST"]) == ("::", "::")
+                               "--set", "pipelineDefaults.metricsHost=::").config()
+    assert config["PIPELINE_METRICS_HOST"] == "::"
 
 
 def test_autoscaled_pipelines_get_an_hpa_and_leave_replicas_to_it(chart: Chart) -> None:

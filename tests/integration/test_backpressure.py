@@ -74,7 +74,7 @@ async def test_a_dead_accelerator_pauses_fetching_and_memory_stays_flat_until_it
     events = [e.event for _ in range(700) for e in generator.next_round()]  # 210,000 events, ~100 MB
     values = [(str(e["cell_id"]).encode(), orjson.dumps(e)) for e in events]
     first, backlog = values[:6_000], values[6_000:]
-    settings = PipelineSettings(session_timeout_ms=6000, health_port=0, metrics_port=0, max_batch_records=500,
+    settings = PipelineSettings(session_timeout_ms=6000, metrics_port=0, max_batch_records=500,
                                 max_in_flight_batches=2, pause_after_s=0.3, infer_timeout_s=1)
     async with AcceleratorClient(edge, timeout_s=1, attempts=2) as client:
         runtime = PipelineRuntime(KpiAnomalyPipeline("kr-seoul", "SEL-GN-0042", client, retry_backoff_s=0.2), edge, settings)

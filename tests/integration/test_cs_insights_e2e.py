@@ -130,7 +130,7 @@ async def test_no_raw_personal_data_reaches_any_topic_and_every_utterance_is_acc
     await produce(bootstrap, TOPICS.cs_utterances, good + [record for _, record in bad])
     sent = len(good) + len(bad)
 
-    settings = PipelineSettings(session_timeout_ms=6000, health_port=0, metrics_port=0, max_batch_records=100)
+    settings = PipelineSettings(session_timeout_ms=6000, metrics_port=0, max_batch_records=100)
     runtime = await run_until_consumed(edge_settings, lambda accel: CsInsightsPipeline(REGION, SITE, accel), sent, settings)
     assert runtime.stats.events_in == sent
 

@@ -67,7 +67,7 @@ async def test_cells_sleep_through_the_night_and_not_by_day_with_one_forecast_pe
                         granularity_s=PERIOD_S)
     good: list[dict[str, Any]] = []
     bad: dict[str, str] = {}
-    settings = PipelineSettings(session_timeout_ms=6000, health_port=0, metrics_port=0, max_batch_records=500)
+    settings = PipelineSettings(session_timeout_ms=6000, metrics_port=0, max_batch_records=500)
     async with AcceleratorClient(edge_settings, timeout_s=5, attempts=3) as accel:
         runtime = PipelineRuntime(EnergySavingPipeline("kr-seoul", "SEL-GN-0042", accel), edge_settings, settings)
         async with runtime:

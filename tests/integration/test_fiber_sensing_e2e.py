@@ -80,7 +80,7 @@ async def test_events_on_the_fibres_become_located_alerts_and_bad_windows_go_to_
     assert max(len(value) for _, value, _ in records) < WINDOW_BYTES_CEILING
     await produce(bootstrap, TOPICS.fiber_das, records)
 
-    settings = PipelineSettings(session_timeout_ms=6000, health_port=0, metrics_port=0)
+    settings = PipelineSettings(session_timeout_ms=6000, metrics_port=0)
     runtime = await run_until_consumed(
         edge_settings, lambda accel: FiberSensingPipeline(REGION, SITE, accel), len(records), settings,
         infer_timeout_s=10,

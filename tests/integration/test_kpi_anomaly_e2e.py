@@ -56,7 +56,7 @@ async def test_events_are_scored_once_each_and_bad_records_go_to_the_dlq(edge_se
             bad[marker] = kind
     await produce(bootstrap, TOPICS.kpi, records)
 
-    settings = PipelineSettings(session_timeout_ms=6000, health_port=0, max_batch_records=500)
+    settings = PipelineSettings(session_timeout_ms=6000, max_batch_records=500)
     runtime = await run_until_consumed(
         edge_settings, lambda accel: KpiAnomalyPipeline(edge_settings.region, edge_settings.site_id, accel),
         len(records), settings, timeout_s=90,
@@ -123,7 +123,7 @@ async def test_the_pipeline_refuses_to_start_when_it_would_write_outside_its_reg
     async with AcceleratorClient(edge_settings, timeout_s=5, attempts=2) as accel:
         pipeline = KpiAnomalyPipeline("kr-seoul", "SEL-GN-0042", accel)
         pipeline.output_topics = [*pipeline.output_topics, "jp-tokyo.ran.anomalies"]
-        runtime = PipelineRuntime(pipeline, edge_settings, PipelineSettings(health_port=0))
+        runtime = PipelineRuntime(pipeline, edge_settings, PipelineSettings())
         with pytest.raises(StartupRefused, match="jp-tokyo.ran.anomalies"):
             await runtime.start()
         await runtime.stop()

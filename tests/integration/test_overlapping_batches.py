@@ -87,7 +87,7 @@ def _runtime(broker: str, pipeline: BatchPipeline, overlap: int, **settings: Any
     edge = EdgeSettings(region="kr-seoul", site_id="SEL-GN-0042", kafka_bootstrap_servers=broker,
                         kafka_enable_idempotence=False)
     return PipelineRuntime(pipeline, edge, PipelineSettings(
-        session_timeout_ms=6000, health_port=0, metrics_port=0, max_batch_records=BATCH,
+        session_timeout_ms=6000, metrics_port=0, max_batch_records=BATCH,
         inference_overlap=overlap, consumer_group="overlap", **settings,
     ))
 

@@ -53,7 +53,7 @@ async def test_an_oversized_record_is_dead_lettered_clipped_and_its_neighbours_a
     ]
     await _produce_large(bootstrap, records)
 
-    settings = PipelineSettings(session_timeout_ms=6000, health_port=0, metrics_port=0, max_batch_records=500)
+    settings = PipelineSettings(session_timeout_ms=6000, metrics_port=0, max_batch_records=500)
     runtime = await run_until_consumed(
         edge_settings, lambda accel: KpiAnomalyPipeline("kr-seoul", "SEL-GN-0042", accel), len(records), settings,
     )

@@ -55,7 +55,7 @@ async def test_an_events_trace_continues_through_inference_onto_its_score(broker
                             kafka_enable_idempotence=False, accel_targets=server.address)
         async with AcceleratorClient(edge, timeout_s=5, attempts=2) as accel:
             runtime = PipelineRuntime(KpiAnomalyPipeline("kr-seoul", "SEL-GN-0042", accel), edge,
-                                      PipelineSettings(session_timeout_ms=6000, health_port=0))
+                                      PipelineSettings(session_timeout_ms=6000))
             async with runtime:
                 stop = asyncio.Event()
                 task = asyncio.create_task(run_until_stopped(runtime, stop, 5))
