@@ -6,11 +6,10 @@ begins it at once (decode, state, inference sent); the finisher begins any other
 once the batch before it is finished, awaits each batch's inference, finishes it and hands its
 outputs to the producer; the committer awaits each batch's acknowledgements and commits its
 offsets. Every pipeline goes through the same `begin` and `finish`; only when `begin` is called
-differs. At most `inference_overlap` batches are
-begun and not finished, and at most `max_in_flight_batches` wait for acknowledgements; when
-either bound is reached, fetching waits too. Anything that keeps fetching waiting longer than
-`pause_after_s` (accelerators down) pauses every assigned partition until it is done, so the
-consumer does not keep prefetching behind it."""
+differs. At most `inference_overlap` batches are fetched and not finished, and at most
+`max_in_flight_batches` wait for acknowledgements; when either bound is reached, fetching waits
+too. Anything that keeps fetching waiting longer than `pause_after_s` (accelerators down) pauses
+every assigned partition until it is done, so the consumer does not keep prefetching behind it."""
 
 from __future__ import annotations
 

@@ -28,8 +28,10 @@ class PipelineSettings(BaseSettings):
     """Batches processed but not yet acknowledged and committed; when reached, fetching waits
     (backpressure instead of unbounded buffering)."""
     inference_overlap: int = Field(2, ge=1, le=16)
-    """Batches begun and not finished at once: with 2, a pipeline that supports it (KPI anomaly)
-    decodes the next batch while this one's inference is out. 1 processes one batch at a time."""
+    """Batches fetched and not finished at once: with 2, an overlapping pipeline (kpi-anomaly,
+    fiber-sensing) decodes the next batch while this one's inference is out, and the others
+    (energy-saving, cs-insights, whose next batch reads this one's results) fetch it ahead and
+    begin it once this one is finished. 1 fetches and processes one batch at a time."""
     fetch_max_wait_ms: int = Field(10, ge=0, le=10_000)
     """How long the broker may hold a fetch waiting for data; short keeps latency low."""
     poll_timeout_ms: int = Field(200, ge=1)
