@@ -7,7 +7,7 @@ SECONDS ?= 60
 
 NATIVE := setup.py kernels/_native.c pipelines/kpi_anomaly/_codec.c
 
-.PHONY: demo test protos models clean
+.PHONY: demo test kafka protos models clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -26,8 +26,16 @@ $(VENV)/.dev-installed: pyproject.toml $(NATIVE) | $(PY)
 demo: $(VENV)/.demo-installed
 	$(VENV)/bin/edge demo --seconds $(SECONDS)
 
-test: $(VENV)/.dev-installed
+# Apache Kafka's jars for the tests against the production broker, fetched by Maven once.
+KAFKA_JARS := .tools/kafka/fetched-from.pom
+
+$(KAFKA_JARS): scripts/kafka/pom.xml scripts/kafka-tools.sh
+	scripts/kafka-tools.sh
+
+test: $(VENV)/.dev-installed $(KAFKA_JARS)
 	$(PY) -m pytest
+
+kafka: $(KAFKA_JARS)
 
 protos: $(VENV)/.dev-installed
 	$(PY) scripts/gen_protos.py

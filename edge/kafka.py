@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaConnectionError, KafkaError
 from aiokafka.helpers import create_ssl_context
 
 from edge.errors import SiteConfigError
@@ -41,3 +43,27 @@ def producer_options(settings: EdgeSettings) -> dict[str, Any]:
         "linger_ms": 0,
         "request_timeout_ms": 30_000,
     }
+
+
+async def start_producer(settings: EdgeSettings) -> AIOKafkaProducer:
+    """A started producer with `producer_options(settings)`.
+
+    Raises:
+        SiteConfigError: the idempotent producer is on and the broker answered but gave it no
+            producer id (a broker without idempotence, e.g. the embedded dev broker): one line
+            naming `EDGE_KAFKA_ENABLE_IDEMPOTENCE`, instead of the client's bare error.
+        KafkaError: anything else, e.g. no broker reachable.
+    """
+    producer = AIOKafkaProducer(**producer_options(settings))
+    try:
+        await producer.start()
+    except KafkaError as exc:
+        await producer.stop()
+        if settings.kafka_enable_idempotence and not isinstance(exc, KafkaConnectionError):
+            raise SiteConfigError(
+                f"the broker at {settings.kafka_bootstrap_servers} gave the idempotent producer no producer id "
+                f"({type(exc).__name__}); it does not support idempotence: set EDGE_KAFKA_ENABLE_IDEMPOTENCE=false "
+                "for it (production Apache Kafka supports it: keep it on there)"
+            ) from exc
+        raise
+    return producer

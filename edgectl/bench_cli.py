@@ -89,6 +89,9 @@ def _pipeline_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--latency-seconds", type=float, default=10.0, help="paced phase length (default 10)")
     parser.add_argument("--feed-interval-ms", type=float, default=10.0,
                         help="the paced producer sends one record batch per partition this often (default 10)")
+    parser.add_argument("--broker", choices=("tansu", "kafka"), default="tansu",
+                        help="tansu: the embedded broker (default); kafka: one Apache Kafka node from .tools/kafka "
+                        "(scripts/kafka-tools.sh fetches it), idempotent producer on, as in production")
     _json_argument(parser)
 
 
@@ -105,7 +108,7 @@ def _run_pipeline(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
     if not 1 <= args.feed_interval_ms <= 1000:
         raise SystemExit(f"--feed-interval-ms must be between 1 and 1000, got {args.feed_interval_ms}")
     options = PipelineBenchOptions(events=args.events, latency_s=args.latency_seconds,
-                                   feed_interval_s=args.feed_interval_ms / 1000)
+                                   feed_interval_s=args.feed_interval_ms / 1000, broker=args.broker)
     result = asyncio.run(run_pipeline_bench(options))
     print(format_report(result))
     if args.json is not None:

@@ -100,15 +100,18 @@ class EmbeddedBroker:
         await self.stop()
 
 
-async def create_topics(bootstrap_servers: str, topics: list[str], partitions: int) -> None:
-    """Create topics that do not exist yet (the dev stack's stand-in for the operator's tooling)."""
+async def create_topics(
+    bootstrap_servers: str, topics: list[str], partitions: int, replicas: int = 1, configs: dict[str, str] | None = None
+) -> None:
+    """Create topics that do not exist yet (the dev stack's stand-in for the operator's tooling),
+    each partition on `replicas` brokers, with the topic `configs` given (e.g. `max.message.bytes`)."""
     from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
     await admin.start()
     try:
         existing = set(await admin.list_topics())
-        missing = [NewTopic(t, partitions, 1) for t in topics if t not in existing]
+        missing = [NewTopic(t, partitions, replicas, topic_configs=configs or {}) for t in topics if t not in existing]
         if missing:
             await admin.create_topics(missing)
     finally:

@@ -15,6 +15,7 @@ from accel.settings import AccelSettings
 from edge.errors import SiteConfigError
 from edge.settings import EdgeSettings
 from edgectl.bench_cli import add_bench_commands, run_bench
+from edgectl.broker import BrokerUnavailable
 from edgectl.settings_help import settings_help
 from edgectl.synthetic import TrafficGenerator
 from pipelines.cs_insights.settings import CsInsightsSettings
@@ -150,6 +151,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         raise _settings_error(exc) from None
     except SiteConfigError as exc:
         raise SystemExit(f"invalid settings: {exc}") from None
+    except BrokerUnavailable as exc:
+        raise SystemExit(f"edge {args.command}: {exc}") from None
     except KeyboardInterrupt:
         raise SystemExit(130) from None
 
@@ -250,9 +253,7 @@ def _traffic_generator(name: str, args: argparse.Namespace, edge: EdgeSettings) 
 
 
 def _generate(args: argparse.Namespace) -> None:
-    from aiokafka import AIOKafkaProducer
-
-    from edge.kafka import producer_options
+    from edge.kafka import start_producer
     from edge.lifecycle import install_stop_signals
     from edgectl.traffic import produce_traffic
 
@@ -269,8 +270,7 @@ def _generate(args: argparse.Namespace) -> None:
     async def produce() -> int:
         stop = asyncio.Event()
         install_stop_signals(stop)
-        producer = AIOKafkaProducer(**producer_options(edge))
-        await producer.start()
+        producer = await start_producer(edge)
         try:
             return await produce_traffic(producer, topic, generator, rate_per_s=rate, count=args.count, stop=stop)
         finally:

@@ -21,11 +21,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
-from aiokafka.errors import KafkaError
+from aiokafka.errors import InvalidSessionTimeoutError, KafkaError
 from opentelemetry import trace
 from opentelemetry.trace import Span
 
-from edge.kafka import client_options, producer_options
+from edge.kafka import client_options, start_producer
 from edge.lifecycle import tune_garbage_collection
 from edge.residency import ResidencyPolicy, ResidencyViolation
 from edge.settings import EdgeSettings
@@ -139,7 +139,9 @@ class PipelineRuntime:
         """Check residency of every topic, then join the consumer group.
 
         Raises:
-            StartupRefused: a topic is outside the site's region.
+            StartupRefused: a topic is outside the site's region, or the brokers refuse the
+                consumer's session timeout.
+            SiteConfigError: the idempotent producer is on against a broker without it.
         """
         policy = ResidencyPolicy(self.edge.region)
         try:
@@ -148,8 +150,7 @@ class PipelineRuntime:
         except ResidencyViolation as exc:
             raise StartupRefused(str(exc)) from exc
         tune_garbage_collection(self.settings.gc_gen0_threshold)
-        self._producer = AIOKafkaProducer(**producer_options(self.edge))
-        await self._producer.start()
+        self._producer = await start_producer(self.edge)
         self._publisher = ResultPublisher(self._producer)
         self._consumer = AIOKafkaConsumer(
             **client_options(self.edge),
@@ -163,7 +164,14 @@ class PipelineRuntime:
             max_poll_interval_ms=self.settings.max_poll_interval_ms,
         )
         self._consumer.subscribe(self.pipeline.input_topics, listener=_RebalanceHandler(self))
-        await self._consumer.start()
+        try:
+            await self._consumer.start()
+        except InvalidSessionTimeoutError as exc:
+            raise StartupRefused(
+                f"the brokers refuse PIPELINE_SESSION_TIMEOUT_MS={self.settings.session_timeout_ms}: it must lie within "
+                "their group.min.session.timeout.ms and group.max.session.timeout.ms (Apache Kafka: 6000 to 1800000 "
+                "by default)"
+            ) from exc
 
     def request_stop(self) -> None:
         """Ask the loop to stop; batches in flight are committed, one stuck in inference is abandoned."""

@@ -37,7 +37,10 @@ class PipelineSettings(BaseSettings):
     poll_timeout_ms: int = Field(200, ge=1)
     """How long one poll waits for a batch before the loop checks for shutdown."""
     session_timeout_ms: int = Field(10_000, ge=1000)
-    """Consumer group session timeout."""
+    """Consumer group session timeout: a replica silent for this long is taken for dead and its
+    partitions move. Must lie within the brokers' `group.min.session.timeout.ms` and
+    `group.max.session.timeout.ms` (Apache Kafka: 6,000 to 1,800,000 by default), or the pipeline
+    refuses to start saying so."""
     heartbeat_interval_ms: int = Field(1000, ge=100)
     """Consumer heartbeat interval."""
     max_poll_interval_ms: int = Field(300_000, ge=1000)

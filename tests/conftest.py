@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import http.client
 import os
 import socket
@@ -14,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from edge.settings import EdgeSettings
+from edgectl.apache_kafka import KafkaCluster
 from edgectl.broker import free_port, tansu_binary
 
 REGION = "kr-seoul"
@@ -43,9 +45,55 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
             process.wait()
 
 
+BROKERS = ("tansu", "kafka")
+"""Every test that takes `broker` runs against both: Tansu (the demo's embedded broker) and
+Apache Kafka (the production target). `@pytest.mark.kafka_only` keeps a test to Kafka,
+`@pytest.mark.tansu_only` to Tansu (what only a broker without a feature can show)."""
+
+
+class Broker(str):
+    """A broker's bootstrap address (the `str`), and which broker it is."""
+
+    kind: str
+
+    @classmethod
+    def of(cls, address: str, kind: str) -> Broker:
+        broker = cls(address)
+        broker.kind = kind
+        return broker
+
+    @property
+    def idempotent(self) -> bool:
+        """Whether producers run idempotent, as in production: on Apache Kafka. Tansu cannot
+        give a producer id (InitProducerId), so against it the demo and the tests turn it off."""
+        return self.kind == "kafka"
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "broker" in metafunc.fixturenames:
+        marker = metafunc.definition.get_closest_marker
+        kinds = ["kafka"] if marker("kafka_only") else ["tansu"] if marker("tansu_only") else list(BROKERS)
+        metafunc.parametrize("broker", kinds, indirect=True)
+
+
+@pytest.fixture(scope="session")
+def kafka_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaCluster]:
+    """One Apache Kafka node (KRaft) for the whole session; each test's topics are deleted after it."""
+    with KafkaCluster(tmp_path_factory.mktemp("kafka")) as cluster:
+        yield cluster
+
+
 @pytest.fixture
-def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A fresh Tansu broker (in-memory, starts in milliseconds) on a free loopback port; yields `host:port`."""
+def broker(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
+    """A broker on loopback, `host:port` as a `Broker`: a fresh Tansu (in-memory, starts in
+    milliseconds), or the session's Apache Kafka, emptied of the test's topics afterwards."""
+    if request.param == "kafka":
+        cluster: KafkaCluster = request.getfixturevalue("kafka_cluster")
+        try:
+            yield Broker.of(cluster.bootstrap_servers, "kafka")
+        finally:
+            delete_topics(cluster.bootstrap_servers)
+        return
     port = free_port()
     url = f"tcp://127.0.0.1:{port}"
     log = open(tmp_path_factory.mktemp("broker") / "tansu.log", "wb")  # noqa: SIM115
@@ -53,12 +101,35 @@ def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         [tansu_binary(), "broker", "--listener-url", url, "--advertised-listener-url", url],
         stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
     )
+    log.close()
     try:
         _wait_for_port(port, process, "tansu")
-        yield f"127.0.0.1:{port}"
+        yield Broker.of(f"127.0.0.1:{port}", "tansu")
     finally:
         _stop(process)
-        log.close()
+
+
+def delete_topics(bootstrap_servers: str, timeout_s: float = 60) -> None:
+    """Delete every topic but Kafka's own and wait until they are gone (their committed offsets
+    go with them), so that the next test starts from an empty broker."""
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    async def delete() -> None:
+        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+        await admin.start()
+        try:
+            topics = [t for t in await admin.list_topics() if not t.startswith("__")]
+            if topics:
+                await admin.delete_topics(topics, timeout_ms=int(timeout_s * 1000))
+            until = time.monotonic() + timeout_s
+            while topics and time.monotonic() < until:
+                topics = [t for t in await admin.list_topics() if not t.startswith("__")]
+                await asyncio.sleep(0.1)
+            assert not topics, f"topics {topics} still there {timeout_s} s after their deletion"
+        finally:
+            await admin.close()
+
+    asyncio.run(delete())
 
 
 def start_accel_process(tmp: Path, region: str = REGION, site_id: str = SITE_ID, **env: str) -> tuple[subprocess.Popen[bytes], int]:
@@ -107,13 +178,13 @@ def start_accel(tmp_path: Path) -> Iterator[Callable[..., tuple[subprocess.Popen
 
 
 @pytest.fixture
-def edge_settings(broker: str, accel_port: int) -> EdgeSettings:
-    """Site settings pointing at the session's broker and accelerator."""
+def edge_settings(broker: Broker, accel_port: int) -> EdgeSettings:
+    """Site settings pointing at the test's broker and the session's accelerator."""
     return EdgeSettings(
         region=REGION,
         site_id=SITE_ID,
         kafka_bootstrap_servers=broker,
-        kafka_enable_idempotence=False,
+        kafka_enable_idempotence=broker.idempotent,
         accel_targets=f"127.0.0.1:{accel_port}",
     )
 

@@ -20,9 +20,11 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import orjson
@@ -32,6 +34,7 @@ from edge.lifecycle import tune_garbage_collection
 from edge.settings import EdgeSettings
 from edge.topics import SiteTopics
 from edgectl.accel_process import AccelProcess
+from edgectl.apache_kafka import KafkaCluster
 from edgectl.bench.paced_feed import paced_latencies_ms, run_paced_feed
 from edgectl.broker import EmbeddedBroker, create_topics, free_port
 from edgectl.synthetic import LabelledEvent
@@ -46,6 +49,7 @@ from pipelines.runtime import PipelineRuntime
 from pipelines.settings import PipelineSettings
 
 REGION, SITE = "kr-seoul", "BENCH-0001"
+BenchBroker = Literal["tansu", "kafka"]
 
 
 @dataclass(frozen=True)
@@ -59,6 +63,24 @@ class PipelineBenchOptions:
     feed_interval_s: float = 0.010
     """How often the paced producer sends (one record batch per partition each time)."""
     phase_timeout_s: float = 180.0
+    broker: BenchBroker = "tansu"
+    """`tansu`, the embedded broker, or `kafka`: one Apache Kafka node (KRaft) from `.tools/kafka`,
+    with the idempotent producer on, as in production."""
+
+
+@asynccontextmanager
+async def _bench_broker(kind: BenchBroker, workdir: Path) -> AsyncIterator[str]:
+    """The bootstrap address of the broker the bench runs against, started for it."""
+    if kind == "kafka":
+        cluster = KafkaCluster(workdir / "kafka")
+        await asyncio.to_thread(cluster.start)
+        try:
+            yield cluster.bootstrap_servers
+        finally:
+            await asyncio.to_thread(cluster.stop)
+    else:
+        async with EmbeddedBroker(log_file=workdir / "broker.log") as broker:
+            yield broker.bootstrap_servers
 
 
 def _progress(text: str) -> None:
@@ -147,8 +169,7 @@ async def run_pipeline_bench(options: PipelineBenchOptions) -> dict[str, Any]:
     topics = SiteTopics(REGION)
     raw_sink = topics.name("bench", "raw")
     with tempfile.TemporaryDirectory(prefix="edge-bench-") as tmp:
-        async with EmbeddedBroker(log_file=Path(tmp) / "broker.log") as broker:
-            bootstrap = broker.bootstrap_servers
+        async with _bench_broker(options.broker, Path(tmp)) as bootstrap:
             await create_topics(bootstrap, [*topics.all(), raw_sink], options.partitions)
             port = free_port()
             accel = AccelProcess(os.environ | {"EDGE_REGION": REGION, "EDGE_SITE_ID": SITE, "ACCEL_PORT": str(port)}, Path(tmp))
@@ -173,7 +194,8 @@ async def run_pipeline_bench(options: PipelineBenchOptions) -> dict[str, Any]:
                 _progress(f"raw ceiling: {raw:,.0f} events/s")
 
                 edge = EdgeSettings(region=REGION, site_id=SITE, kafka_bootstrap_servers=bootstrap,
-                                    kafka_enable_idempotence=False, accel_targets=f"127.0.0.1:{port}")
+                                    kafka_enable_idempotence=options.broker == "kafka",
+                                    accel_targets=f"127.0.0.1:{port}")
                 settings = PipelineSettings(session_timeout_ms=6000, consumer_group="bench-pipeline")
                 reference_settings = settings.model_copy(update={"consumer_group": "bench-pipeline-reference"})
                 reference_rate, _ = await _pipeline_phase(
@@ -194,6 +216,7 @@ async def run_pipeline_bench(options: PipelineBenchOptions) -> dict[str, Any]:
             finally:
                 await accel.stop()
     return {
+        "broker": options.broker,
         "events": options.events,
         "partitions": options.partitions,
         "raw_ceiling_events_per_s": round(raw),
@@ -212,6 +235,7 @@ async def run_pipeline_bench(options: PipelineBenchOptions) -> dict[str, Any]:
 def format_report(result: dict[str, Any]) -> str:
     """The figures as a small table."""
     rows = [
+        ("broker", "Apache Kafka (one KRaft node, idempotent producer)" if result["broker"] == "kafka" else "Tansu (embedded)"),
         ("raw aiokafka consume+produce per record", f"{result['raw_ceiling_events_per_s']:,} events/s"),
         (f"kpi-anomaly pipeline, {result['kernels']} kernels", f"{result['pipeline_events_per_s']:,} events/s"),
         ("kpi-anomaly pipeline, reference kernels and codec", f"{result['pipeline_reference_kernels_events_per_s']:,} events/s"),

@@ -179,3 +179,32 @@ def test_bench_without_a_target_names_the_benches() -> None:
     assert result.returncode != 0
     for name in ("accel", "pipeline", "kernels", "accel-soak", "cs-insights", "state"):
         assert name in result.stderr
+
+
+@pytest.mark.tansu_only
+def test_the_idempotent_producer_against_a_broker_without_it_stops_the_start_with_one_line_naming_the_setting(
+    broker: str, accel_port: int,
+) -> None:
+    env = os.environ | {
+        "EDGE_REGION": "kr-seoul", "EDGE_SITE_ID": "SEL-GN-0042", "EDGE_KAFKA_BOOTSTRAP_SERVERS": broker,
+        "EDGE_KAFKA_ENABLE_IDEMPOTENCE": "true", "EDGE_ACCEL_TARGETS": f"127.0.0.1:{accel_port}",
+        "PIPELINE_METRICS_PORT": "0",
+    }
+    result = _run("pipeline", "run", "kpi-anomaly", env=env, timeout=90)
+    assert result.returncode != 0
+    assert "EDGE_KAFKA_ENABLE_IDEMPOTENCE=false" in result.stderr and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) <= 3, result.stderr
+
+
+@pytest.mark.kafka_only
+def test_a_session_timeout_the_brokers_refuse_stops_the_start_with_one_line_naming_the_setting(
+    broker: str, accel_port: int,
+) -> None:
+    env = os.environ | {
+        "EDGE_REGION": "kr-seoul", "EDGE_SITE_ID": "SEL-GN-0042", "EDGE_KAFKA_BOOTSTRAP_SERVERS": broker,
+        "EDGE_ACCEL_TARGETS": f"127.0.0.1:{accel_port}", "PIPELINE_METRICS_PORT": "0",
+        "PIPELINE_SESSION_TIMEOUT_MS": "1900000", "PIPELINE_MAX_POLL_INTERVAL_MS": "2000000",
+    }
+    result = _run("pipeline", "run", "kpi-anomaly", env=env, timeout=90)
+    assert result.returncode != 0
+    assert "PIPELINE_SESSION_TIMEOUT_MS=1900000" in result.stderr and "Traceback" not in result.stderr

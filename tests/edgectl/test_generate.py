@@ -14,6 +14,7 @@ import pytest
 from edge.topics import SiteTopics
 from edgectl.broker import create_topics
 from edgectl.traffic import LABEL_HEADER
+from tests.conftest import Broker
 from tests.integration.kafka_io import read_topic
 
 TOPICS = SiteTopics("kr-seoul")
@@ -22,7 +23,7 @@ TOPICS = SiteTopics("kr-seoul")
 def _generate(broker: str, *args: str) -> subprocess.CompletedProcess[str]:
     env = os.environ | {
         "EDGE_REGION": "kr-seoul", "EDGE_SITE_ID": "SEL-GN-0042", "EDGE_KAFKA_BOOTSTRAP_SERVERS": broker,
-        "EDGE_KAFKA_ENABLE_IDEMPOTENCE": "false",
+        "EDGE_KAFKA_ENABLE_IDEMPOTENCE": str(broker.idempotent).lower(),
     }
     return subprocess.run(
         [sys.executable, "-m", "edgectl", "generate", *args], env=env, capture_output=True, text=True, timeout=90,
@@ -75,6 +76,6 @@ def test_kpi_traffic_comes_from_co_sited_cells_three_to_an_enb(broker: str) -> N
     ],
 )
 def test_bad_options_are_refused_by_name(args: tuple[str, ...], named: str) -> None:
-    result = _generate("127.0.0.1:1", *args)
+    result = _generate(Broker.of("127.0.0.1:1", "tansu"), *args)
     assert result.returncode != 0
     assert named in result.stderr and "Traceback" not in result.stderr

@@ -28,7 +28,7 @@ IN_FLIGHT = 2
 def pipeline_env(broker: str, targets: str, **extra: str) -> dict[str, str]:
     return os.environ | {
         "EDGE_REGION": REGION, "EDGE_SITE_ID": SITE_ID, "EDGE_KAFKA_BOOTSTRAP_SERVERS": broker,
-        "EDGE_KAFKA_ENABLE_IDEMPOTENCE": "false", "EDGE_ACCEL_TARGETS": targets,
+        "EDGE_KAFKA_ENABLE_IDEMPOTENCE": str(broker.idempotent).lower(), "EDGE_ACCEL_TARGETS": targets,
         "PIPELINE_SESSION_TIMEOUT_MS": "3000", "PIPELINE_HEARTBEAT_INTERVAL_MS": "500",
         "PIPELINE_MAX_BATCH_RECORDS": str(MAX_BATCH), "PIPELINE_MAX_IN_FLIGHT_BATCHES": str(IN_FLIGHT),
         "PIPELINE_METRICS_PORT": "0", "PIPELINE_METRICS_HOST": "127.0.0.1", "EDGE_LOG_LEVEL": "WARNING",

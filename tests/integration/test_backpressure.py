@@ -69,7 +69,7 @@ async def test_a_dead_accelerator_pauses_fetching_and_memory_stays_flat_until_it
     await create_topics(broker, TOPICS.all(), partitions=PARTITIONS)
     accel, port = start_accel()
     edge = EdgeSettings(region="kr-seoul", site_id="SEL-GN-0042", kafka_bootstrap_servers=broker,
-                        kafka_enable_idempotence=False, accel_targets=f"127.0.0.1:{port}")
+                        kafka_enable_idempotence=broker.idempotent, accel_targets=f"127.0.0.1:{port}")
     generator = CellKpiGenerator("kr-seoul", "SEL-GN-0042", cells=300, seed=8)
     events = [e.event for _ in range(700) for e in generator.next_round()]  # 210,000 events, ~100 MB
     values = [(str(e["cell_id"]).encode(), orjson.dumps(e)) for e in events]

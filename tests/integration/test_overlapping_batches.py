@@ -85,7 +85,7 @@ async def _prepare(broker: str, records: int) -> None:
 
 def _runtime(broker: str, pipeline: BatchPipeline, overlap: int, **settings: Any) -> PipelineRuntime:
     edge = EdgeSettings(region="kr-seoul", site_id="SEL-GN-0042", kafka_bootstrap_servers=broker,
-                        kafka_enable_idempotence=False)
+                        kafka_enable_idempotence=broker.idempotent)
     return PipelineRuntime(pipeline, edge, PipelineSettings(
         session_timeout_ms=6000, metrics_port=0, max_batch_records=BATCH,
         inference_overlap=overlap, consumer_group="overlap", **settings,

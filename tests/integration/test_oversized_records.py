@@ -41,7 +41,9 @@ async def test_an_oversized_record_is_dead_lettered_clipped_and_its_neighbours_a
     edge_settings: EdgeSettings,
 ) -> None:
     bootstrap = edge_settings.kafka_bootstrap_servers
-    await create_topics(bootstrap, TOPICS.all(), partitions=1)
+    # Apache Kafka refuses records over a topic's max.message.bytes (1 MiB by default) when they
+    # are produced; an operator who lets larger ones in raises it, as here.
+    await create_topics(bootstrap, TOPICS.all(), partitions=1, configs={"max.message.bytes": str(4 * 1024 * 1024)})
     good = [encode(e) for e in CellKpiGenerator("kr-seoul", "SEL-GN-0042", cells=20, seed=3).next_round()]
     huge_value = b'{"pad": "' + b"x" * (MAX_EVENT_BYTES + 200_000) + b'"}'
     big_valid_json = orjson.dumps(dict(orjson.loads(good[0][1]), cell_id="", pad="y" * 900_000))

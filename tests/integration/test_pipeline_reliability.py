@@ -31,7 +31,7 @@ from .kpi_pipeline_process import (
     wait_committed,
 )
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.kafka_only]
 REGION, SITE_ID = "kr-seoul", "SEL-GN-0042"
 TOPICS = SiteTopics(REGION)
 

@@ -41,6 +41,7 @@ def tracer_provider() -> None:
 
 
 async def test_an_events_trace_continues_through_inference_onto_its_score(broker: str) -> None:
+    EXPORTER.clear()  # the spans of this run only (it runs once per broker)
     topics = SiteTopics("kr-seoul")
     await create_topics(broker, topics.all(), partitions=1)
     traced, untraced = CellKpiGenerator("kr-seoul", "SEL-GN-0042", cells=2, seed=5).next_round()
@@ -52,7 +53,7 @@ async def test_an_events_trace_continues_through_inference_onto_its_score(broker
 
     async with AccelServer(AccelSettings(port=0), SiteIdentity("kr-seoul", "SEL-GN-0042")) as server:
         edge = EdgeSettings(region="kr-seoul", site_id="SEL-GN-0042", kafka_bootstrap_servers=broker,
-                            kafka_enable_idempotence=False, accel_targets=server.address)
+                            kafka_enable_idempotence=broker.idempotent, accel_targets=server.address)
         async with AcceleratorClient(edge, timeout_s=5, attempts=2) as accel:
             runtime = PipelineRuntime(KpiAnomalyPipeline("kr-seoul", "SEL-GN-0042", accel), edge,
                                       PipelineSettings(session_timeout_ms=6000))
