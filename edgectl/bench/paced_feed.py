@@ -24,6 +24,7 @@ from collections.abc import Sequence
 import numpy as np
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 
 ID_PREFIX = "lat-"
 
@@ -104,12 +105,24 @@ async def run_paced_feed(
         raise RuntimeError(f"the paced producer exited with status {process.exitcode}")
 
 
+async def _partition_ids(bootstrap: str, topic: str) -> list[int]:
+    """The partitions of a topic, asked of the brokers: a consumer without a subscription knows
+    none until it does (Apache Kafka answers its bootstrap metadata request with no topic)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        described = await admin.describe_topics([topic])
+    finally:
+        await admin.close()
+    return sorted(p["partition"] for t in described for p in t["partitions"])
+
+
 async def paced_latencies_ms(bootstrap: str, topic: str) -> np.ndarray:
     """Latency of every score of a paced event on `topic`: its record time less its production time."""
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, fetch_max_wait_ms=10)
     await consumer.start()
     try:
-        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+        partitions = [TopicPartition(topic, p) for p in await _partition_ids(bootstrap, topic)]
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         end = await consumer.end_offsets(partitions)
