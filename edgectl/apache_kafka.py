@@ -21,6 +21,7 @@ import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Self
 
 from edgectl.broker import BrokerUnavailable, free_port
 
@@ -262,7 +263,7 @@ class KafkaCluster:
                 process.kill()
                 process.wait()
 
-    def __enter__(self) -> KafkaCluster:
+    def __enter__(self) -> Self:
         self.start()
         return self
 

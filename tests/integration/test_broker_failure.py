@@ -10,6 +10,7 @@ import asyncio
 import time
 from collections import Counter
 from collections.abc import Iterator
+from itertools import pairwise
 from pathlib import Path
 
 import orjson
@@ -38,7 +39,7 @@ class KafkaAddress(str):
 
 @pytest.fixture(scope="module")
 def three_nodes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaCluster]:
-    with KafkaCluster(tmp_path_factory.mktemp("kafka3"), nodes=3, heap_mb=256) as cluster:
+    with KafkaCluster(tmp_path_factory.mktemp("kafka3"), nodes=3) as cluster:
         yield cluster
 
 
@@ -107,7 +108,7 @@ async def test_killing_the_leading_broker_mid_stream_loses_nothing_and_the_pipel
     assert set(scored) == {e["event_id"] for e in events}, "every acknowledged event has its score"
     duplicates = len(scored) - len(set(scored))
     stamps = sorted(r.timestamp / 1000 for r in scores)
-    stall_s = max(b - a for a, b in zip(stamps, stamps[1:], strict=False))
+    stall_s = max(b - a for a, b in pairwise(stamps))
     assert await read_topic(bootstrap, TOPICS.dlq) == [], "a broker failure sends nothing to the DLQ"
     with capsys.disabled():
         print(
