@@ -164,7 +164,9 @@ class KafkaCluster:
     def _java(self, node: KafkaNode, main: str, *args: str) -> list[str]:
         assert self._lib is not None
         return [
-            "java", f"-Xmx{self.heap_mb}m", f"-Xms{min(self.heap_mb, 128)}m", "-XX:+UseG1GC",
+            # The serial collector: a heap this small on two cores gave the pipeline bench 10-20 %
+            # more events/s and a steadier p99 than G1 (README "Benchmarks").
+            "java", f"-Xmx{self.heap_mb}m", f"-Xms{min(self.heap_mb, 128)}m", "-XX:+UseSerialGC",
             "-Djava.awt.headless=true", f"-Dlog4j2.configurationFile={node.directory / 'log4j2.properties'}",
             "-cp", f"{self._lib}/*", main, *args,
         ]
