@@ -93,8 +93,9 @@ class Pipeline(ABC, Generic[B]):
     inference request to its model may carry."""
     overlapping: bool = False
     """Whether the runtime may begin the next batch while this one's inference is out. True only
-    where nothing `prepare` reads is written by `emit` (the KPI windows are, the incidents are not
-    read before inference), and nothing `prepare` evicts is still to be emitted."""
+    where the next `prepare` reads nothing this batch's `emit` writes (the KPI pipeline reads and
+    writes its windows in `prepare`, its incidents only in `emit`), and a state `prepare` evicts
+    meanwhile cannot be brought back by `emit`, or is handled where it could."""
     entity_limits: EntityLimits | None = None
     """Bounds on the per-entity state this pipeline keeps; None: it keeps none."""
 
