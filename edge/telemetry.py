@@ -20,6 +20,7 @@ from edge.errors import SiteConfigError
 from edge.settings import EdgeSettings
 
 log = logging.getLogger(__name__)
+_OTLP_MISSING = "EDGE_OTEL_EXPORTER=otlp needs the exporter: pip install 'sovereign-edge[otlp]'"
 _PROPAGATOR = TraceContextTextMapPropagator()
 KafkaHeaders = Sequence[tuple[str, bytes]]
 
@@ -35,9 +36,7 @@ def configure_tracing(settings: EdgeSettings, service_name: str) -> TracerProvid
         try:
             from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
         except ImportError as exc:
-            raise SiteConfigError(
-                "EDGE_OTEL_EXPORTER=otlp needs the exporter: pip install 'sovereign-edge[otlp]'"
-            ) from exc
+            raise SiteConfigError(_OTLP_MISSING) from exc
         exporter = OTLPSpanExporter(endpoint=settings.otel_endpoint) if settings.otel_endpoint else OTLPSpanExporter()
     resource = Resource.create(
         {"service.name": service_name, "edge.region": settings.region, "edge.site_id": settings.site_id}
@@ -75,7 +74,7 @@ def configure_metrics(
         try:
             from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
         except ImportError as exc:
-            raise SiteConfigError("EDGE_OTEL_EXPORTER=otlp needs the exporter: pip install 'sovereign-edge[otlp]'") from exc
+            raise SiteConfigError(_OTLP_MISSING) from exc
         exporter = OTLPMetricExporter(endpoint=settings.otel_endpoint) if settings.otel_endpoint else OTLPMetricExporter()
         readers.append(PeriodicExportingMetricReader(exporter))
     if not readers:

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from pydantic import ValidationError
+from pydantic_settings import BaseSettings
 
 from accel.settings import AccelSettings
 from edge.errors import SiteConfigError
@@ -28,6 +29,8 @@ GENERATORS = ("kpi", "utterances", "das")
 GENERATOR_ALIASES = {"kpi-anomaly": "kpi", "energy-saving": "kpi", "cs-insights": "utterances", "fiber-sensing": "das"}
 """Each pipeline's name also names the traffic it reads."""
 PIPELINE_NAMES = ("kpi-anomaly", "energy-saving", "cs-insights", "fiber-sensing")
+PIPELINE_SETTINGS = (KpiAnomalySettings, EnergySavingSettings, CsInsightsSettings, FiberSensingSettings)
+"""Each pipeline's own settings classes, for `edge pipeline run --help` and for naming a bad one."""
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -72,10 +75,7 @@ def _parser() -> argparse.ArgumentParser:
     pipeline_commands = pipeline.add_subparsers(dest="pipeline_command", required=True, metavar="ACTION")
     run = pipeline_commands.add_parser(
         "run", help="run one pipeline replica", formatter_class=raw,
-        epilog=settings_help(
-            PipelineSettings, EdgeSettings, KpiAnomalySettings, EnergySavingSettings, CsInsightsSettings,
-            FiberSensingSettings,
-        ),
+        epilog=settings_help(PipelineSettings, EdgeSettings, *PIPELINE_SETTINGS),
     )
     run.add_argument("name", help=f"pipeline name: {', '.join(PIPELINE_NAMES)}")
 
@@ -116,11 +116,7 @@ def _configure_logging(level: str) -> None:
 
 def _settings_error(exc: ValidationError) -> SystemExit:
     """One line per bad setting, named as the environment variable that set it."""
-    from pydantic_settings import BaseSettings
-
-    from pipelines.registry import PIPELINES
-
-    classes: list[type[BaseSettings]] = [EdgeSettings, PipelineSettings, AccelSettings, *(p.settings for p in PIPELINES.values())]
+    classes: list[type[BaseSettings]] = [EdgeSettings, PipelineSettings, AccelSettings, *PIPELINE_SETTINGS]
     prefixes = {cls.__name__: str(cls.model_config.get("env_prefix", "")) for cls in classes}
     prefix = prefixes.get(exc.title, exc.title.removesuffix("Settings").upper() + "_")
     lines = []

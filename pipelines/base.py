@@ -24,7 +24,7 @@ from pipelines.partition_keys import Partition, PartitionKeys
 from pipelines.records import InboundRecord
 from pipelines.settings import RETRY_BACKOFF_S
 
-__all__ = ["RETRY_BACKOFF_S", "BatchPipeline", "Pipeline", "PreparedBatch", "RefusableIntake"]
+__all__ = ["BatchPipeline", "Pipeline", "PreparedBatch", "RefusableIntake", "SiteOptions"]
 
 
 
