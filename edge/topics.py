@@ -53,6 +53,15 @@ class SiteTopics:
         return self.name("fiber", "alerts")
 
     @property
+    def alarms_open(self) -> str:
+        """Compacted: the open alarms of the region keyed by `alarmId`, a tombstone once cleared."""
+        return self.name("ran", "alarms-open")
+
+    def state(self, pipeline: str) -> str:
+        """Compacted: a pipeline's per-entity state, partitioned like its input."""
+        return self.name("state", pipeline)
+
+    @property
     def dlq(self) -> str:
         return f"{self.region}.dlq"
 

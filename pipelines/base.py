@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import asyncio
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import Any, Generic, Protocol, TypedDict, TypeVar, Unpack
 
 from edge.topics import SiteTopics
 from inference_protocol.tensors import Tensor
 from pipelines.accel_client import AcceleratorClient, InferResult
+from pipelines.changelog import EntityChange, RestoredEntity, changelog_records
 from pipelines.entity_limits import EntityLimits
 from pipelines.errors import InferenceRejected
 from pipelines.metrics import EvictionReason
@@ -79,6 +80,30 @@ class BatchPipeline(Protocol):
         """Drop the per-entity state of partitions this replica no longer owns."""
         ...
 
+    @property
+    def state_topic(self) -> str | None:
+        """The compacted changelog of this pipeline's per-entity state (None: it keeps none)."""
+        ...
+
+    @property
+    def compacted_topics(self) -> list[str]:
+        """Output topics that keep the latest record per key (the changelog, the open alarms)."""
+        ...
+
+    def restore(self, entity: RestoredEntity) -> None:
+        """Hold one entity's state again, read back from the changelog before any record of its
+        partition is processed."""
+        ...
+
+    def drop_restored(self, key: str) -> None:
+        """The changelog says this entity's state was dropped: hold none for it."""
+        ...
+
+    @property
+    def readable_state_versions(self) -> range:
+        """The changelog state versions this release reads."""
+        ...
+
 
 class Pipeline(ABC, Generic[B]):
     """A pipeline: records of its input topics in, records for its output topics out.
@@ -104,6 +129,10 @@ class Pipeline(ABC, Generic[B]):
     intake: RefusableIntake
     keys: PartitionKeys | None = None
     """Entities held, by the partition that brought them (see `hold_entities`)."""
+    state_version: int = 1
+    """The version of what `entity_state` writes; raise it whenever that changes shape."""
+    oldest_state_version: int = 1
+    """The oldest state version `restore_entity` still reads (an older one refuses the restore)."""
 
     def __init__(self, region: str, site_id: str, accel: AcceleratorClient, **options: Unpack[SiteOptions]) -> None:
         self.topics = SiteTopics(region)
@@ -115,6 +144,53 @@ class Pipeline(ABC, Generic[B]):
         if entity_limits is not None:
             self.entity_limits = entity_limits
         self._forget_entities: Callable[[list[str]], None] = _forget_nothing
+
+    @property
+    def state_topic(self) -> str | None:
+        return None if self.keys is None else self.topics.state(self.name)
+
+    @property
+    def compacted_topics(self) -> list[str]:
+        return [] if self.state_topic is None else [self.state_topic]
+
+    @property
+    def readable_state_versions(self) -> range:
+        return range(self.oldest_state_version, self.state_version + 1)
+
+    def entity_state(self, key: str) -> dict[str, Any] | None:
+        """One entity's state as JSON data for the changelog (numpy arrays allowed); None when
+        none is held. Pipelines with per-entity state override it and `restore_entity`."""
+        return None
+
+    def restore_entity(self, key: str, version: int, state: dict[str, Any]) -> None:
+        """Hold the state `entity_state` gave, as written by state version `version`.
+
+        Raises:
+            ValueError, KeyError, TypeError: the state is not what this pipeline writes.
+        """
+
+    def settle_state(self, outcome: BatchOutcome) -> None:
+        """Complete the batch's changelog (`outcome.changes`) once the batch is finished, its
+        results or its refusal in: for a pipeline that takes part of its state earlier."""
+
+    def state_changed(self, outcome: BatchOutcome, keys: Iterable[str]) -> None:
+        """Put the state the entities `keys` (held) have now in the batch's changelog."""
+        assert self.keys is not None, "hold_entities() first"
+        clock, changes = self.keys.clock_s, outcome.changes
+        for key in keys:
+            partition = self.keys.partition_of(key)
+            if partition is not None:
+                changes[key] = EntityChange(partition, self.entity_state(key), clock)
+
+    def restore(self, entity: RestoredEntity) -> None:
+        assert self.keys is not None, "a pipeline without per-entity state has nothing to restore"
+        self.restore_entity(entity.key, entity.version, entity.state)
+        self.keys.restore(entity.key, entity.partition, entity.clock_s)
+
+    def drop_restored(self, key: str) -> None:
+        if self.keys is not None:
+            self._forget_entities([key])
+            self.keys.discard(key)
 
     @abstractmethod
     def prepare(self, records: Sequence[InboundRecord], outcome: BatchOutcome) -> B | None:
@@ -140,8 +216,11 @@ class Pipeline(ABC, Generic[B]):
         batch's refusal) in `finish`."""
         outcome = BatchOutcome(events_in=len(records))
         batch = self.prepare(records, outcome)
+        if self.keys is not None:
+            for key, partition in self.keys.take_dropped():
+                outcome.changes[key] = EntityChange(partition, None)
         if batch is None:
-            return StartedBatch(outcome, None, _finish_nothing)
+            return StartedBatch(outcome, None, lambda answer: self._write_changelog(outcome))
         prepared = batch
 
         def finish(answer: Any) -> None:
@@ -149,8 +228,16 @@ class Pipeline(ABC, Generic[B]):
                 self.refuse(outcome, prepared.records, answer)
             else:
                 self.emit(outcome, prepared, answer)
+            self.settle_state(outcome)
+            self._write_changelog(outcome)
 
         return StartedBatch(outcome, self._answer(prepared, stopping), finish)
+
+    def _write_changelog(self, outcome: BatchOutcome) -> None:
+        """The batch's state changes as changelog records, after its other outputs."""
+        topic = self.state_topic
+        if topic is not None and outcome.changes:
+            outcome.outputs.extend(changelog_records(topic, self.name, self.state_version, outcome.changes))
 
     async def process(self, records: Sequence[InboundRecord], stopping: asyncio.Event) -> BatchOutcome:
         """Begin and finish one batch (tests and benchmarks; the runtime overlaps the two)."""
@@ -209,7 +296,3 @@ class Pipeline(ABC, Generic[B]):
 
 def _forget_nothing(keys: list[str]) -> None:
     """A pipeline without per-entity state has nothing to forget."""
-
-
-def _finish_nothing(answer: Any) -> None:
-    """A batch with nothing left to infer is finished by its refusals alone."""

@@ -7,7 +7,8 @@
     ├── InferenceRejected              no      inference  an accelerator refused the request
     ├── AcceleratorUnavailable         yes     -          no accelerator in region answered in time
     ├── BatchAbandoned                 no      -          a stop came before the batch finished
-    └── StartupRefused                 no      -          configuration breaks residency or cannot work
+    ├── StartupRefused                 no      -          configuration breaks residency or cannot work
+    └── StateRefused                   no      -          a changelog holds state this release cannot read
 
 `retriable` is what the accelerator client's retry loop reads: a retriable error delays the batch,
 any other ends the call. `dlq_reason` is the reason a refused record carries on the DLQ; the
@@ -66,3 +67,8 @@ class BatchAbandoned(PipelineError):
 
 class StartupRefused(PipelineError):
     """The configuration breaks residency or cannot work; the process does not start."""
+
+
+class StateRefused(PipelineError):
+    """A changelog record holds state this release cannot read (a newer state version, or not
+    what this pipeline writes): the replica stops rather than run without the state it owns."""

@@ -29,6 +29,17 @@ _e2e = _meter.create_histogram(
     "edge_pipeline_end_to_end_latency", unit="s", description="Record timestamp to results acknowledged (sampled)"
 )
 
+_restored = _meter.create_counter(
+    "edge_pipeline_state_restored_entities", unit="1",
+    description="Entities whose state was read back from the changelog when partitions were assigned",
+)
+_restore_records = _meter.create_counter(
+    "edge_pipeline_state_restore_records", unit="1", description="Changelog records read while restoring state",
+)
+_restore_duration = _meter.create_histogram(
+    "edge_pipeline_state_restore_duration", unit="s",
+    description="Time from an assignment to its partitions' state restored (the replica is not ready meanwhile)",
+)
 _state_evictions = _meter.create_counter(
     "edge_pipeline_state_evictions", unit="1",
     description="Entities whose state was dropped to stay within the replica's limits, by reason (capacity, idle)",
@@ -85,6 +96,21 @@ class PipelineMetrics:
             "edge_pipeline_paused_partitions", callbacks=[self._observe_paused], unit="1",
             description="Partitions whose fetching is paused while a batch waits (backpressure)",
         )
+
+        self.restoring_partitions = 0
+        _meter.create_observable_gauge(
+            "edge_pipeline_state_restoring_partitions", callbacks=[self._observe_restoring], unit="1",
+            description="Partitions whose state is being restored; none of their records is processed meanwhile",
+        )
+
+    def _observe_restoring(self, options: CallbackOptions) -> Iterable[Observation]:
+        return [Observation(self.restoring_partitions, self._attrs)]
+
+    def state_restored(self, entities: int, records: int, seconds: float) -> None:
+        """Count one restore: the entities it brought back, the records it read and its duration."""
+        _restored.add(entities, self._attrs)
+        _restore_records.add(records, self._attrs)
+        _restore_duration.record(seconds, self._attrs)
 
     def set_lag(self, topic: str, partition: int, lag: int) -> None:
         self._lag[(topic, partition)] = max(lag, 0)

@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from pipelines.changelog import EntityChange
 from pipelines.records import OutboundRecord
 
 
@@ -22,6 +23,8 @@ class BatchOutcome:
     high churn risk, fibre alerts."""
     dlq: int = 0
     dlq_by_reason: dict[str, int] = field(default_factory=dict)
+    changes: dict[str, EntityChange] = field(default_factory=dict)
+    """The state each entity the batch changed has after it (None: dropped), for the changelog."""
 
 
 @dataclass

@@ -57,6 +57,9 @@ class PartitionKeys:
         self._held: dict[str, tuple[Partition, float]] = {}
         self.clock_s = -math.inf
         self.evictions: dict[EvictionReason, int] = {"capacity": 0, "idle": 0}
+        self.dropped: list[tuple[str, Partition]] = []
+        """Keys the limits evicted, with the partition that last brought each, until taken with
+        `take_dropped()` (their changelog tombstones)."""
         if pipeline is not None:
             watch_entities(pipeline, self)
 
@@ -128,13 +131,35 @@ class PartitionKeys:
     def _drop(self, keys: list[str], reason: EvictionReason) -> None:
         if not keys:
             return
+        held, dropped = self._held, self.dropped
         for key in keys:
-            del self._held[key]
+            dropped.append((key, held.pop(key)[0]))
         self.evictions[reason] += len(keys)
         if self.pipeline is not None:
             count_state_evictions(self.pipeline, reason, len(keys))
         if self._on_evict is not None:
             self._on_evict(keys)
+
+    def partition_of(self, key: str) -> Partition | None:
+        """The partition that last brought `key`; None when it is not held."""
+        held = self._held.get(key)
+        return None if held is None else held[0]
+
+    def take_dropped(self) -> list[tuple[str, Partition]]:
+        """The keys evicted since the last call, each with its partition."""
+        dropped, self.dropped = self.dropped, []
+        return dropped
+
+    def restore(self, key: str, partition: Partition, clock_s: float) -> None:
+        """Hold `key` again, read back from a changelog: brought by `partition`, last updated at
+        the event clock `clock_s`. Nothing is evicted here; the next `note` applies the limits."""
+        self._held.pop(key, None)
+        self._held[key] = (partition, clock_s)
+        self.clock_s = max(self.clock_s, clock_s)
+
+    def discard(self, key: str) -> None:
+        """Stop holding `key` (its changelog says it was dropped), without counting an eviction."""
+        self._held.pop(key, None)
 
     def release(self, partitions: Sequence[tuple[str, int]]) -> list[str]:
         """Forget those partitions; the keys they last brought, sorted."""

@@ -57,7 +57,9 @@ class ResultPublisher:
                 partitions = await self._partitions_of(topic)
                 partition_of = self._partition_of.setdefault(len(partitions), {})
             key = record.key
-            if key is None:
+            if record.partition is not None:
+                partition = record.partition
+            elif key is None:
                 partition = partitions[next(self._round_robin) % len(partitions)]
             else:
                 partition = partition_of.get(key, -1)

@@ -48,9 +48,12 @@ class ConsumedRecord(NamedTuple):
 
 
 class OutboundRecord(NamedTuple):
-    """One record to produce. Records with the same key land in the same partition, in order."""
+    """One record to produce. Records with the same key land in the same partition, in order,
+    unless `partition` names one (a changelog record goes to its input partition's number). A
+    `value` of None is a tombstone: it deletes the key from a compacted topic."""
 
     topic: str
     key: bytes | None
-    value: bytes
+    value: bytes | None
     headers: Headers = []  # noqa: RUF012  # never mutated: a record's headers are replaced whole
+    partition: int | None = None

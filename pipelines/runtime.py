@@ -329,7 +329,7 @@ class PipelineRuntime:
         batch_headers = context_kafka_headers()
         outputs = outcome.outputs if not batch_headers else [
             o if any(k == "traceparent" for k, _ in o.headers)
-            else OutboundRecord(o.topic, o.key, o.value, o.headers + batch_headers)
+            else o._replace(headers=o.headers + batch_headers)
             for o in outcome.outputs
         ]
         assert self._publisher is not None

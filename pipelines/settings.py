@@ -5,6 +5,8 @@ read from variables prefixed with its name (`KPI_ANOMALY_`, `ENERGY_SAVING_`, `C
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -20,6 +22,20 @@ class PipelineSettings(BaseSettings):
 
     consumer_group: str | None = None
     """Kafka consumer group; defaults to `{region}.{pipeline}` so replicas share the work."""
+    delivery: Literal["at-least-once", "exactly-once"] = "at-least-once"
+    """`at-least-once`: a batch's outputs are acknowledged, then its offsets committed; a crash
+    between the two repeats them (results carry ids to de-duplicate by). `exactly-once`: each
+    batch's outputs, state changes and offsets are committed in one Kafka transaction, by one
+    transactional producer per input partition (a replica that lost the partition is fenced), so
+    consumers reading `read_committed` see each result once. Needs brokers with transactions
+    (Apache Kafka); the pipeline refuses to start without them."""
+    state_replication_factor: int | None = Field(None, ge=1, le=16)
+    """Replicas of the compacted topics a pipeline creates when missing (its state changelog
+    `{region}.state.{pipeline}`, the open-alarm list). Unset: 3, or every broker of a smaller cluster."""
+    restore_timeout_s: float = Field(300.0, gt=0)
+    """Longest a replica may take to restore the state of the partitions it is assigned; past it
+    the replica stops with an error rather than run with part of its state (it is not ready while
+    restoring)."""
     max_batch_records: int | None = Field(None, ge=1, le=100_000)
     """Most records taken from Kafka per batch (one inference request per batch). Unset: the
     pipeline's own, sized so that a full batch's request fits its model's `max_batch_size`

@@ -177,7 +177,7 @@ class RedactingIntake(EventIntake):
         accepted = super().screen(records, outcome)
         for i in range(first, len(outcome.outputs)):
             out = outcome.outputs[i]
-            if out.topic == self.topics.audit:
+            if out.topic == self.topics.audit and out.value is not None:
                 body = orjson.loads(out.value)
                 body["reason"] = redact(body["reason"]).text
                 outcome.outputs[i] = out._replace(value=orjson.dumps(body))
@@ -196,6 +196,7 @@ class RedactingIntake(EventIntake):
         found.update(detail_redaction.counts)
         super().reject(outcome, clean, reason, detail_redaction.text)
         dlq = outcome.outputs[-1]
+        assert dlq.value is not None, "a DLQ record always has a value"
         body = orjson.loads(dlq.value)
         body["value_redacted"] = True
         body["original"] = self.dlq_originals

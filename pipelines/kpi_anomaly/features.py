@@ -5,9 +5,11 @@ The same code builds training data and live features, so the model sees what it 
 
 from __future__ import annotations
 
+import base64
 import math
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -200,6 +202,49 @@ class CellWindows:
         """Samples currently held for a cell (0 for an unknown cell)."""
         idx = self._index.get(cell_id)
         return 0 if idx is None else int(min(self._counts[idx], self.window))
+
+    def snapshots(self, cell_ids: Sequence[str]) -> list[dict[str, Any]]:
+        """`snapshot` of many held cells, gathered in one copy."""
+        slots = np.array([self._index[cell] for cell in cell_ids], dtype=np.intp)
+        counts = self._counts[slots].tolist()
+        raw = np.ascontiguousarray(self._values[slots], dtype="<f8").tobytes()
+        row_bytes = N_KPIS * 8
+        cell_bytes = self.window * row_bytes
+        b64 = base64.b64encode
+        return [
+            {"samples": count, "rows": b64(raw[i * cell_bytes : i * cell_bytes + min(count, self.window) * row_bytes]).decode()}
+            for i, count in enumerate(counts)
+        ]
+
+    def snapshot(self, cell_id: str) -> dict[str, Any] | None:
+        """A cell's window as changelog data: the samples it has taken (`samples`) and its ring
+        rows as they lie, little-endian float64 in base64 (`rows`, only those filled). None for
+        an unknown cell. `load` puts it back bit for bit, so features come out the same."""
+        idx = self._index.get(cell_id)
+        if idx is None:
+            return None
+        count = int(self._counts[idx])
+        rows = self._values[idx, : min(count, self.window)]
+        return {"samples": count, "rows": base64.b64encode(rows.astype("<f8").tobytes()).decode()}
+
+    def load(self, cell_id: str, snapshot: Mapping[str, Any]) -> None:
+        """Hold a cell's window as `snapshot` gave it.
+
+        Raises:
+            ValueError: the snapshot does not describe a window of this shape.
+        """
+        count = snapshot.get("samples")
+        encoded = snapshot.get("rows")
+        if type(count) is not int or count < 0 or not isinstance(encoded, str):
+            raise ValueError("a window snapshot needs an integer `samples` >= 0 and base64 `rows`")
+        rows = np.frombuffer(base64.b64decode(encoded, validate=True), dtype="<f8")
+        held = min(count, self.window)
+        if rows.size != held * N_KPIS:
+            raise ValueError(f"a window of {count} samples holds {held} rows of {N_KPIS} KPIs, got {rows.size} values")
+        idx = self._slot(cell_id)
+        self._values[idx] = np.nan
+        self._values[idx, :held] = rows.reshape(held, N_KPIS)
+        self._counts[idx] = count
 
     def forget(self, cell_ids: Sequence[str]) -> None:
         """Drop the state of some cells (their partitions moved to another replica)."""

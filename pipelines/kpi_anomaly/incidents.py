@@ -5,14 +5,15 @@ severity moves, and a clear once the cell has looked normal for a while."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import Literal
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass
+from typing import Any, Literal, get_args
 
 from pipelines.results import name_based_id
 
 NotificationType = Literal["notifyNewAlarm", "notifyChangedAlarm", "notifyClearedAlarm"]
 Severity = Literal["CRITICAL", "MAJOR", "MINOR", "CLEARED"]
+_SEVERITIES = frozenset(get_args(Severity))
 _ALARM_NAMESPACE = uuid.UUID("0b9d6f0e-5d1a-4c57-8a51-2b8f3c1d7e42").bytes
 
 
@@ -79,6 +80,28 @@ class IncidentTracker:
     def open_cells(self) -> set[str]:
         """The cells with an incident open now."""
         return set(self._open)
+
+    def snapshot(self, cell_id: str) -> dict[str, Any] | None:
+        """A cell's open incident as changelog data; None when it has none."""
+        incident = self._open.get(cell_id)
+        return None if incident is None else asdict(incident)
+
+    def load(self, cell_id: str, snapshot: Mapping[str, Any] | None) -> None:
+        """Hold a cell's incident as `snapshot` gave it (None: it has none open).
+
+        Raises:
+            ValueError: the snapshot is not an incident.
+        """
+        if snapshot is None:
+            self._open.pop(cell_id, None)
+            return
+        try:
+            incident = Incident(**snapshot)
+        except TypeError as exc:
+            raise ValueError(f"not an incident: {exc}") from exc
+        if incident.cell_id != cell_id or incident.severity not in _SEVERITIES or type(incident.normal_streak) is not int:
+            raise ValueError("an incident snapshot names another cell, a severity or a streak that is not one")
+        self._open[cell_id] = incident
 
     def forget(self, cell_ids: Iterable[str]) -> None:
         for cell_id in cell_ids:

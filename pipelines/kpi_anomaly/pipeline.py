@@ -14,6 +14,7 @@ import orjson
 from edge.telemetry import trace_headers
 from pipelines.accel_client import AcceleratorClient, InferResult
 from pipelines.base import Pipeline, SiteOptions
+from pipelines.changelog import EntityChange
 from pipelines.entity_limits import EntityLimits, sampled_times_s
 from pipelines.kpi_anomaly.features import (
     KPI_NAMES,
@@ -84,7 +85,10 @@ class KpiAnomalyPipeline(Pipeline[_PreparedKpis]):
         self.windows = CellWindows(max_cells=limits.max_entities)
         self.incidents = IncidentTracker(alarm_policy)
         self.input_topics = [self.topics.kpi]
-        self.output_topics = [self.topics.kpi_scores, self.topics.anomalies, self.topics.dlq, self.topics.audit]
+        self.alarms_topic = self.topics.alarms_open
+        self.output_topics = [
+            self.topics.kpi_scores, self.topics.anomalies, self.alarms_topic, self.topics.dlq, self.topics.audit,
+        ]
         self._cells = self.hold_entities(
             limits, self._drop_cells, spare=lambda cell: self.incidents.open_incident(cell) is not None
         )
@@ -103,7 +107,37 @@ class KpiAnomalyPipeline(Pipeline[_PreparedKpis]):
         cells = self._cells.note_keys(batch.records, batch.cell_ids, sampled_times_s(batch.ts))
         kpis = kpis_from_counters(batch.counters)
         features, history = self.windows.features(cells, kpis, hour_features_of_minutes(batch.minutes))
+        self._changed_windows(outcome, batch.records, cells)
         return _PreparedKpis(batch, features, history)
+
+    def _changed_windows(self, outcome: BatchOutcome, records: Sequence[InboundRecord], cells: list[str]) -> None:
+        """The batch's windows as they stand now, for its changelog: a later batch begun while
+        this one's inference is out moves them on, so they are taken here; `settle_state` adds
+        the incidents once this batch's alarms are decided."""
+        last = {cell: record for record, cell in zip(records, cells, strict=True)}
+        clock = self._cells.clock_s
+        changes = outcome.changes
+        for (cell, record), window in zip(last.items(), self.windows.snapshots(list(last)), strict=True):
+            changes[cell] = EntityChange((record.topic, record.partition), {"window": window, "incident": None}, clock)
+
+    @property
+    def compacted_topics(self) -> list[str]:
+        return [*super().compacted_topics, self.alarms_topic]
+
+    def settle_state(self, outcome: BatchOutcome) -> None:
+        """Complete the batch's changelog with each changed cell's incident as it now stands."""
+        incident = self.incidents.snapshot
+        for cell, change in outcome.changes.items():
+            if change.state is not None:
+                change.state["incident"] = incident(cell)
+
+    def entity_state(self, key: str) -> dict[str, Any] | None:
+        window = self.windows.snapshot(key)
+        return None if window is None else {"window": window, "incident": self.incidents.snapshot(key)}
+
+    def restore_entity(self, key: str, version: int, state: dict[str, Any]) -> None:
+        self.windows.load(key, state["window"])
+        self.incidents.load(key, state.get("incident"))
 
     async def infer(self, prepared: _PreparedKpis, stopping: asyncio.Event) -> InferResult:
         return await self.call_model(MODEL, {"features": prepared.features}, _OUTPUTS, stopping)
@@ -156,16 +190,16 @@ class KpiAnomalyPipeline(Pipeline[_PreparedKpis]):
                 # keep no state for it.
                 self.incidents.forget([cells[i]])
             event = batch.event(i)
+            alarm = alarm_record(
+                pipeline=NAME, event=event, notification=notification, score=score,
+                explanation=_explain(event, worst[i], features[i]), model=model,
+            )
+            outcome.outputs.append(OutboundRecord(self.topics.anomalies, keys[i], alarm, headers[i]))
+            # The site's open-alarm list, for an OSS to resynchronise from: the alarm's latest
+            # notification while it is open, a tombstone once it clears.
+            cleared = notification.kind == "notifyClearedAlarm"
             outcome.outputs.append(
-                OutboundRecord(
-                    self.topics.anomalies,
-                    keys[i],
-                    alarm_record(
-                        pipeline=NAME, event=event, notification=notification, score=score,
-                        explanation=_explain(event, worst[i], features[i]), model=model,
-                    ),
-                    headers[i],
-                )
+                OutboundRecord(self.alarms_topic, notification.incident.alarm_id.encode(), None if cleared else alarm)
             )
 
     def _top_counters(self, combo: int) -> bytes:

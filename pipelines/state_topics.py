@@ -1,0 +1,82 @@
+"""The compacted topics a pipeline writes (its state changelog, the open-alarm list): created at
+start when missing, partitioned like the input so that changelog partition N holds the state of
+the entities input partition N brought, and refused when an existing one is partitioned otherwise."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError, for_code
+
+from edge.kafka import client_options
+from edge.settings import EdgeSettings
+from pipelines.errors import StartupRefused
+
+log = logging.getLogger(__name__)
+COMPACTED = {"cleanup.policy": "compact", "min.cleanable.dirty.ratio": "0.1", "segment.ms": "3600000"}
+"""Compaction keeps the latest record per key; a small dirty ratio and hourly segments keep what a
+restore has to read close to one record per entity."""
+_MOST_REPLICAS = 3
+
+
+async def provision_compacted_topics(
+    edge: EdgeSettings, input_topic: str, topics: Sequence[str], replicas: int | None
+) -> int:
+    """Create the `topics` missing, compacted, with as many partitions as `input_topic`; return
+    that partition count.
+
+    Args:
+        replicas: replication factor of the topics created; None: three, or every broker of a
+            smaller cluster.
+
+    Raises:
+        StartupRefused: the input topic does not exist, or one of `topics` exists with another
+            partition count (its partition N would not hold input partition N's state).
+    """
+    admin = AIOKafkaAdminClient(**client_options(edge))
+    await admin.start()
+    try:
+        partitions = await _partition_counts(admin, [input_topic, *topics])
+        wanted = partitions.get(input_topic)
+        if wanted is None:
+            raise StartupRefused(
+                f"the input topic {input_topic} does not exist: create it first (the pipeline's state topics "
+                "are partitioned like it)"
+            )
+        for topic in topics:
+            found = partitions.get(topic)
+            if found is not None and found != wanted:
+                raise StartupRefused(
+                    f"{topic} has {found} partitions and {input_topic} {wanted}: a state topic must be partitioned "
+                    f"like the input; recreate it with {wanted} partitions"
+                )
+        missing = [t for t in topics if t not in partitions]
+        if missing:
+            if replicas is None:
+                brokers = (await admin.describe_cluster())["brokers"]
+                replicas = max(1, min(_MOST_REPLICAS, len(brokers)))
+            response = await admin.create_topics([NewTopic(t, wanted, replicas, topic_configs=COMPACTED) for t in missing])
+            for topic, code, *message in response.topic_errors:
+                # 36: another replica created it meanwhile.
+                if code not in (0, TopicAlreadyExistsError.errno):
+                    detail = message[0] if message and message[0] else for_code(code).__name__
+                    raise StartupRefused(f"cannot create the compacted topic {topic}: {detail}")
+            log.info("created compacted topics %s (%d partitions, %d replicas)", missing, wanted, replicas)
+        return wanted
+    finally:
+        await admin.close()
+
+
+async def _partition_counts(admin: AIOKafkaAdminClient, topics: list[str]) -> dict[str, int]:
+    """Partitions of each of `topics` that exists."""
+    existing = set(await admin.list_topics())
+    present = [t for t in topics if t in existing]
+    if not present:
+        return {}
+    try:
+        described = await admin.describe_topics(present)
+    except KafkaError as exc:
+        raise StartupRefused(f"cannot describe the topics {present}: {exc}") from exc
+    return {d["topic"]: len(d["partitions"]) for d in described if not d.get("error_code")}
