@@ -102,6 +102,15 @@ def _parser() -> argparse.ArgumentParser:
     generate.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     generate.add_argument("--anomaly-rate", type=float, default=0.004, help="kpi: incident start chance per cell-period")
     generate.add_argument("--event-rate", type=float, default=0.2, help="das: event start chance per fibre-window")
+    alarms = commands.add_parser("alarms", help="the region's open alarms (what an OSS resynchronises from)")
+    alarm_commands = alarms.add_subparsers(dest="alarms_command", required=True, metavar="ACTION")
+    listing = alarm_commands.add_parser(
+        "list", help="list the open alarms of EDGE_REGION", formatter_class=raw,
+        description="The open alarms of EDGE_REGION, read from its compacted {region}.ran.alarms-open topic: each "
+        "alarm's latest notification (raised or changed), less those cleared.",
+    )
+    listing.add_argument("--json", action="store_true", help="one JSON object per line, as published, instead of a table")
+    listing.add_argument("--timeout", type=float, default=60.0, help="seconds to read the list within (default 60)")
     bench = commands.add_parser(
         "bench", help="benchmarks that print figures",
         description="Benchmarks that print figures; `edge bench BENCH --help` lists a bench's options.",
@@ -140,6 +149,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             _pipeline_run(args)
         elif args.command == "generate":
             _generate(args)
+        elif args.command == "alarms":
+            _alarms_list(args)
         elif args.command == "bench":
             _configure_logging("WARNING")
             run_bench(args)
@@ -217,6 +228,24 @@ def _pipeline_run(args: argparse.Namespace) -> None:
         asyncio.run(run_pipeline(args.name, edge, settings))
     except StartupRefused as exc:
         raise SystemExit(f"edge pipeline run {args.name}: refusing to start: {exc}") from None
+
+
+def _alarms_list(args: argparse.Namespace) -> None:
+    import orjson
+
+    from edgectl.alarms import AlarmListUnavailable, alarm_table, open_alarms
+
+    edge = EdgeSettings()
+    _configure_logging(edge.log_level)
+    try:
+        alarms = asyncio.run(open_alarms(edge, args.timeout))
+    except AlarmListUnavailable as exc:
+        raise SystemExit(f"edge alarms list: {exc}") from None
+    if args.json:
+        for alarm in alarms:
+            sys.stdout.write(orjson.dumps(alarm).decode() + "\n")
+    else:
+        print(alarm_table(alarms))
 
 
 def _traffic_generator(name: str, args: argparse.Namespace, edge: EdgeSettings) -> tuple[TrafficGenerator, str]:

@@ -1,9 +1,9 @@
 """What Prometheus and the kubelet read of a pipeline replica, on its one monitoring port:
-`/metrics`, `/livez`, and `/readyz` once the replica holds partitions and is not stopping."""
+`/metrics`, `/livez`, and `/readyz` once the replica holds partitions, has restored their state,
+and is not stopping."""
 
 from __future__ import annotations
 
-import asyncio
 from typing import Protocol
 
 from edge.monitoring_server import MonitoringServer
@@ -11,13 +11,11 @@ from pipelines.settings import PipelineSettings
 
 
 class Replica(Protocol):
-    """What `/readyz` reads of a runtime. It reads them from the server's thread, which is safe
-    for these two: an event's flag and a bool."""
-
-    assigned: asyncio.Event
+    """What `/readyz` reads of a runtime. It reads it from the server's thread, which is safe for
+    what it is made of: an event's flag and bools."""
 
     @property
-    def stopping(self) -> bool: ...
+    def ready(self) -> bool: ...
 
 
 def replica_monitoring(replica: Replica, settings: PipelineSettings) -> MonitoringServer | None:
@@ -28,5 +26,5 @@ def replica_monitoring(replica: Replica, settings: PipelineSettings) -> Monitori
     return MonitoringServer(
         settings.metrics_host,
         settings.metrics_port,
-        ready=lambda: replica.assigned.is_set() and not replica.stopping,
+        ready=lambda: replica.ready,
     )

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Collection, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -33,13 +33,16 @@ from edge.telemetry import context_kafka_headers, kafka_headers_context
 from edge.topics import SiteTopics
 from pipelines.base import BatchPipeline
 from pipelines.dlq import accelerator_audit_record
-from pipelines.errors import BatchAbandoned, StartupRefused
+from pipelines.errors import BatchAbandoned, StartupRefused, StateRefused
 from pipelines.metrics import PipelineMetrics
 from pipelines.outcome import BatchOutcome, StartedBatch
 from pipelines.publish import ResultPublisher
-from pipelines.records import InboundRecord, OutboundRecord
+from pipelines.records import InboundRecord
+from pipelines.restore import restore_state
 from pipelines.settings import PipelineSettings
+from pipelines.state_topics import provision_compacted_topics
 from pipelines.stats import PipelineStats
+from pipelines.transactions import PartitionTransaction, PartitionTransactions
 
 if TYPE_CHECKING:
     from pipelines.accel_client import AcceleratorNotice
@@ -52,7 +55,8 @@ _MAX_SPAN_LINKS = 32
 
 class _RebalanceHandler(ConsumerRebalanceListener):  # type: ignore[misc]
     """Before partitions move: finish and commit the batches in flight (abandoning those still
-    waiting for an accelerator after the grace period), then drop those partitions' state."""
+    waiting for an accelerator after the grace period), then drop those partitions' state. Once
+    partitions are assigned: take them over (restore their state) before any of their records."""
 
     def __init__(self, runtime: PipelineRuntime) -> None:
         self._runtime = runtime
@@ -62,11 +66,13 @@ class _RebalanceHandler(ConsumerRebalanceListener):  # type: ignore[misc]
         moved = [(tp.topic, tp.partition) for tp in revoked]
         self._runtime.pipeline.forget_keys(moved)
         self._runtime.metrics.forget_partitions(moved)
+        await self._runtime.release(revoked)
         if revoked:
             log.info("revoked %s", sorted(f"{tp.topic}[{tp.partition}]" for tp in revoked))
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
         log.info("assigned %s", sorted(f"{tp.topic}[{tp.partition}]" for tp in assigned))
+        await self._runtime.take_over(assigned)
 
 
 @dataclass
@@ -79,6 +85,8 @@ class _Begun:
     span: Span
     started: StartedBatch | None = None
     inference: asyncio.Task[Any] | None = None
+    transaction: PartitionTransaction | None = None
+    """Exactly-once: the producer of the one partition the batch holds, whose transaction takes it."""
 
 
 @dataclass
@@ -89,6 +97,7 @@ class _InFlight:
     offsets: dict[TopicPartition, int]
     outcome: BatchOutcome
     records: Sequence[InboundRecord]
+    transaction: PartitionTransaction | None = None
 
 
 class PipelineRuntime:
@@ -130,6 +139,14 @@ class PipelineRuntime:
         self.batch_records = settings.max_batch_records or pipeline.batch_records
         self._pause_holds = 0
         self._paused: list[TopicPartition] = []
+        self.exactly_once = settings.delivery == "exactly-once"
+        self._transactions = PartitionTransactions(edge, self.group_id) if self.exactly_once else None
+        # Assigned partitions being taken over (their state restored): none of their records is begun.
+        self._restoring: set[TopicPartition] = set()
+        self.restoring = False
+        """Whether partitions are being taken over; `/readyz` reads it from another thread."""
+        # What went wrong in a rebalance callback, which aiokafka would only log: `run` raises it.
+        self._failed: BaseException | None = None
 
     @property
     def group_id(self) -> str:
@@ -139,17 +156,25 @@ class PipelineRuntime:
         """Check residency of every topic, then join the consumer group.
 
         Raises:
-            StartupRefused: a topic is outside the site's region, or the brokers refuse the
-                consumer's session timeout.
+            StartupRefused: a topic is outside the site's region, the brokers refuse the
+                consumer's session timeout, a state topic is partitioned unlike the input, or
+                exactly-once delivery is asked of brokers without transactions.
             SiteConfigError: the idempotent producer is on against a broker without it.
         """
         policy = ResidencyPolicy(self.edge.region)
+        compacted = self.pipeline.compacted_topics
         try:
-            policy.require_topics(self.pipeline.output_topics, "produce to")
+            policy.require_topics([*self.pipeline.output_topics, *compacted], "produce to")
             policy.require_topics(self.pipeline.input_topics, "consume from")
         except ResidencyViolation as exc:
             raise StartupRefused(str(exc)) from exc
         tune_garbage_collection(self.settings.gc_gen0_threshold)
+        if compacted:
+            await provision_compacted_topics(
+                self.edge, self.pipeline.input_topics[0], compacted, self.settings.state_replication_factor
+            )
+        if self._transactions is not None:
+            await self._transactions.require_support()
         self._producer = await start_producer(self.edge)
         self._publisher = ResultPublisher(self._producer)
         self._consumer = AIOKafkaConsumer(
@@ -162,6 +187,8 @@ class PipelineRuntime:
             session_timeout_ms=self.settings.session_timeout_ms,
             heartbeat_interval_ms=self.settings.heartbeat_interval_ms,
             max_poll_interval_ms=self.settings.max_poll_interval_ms,
+            # Exactly-once: upstream transactions that were aborted are never processed.
+            isolation_level="read_committed" if self.exactly_once else "read_uncommitted",
         )
         self._consumer.subscribe(self.pipeline.input_topics, listener=_RebalanceHandler(self))
         try:
@@ -181,6 +208,53 @@ class PipelineRuntime:
     @property
     def stopping(self) -> bool:
         return self._stopping.is_set()
+
+    @property
+    def ready(self) -> bool:
+        """Holds partitions, has restored their state, and is not stopping (`/readyz`)."""
+        return self.assigned.is_set() and not self.restoring and not self._stopping.is_set()
+
+    async def take_over(self, assigned: Collection[TopicPartition]) -> None:
+        """Before any record of newly assigned partitions is begun: fence their previous owner's
+        transactions (exactly-once) and restore their state. Their fetching stays paused until
+        then. A failure stops the runtime (`run` raises it): a replica must not process
+        partitions whose state it could not restore."""
+        consumer = self._consumer
+        if not assigned or consumer is None or (self._transactions is None and self.pipeline.state_topic is None):
+            return
+        self._restoring.update(assigned)
+        self.restoring = True
+        self.metrics.restoring_partitions = len(self._restoring)
+        consumer.pause(*assigned)
+        try:
+            if self._transactions is not None:
+                await self._transactions.open(assigned)
+            if self.pipeline.state_topic is not None:
+                numbers = sorted({tp.partition for tp in assigned})
+                report = await restore_state(self.edge, self.pipeline, numbers, self.settings.restore_timeout_s)
+                self.metrics.state_restored(report.entities, report.records, report.seconds)
+                log.info(
+                    "restored the state of %d entities of partitions %s from %d changelog records in %.2f s",
+                    report.entities, numbers, report.records, report.seconds,
+                )
+        except Exception as exc:
+            log.error("could not take over partitions %s: %s", sorted(f"{tp.topic}[{tp.partition}]" for tp in assigned), exc)
+            self._failed = exc
+            self.request_stop()
+        finally:
+            self._restoring.difference_update(assigned)
+            self.restoring = bool(self._restoring)
+            self.metrics.restoring_partitions = len(self._restoring)
+            still = [tp for tp in assigned if tp in consumer.assignment()]
+            if self._pause_holds:  # an outage pauses fetching: they resume with the rest
+                self._paused.extend(still)
+            else:
+                consumer.resume(*still)
+
+    async def release(self, revoked: Collection[TopicPartition]) -> None:
+        """After revoked partitions are drained: stop their transactional producers."""
+        if self._transactions is not None:
+            await self._transactions.close(revoked)
 
     async def run(self) -> None:
         """Process batches until a stop is requested. Batches in flight are committed before it
@@ -204,20 +278,40 @@ class PipelineRuntime:
                     )
                     if consumer.assignment():
                         self.assigned.set()
+                    if self._restoring:
+                        fetched = _held_back(consumer, fetched, self._restoring)
                     if not fetched or self._stopping.is_set():
                         self._begin_slots.release()
                         continue
-                    try:
-                        self._begun.put_nowait(self._begin(consumer, fetched))
-                    except BaseException:
-                        self._begin_slots.release()
-                        raise
+                    await self._begin_all(consumer, fetched)
                 await self.drain()
             finally:
                 committer.cancel()
                 finisher.cancel()
                 auditor.cancel()
                 await self._discard_unfinished()
+        if self._failed is not None:
+            raise self._failed
+
+    async def _begin_all(self, consumer: AIOKafkaConsumer, fetched: dict[TopicPartition, list[Any]]) -> None:
+        """Begin what one poll fetched, holding one begin slot: as one batch, or, exactly-once,
+        as one batch per partition (a transaction takes one partition's batch), each past the
+        first taking a slot of its own."""
+        parts = [{tp: records} for tp, records in fetched.items()] if self.exactly_once else [fetched]
+        for i, part in enumerate(parts):
+            if i:
+                await self._pausing_if_slow(
+                    self._begin_slots.acquire(), f"{self.settings.inference_overlap} batches are begun and not finished"
+                )
+            try:
+                begun = self._begin(consumer, part)
+                if self._transactions is not None:
+                    [tp] = part
+                    begun.transaction = self._transactions[tp]
+                self._begun.put_nowait(begun)
+            except BaseException:
+                self._begin_slots.release()
+                raise
 
     async def _audit_accelerators(self) -> None:
         """Publish an audit record for every accelerator the client takes out of rotation."""
@@ -315,16 +409,20 @@ class PipelineRuntime:
                         continue
                     begun.started.finish(answer)
                     outcome = begun.started.outcome
-                    deliveries = await self._publish(outcome)
+                    deliveries = await self._publish(outcome, begun.transaction)
                 await self._pausing_if_slow(
-                    self._in_flight.put(_InFlight(deliveries, begun.offsets, outcome, begun.records)),
+                    self._in_flight.put(_InFlight(deliveries, begun.offsets, outcome, begun.records, begun.transaction)),
                     f"{self.settings.max_in_flight_batches} batches wait for their acknowledgements",
                 )
             finally:
                 self._begun.task_done()
                 self._begin_slots.release()
 
-    async def _publish(self, outcome: BatchOutcome) -> list[asyncio.Future[object]]:
+    async def _publish(
+        self, outcome: BatchOutcome, transaction: PartitionTransaction | None
+    ) -> list[asyncio.Future[object]]:
+        """Hand the batch's outputs to the producer (exactly-once: to its partition's
+        transaction, begun here) and return their delivery futures."""
         # Results of an event that carried a trace continue it; the rest join the batch's trace.
         batch_headers = context_kafka_headers()
         outputs = outcome.outputs if not batch_headers else [
@@ -332,6 +430,8 @@ class PipelineRuntime:
             else o._replace(headers=o.headers + batch_headers)
             for o in outcome.outputs
         ]
+        if transaction is not None:
+            return await transaction.begin(outputs)
         assert self._publisher is not None
         return await self._publisher.send(outputs)
 
@@ -416,7 +516,10 @@ class PipelineRuntime:
             batch = await self._in_flight.get()
             try:
                 await asyncio.gather(*batch.deliveries)
-                await self._consumer.commit(batch.offsets)
+                if batch.transaction is not None:
+                    await batch.transaction.commit(batch.offsets, self.group_id)
+                else:
+                    await self._consumer.commit(batch.offsets)
             finally:
                 self._in_flight.task_done()
             outcome = batch.outcome
@@ -433,6 +536,8 @@ class PipelineRuntime:
         self._stopping.set()
         consumer, self._consumer = self._consumer, None
         producer, self._producer = self._producer, None
+        if self._transactions is not None:
+            await self._transactions.close_all()
         if consumer is not None:
             await consumer.stop()
         if producer is not None:
@@ -444,6 +549,20 @@ class PipelineRuntime:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.stop()
+
+
+def _held_back(
+    consumer: AIOKafkaConsumer, fetched: dict[TopicPartition, list[Any]], restoring: set[TopicPartition]
+) -> dict[TopicPartition, list[Any]]:
+    """What was fetched, less the records of partitions still being taken over: those are handed
+    back (the consumer seeks to them) and fetched again once their state is restored."""
+    kept = {}
+    for tp, records in fetched.items():
+        if tp in restoring:
+            consumer.seek(tp, records[0].offset)
+        else:
+            kept[tp] = records
+    return kept
 
 
 async def _discard(inference: asyncio.Task[Any] | None) -> None:

@@ -19,9 +19,14 @@ async def produce(bootstrap: str, topic: str, records: Sequence[tuple[bytes | No
         await producer.stop()
 
 
-async def read_topic(bootstrap: str, topic: str, timeout_s: float = 30.0) -> list[ConsumerRecord]:  # type: ignore[type-arg]
-    """Every record currently in a topic, across its partitions."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, fetch_max_wait_ms=10)
+async def read_topic(
+    bootstrap: str, topic: str, timeout_s: float = 30.0, isolation_level: str = "read_uncommitted"
+) -> list[ConsumerRecord]:  # type: ignore[type-arg]
+    """Every record currently in a topic, across its partitions (`read_committed`: only those of
+    committed transactions, as an exactly-once consumer reads them)."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, enable_auto_commit=False, fetch_max_wait_ms=10, isolation_level=isolation_level
+    )
     await consumer.start()
     try:
         partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]

@@ -52,6 +52,9 @@ class ScriptedPipeline:
         self.finished: list[int] = []
         self.most_begun_unfinished = 0
 
+    state_topic = None  # keeps no per-entity state
+    compacted_topics: list[str] = []  # noqa: RUF012
+
     def forget_keys(self, partitions: Sequence[tuple[str, int]]) -> None:
         pass
 
@@ -153,6 +156,9 @@ class HangingPlainPipeline:
         self.output_topics = [SINK]
         self.processed = 0
         self.cancelled = False
+
+    state_topic = None  # keeps no per-entity state
+    compacted_topics: list[str] = []  # noqa: RUF012
 
     def forget_keys(self, partitions: Sequence[tuple[str, int]]) -> None:
         pass

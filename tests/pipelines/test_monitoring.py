@@ -1,29 +1,31 @@
-"""A replica's monitoring port is ready once partitions are assigned and until it stops, listens
-where `PIPELINE_METRICS_HOST`/`PORT` say, and is off with port 0."""
+"""A replica's monitoring port is ready once partitions are assigned and their state restored,
+and until it stops; it listens where `PIPELINE_METRICS_HOST`/`PORT` say, and is off with port 0."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
+from types import SimpleNamespace
+from typing import cast
 
 import pytest
 
+from edge.settings import EdgeSettings
 from edgectl.broker import free_port
+from pipelines.base import BatchPipeline
+from pipelines.runtime import PipelineRuntime
 from pipelines.monitoring import replica_monitoring
 from pipelines.settings import PipelineSettings
 
 HttpGet = Callable[[str, int, str], tuple[int, str]]
 
 
-class Replica:
-    """What the monitoring port reads of a runtime: whether it holds partitions, and is stopping."""
-
-    def __init__(self) -> None:
-        self.assigned = asyncio.Event()
-        self.stopping = False
+def Replica() -> PipelineRuntime:  # noqa: N802  # reads as the thing it makes
+    """A runtime never started: the monitoring port reads only its flags."""
+    pipeline = cast(BatchPipeline, SimpleNamespace(name="kpi-anomaly", batch_records=10))
+    return PipelineRuntime(pipeline, EdgeSettings(region="kr-seoul", site_id="SEL-GN-0042"), PipelineSettings())
 
 
-def test_ready_only_while_partitions_are_held_and_not_stopping(http_get: HttpGet) -> None:
+def test_ready_only_while_partitions_are_held_restored_and_not_stopping(http_get: HttpGet) -> None:
     replica, port = Replica(), free_port()
     settings = PipelineSettings(metrics_host="127.0.0.1", metrics_port=port)
     server = replica_monitoring(replica, settings)
@@ -33,8 +35,11 @@ def test_ready_only_while_partitions_are_held_and_not_stopping(http_get: HttpGet
         assert http_get("127.0.0.1", port, "/livez") == (200, "live\n")
         assert http_get("127.0.0.1", port, "/readyz") == (503, "not ready\n")
         replica.assigned.set()
+        replica.restoring = True
+        assert http_get("127.0.0.1", port, "/readyz") == (503, "not ready\n")
+        replica.restoring = False
         assert http_get("127.0.0.1", port, "/readyz") == (200, "ready\n")
-        replica.stopping = True
+        replica.request_stop()
         assert http_get("127.0.0.1", port, "/readyz") == (503, "not ready\n")
         assert http_get("127.0.0.1", port, "/livez") == (200, "live\n")
 

@@ -1,0 +1,81 @@
+"""`edge alarms list`: the open alarms of a region, read from its compacted `{region}.ran.alarms-open`
+topic as an OSS resynchronises its alarm list: every alarm's latest notification, less those a
+tombstone has cleared. Reads up to the end offsets seen when it starts, committed records only."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import orjson
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+
+from edge.kafka import client_options
+from edge.settings import EdgeSettings
+from edge.topics import SiteTopics
+
+COLUMNS = ("alarmId", "cell_id", "perceivedSeverity", "alarmRaisedTime", "alarmChangedTime", "probableCause")
+
+
+class AlarmListUnavailable(Exception):
+    """The open-alarm topic cannot be read (missing, or not read within the time given)."""
+
+
+async def open_alarms(edge: EdgeSettings, timeout_s: float = 60.0) -> list[dict[str, Any]]:
+    """The region's open alarms, oldest raised first.
+
+    Raises:
+        AlarmListUnavailable: the topic does not exist, or was not read to its end in `timeout_s`.
+    """
+    topic = SiteTopics(edge.region).alarms_open
+    partitions = await _partitions(edge, topic)
+    if not partitions:
+        raise AlarmListUnavailable(f"{topic} does not exist: no kpi-anomaly pipeline of region {edge.region} has started yet")
+    consumer = AIOKafkaConsumer(
+        **client_options(edge), group_id=None, enable_auto_commit=False, isolation_level="read_committed",
+        auto_offset_reset="earliest",
+    )
+    await consumer.start()
+    try:
+        tps = [TopicPartition(topic, p) for p in partitions]
+        consumer.assign(tps)
+        ends = await consumer.end_offsets(tps)
+        await consumer.seek_to_beginning(*tps)
+        latest: dict[bytes, bytes | None] = {}
+        remaining = {tp for tp in tps if ends[tp] > 0}
+        deadline = time.monotonic() + timeout_s
+        while remaining:
+            if time.monotonic() > deadline:
+                raise AlarmListUnavailable(f"{topic} was not read to its end within {timeout_s:.0f} s")
+            fetched = await consumer.getmany(*remaining, timeout_ms=500)
+            for tp, records in fetched.items():
+                for record in records:
+                    if record.offset < ends[tp] and record.key is not None:
+                        latest[record.key] = record.value
+            for tp in list(remaining):
+                if await consumer.position(tp) >= ends[tp]:
+                    remaining.discard(tp)
+    finally:
+        await consumer.stop()
+    alarms = [orjson.loads(value) for value in latest.values() if value is not None]
+    return sorted(alarms, key=lambda a: (str(a.get("alarmRaisedTime")), str(a.get("alarmId"))))
+
+
+async def _partitions(edge: EdgeSettings, topic: str) -> list[int]:
+    """The partitions of `topic`; none when it does not exist."""
+    admin = AIOKafkaAdminClient(**client_options(edge))
+    await admin.start()
+    try:
+        [described] = await admin.describe_topics([topic])
+    finally:
+        await admin.close()
+    return [] if described.get("error_code") else sorted(p["partition"] for p in described["partitions"])
+
+
+def alarm_table(alarms: list[dict[str, Any]]) -> str:
+    """The alarms as aligned columns with a header, and a count line."""
+    rows = [COLUMNS, *[tuple("" if a.get(c) is None else str(a.get(c)) for c in COLUMNS) for a in alarms]]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(COLUMNS))]
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows]
+    return "\n".join([*lines, f"{len(alarms)} open alarms"])
