@@ -78,4 +78,5 @@ def alarm_table(alarms: list[dict[str, Any]]) -> str:
     rows = [COLUMNS, *[tuple("" if a.get(c) is None else str(a.get(c)) for c in COLUMNS) for a in alarms]]
     widths = [max(len(row[i]) for row in rows) for i in range(len(COLUMNS))]
     lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows]
-    return "\n".join([*lines, f"{len(alarms)} open alarms"])
+    count = "1 open alarm" if len(alarms) == 1 else f"{len(alarms)} open alarms"
+    return "\n".join([*lines, count])

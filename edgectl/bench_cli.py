@@ -92,11 +92,15 @@ def _pipeline_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--broker", choices=("tansu", "kafka"), default="tansu",
                         help="tansu: the embedded broker (default); kafka: one Apache Kafka node from .tools/kafka "
                         "(scripts/kafka-tools.sh fetches it), idempotent producer on, as in production")
+    parser.add_argument("--delivery", choices=("at-least-once", "exactly-once", "both"), default=None,
+                        help="delivery modes measured side by side (default: both on kafka, at-least-once on tansu, "
+                        "which has no transactions)")
     _json_argument(parser)
 
 
 def _run_pipeline(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
     from edgectl.bench.pipeline import (
+        Delivery,
         PipelineBenchOptions,
         as_json,
         format_report,
@@ -107,8 +111,14 @@ def _run_pipeline(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
         raise SystemExit(f"--events must be >= 1000, got {args.events}")
     if not 1 <= args.feed_interval_ms <= 1000:
         raise SystemExit(f"--feed-interval-ms must be between 1 and 1000, got {args.feed_interval_ms}")
+    delivery = args.delivery or ("both" if args.broker == "kafka" else "at-least-once")
+    if delivery != "at-least-once" and args.broker != "kafka":
+        raise SystemExit("--delivery exactly-once needs transactions, which the embedded broker lacks: add --broker kafka")
+    # At-least-once always runs: the throughput and latency figures above the comparison are its own.
+    deliveries: tuple[Delivery, ...] = ("at-least-once",) if delivery == "at-least-once" else ("at-least-once", "exactly-once")
     options = PipelineBenchOptions(events=args.events, latency_s=args.latency_seconds,
-                                   feed_interval_s=args.feed_interval_ms / 1000, broker=args.broker)
+                                   feed_interval_s=args.feed_interval_ms / 1000, broker=args.broker,
+                                   deliveries=deliveries)
     result = asyncio.run(run_pipeline_bench(options))
     print(format_report(result))
     if args.json is not None:

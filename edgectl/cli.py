@@ -232,6 +232,7 @@ def _pipeline_run(args: argparse.Namespace) -> None:
 
 def _alarms_list(args: argparse.Namespace) -> None:
     import orjson
+    from aiokafka.errors import KafkaConnectionError
 
     from edgectl.alarms import AlarmListUnavailable, alarm_table, open_alarms
 
@@ -241,6 +242,8 @@ def _alarms_list(args: argparse.Namespace) -> None:
         alarms = asyncio.run(open_alarms(edge, args.timeout))
     except AlarmListUnavailable as exc:
         raise SystemExit(f"edge alarms list: {exc}") from None
+    except KafkaConnectionError:
+        raise SystemExit(f"edge alarms list: cannot reach the brokers at {edge.kafka_bootstrap_servers}") from None
     if args.json:
         for alarm in alarms:
             sys.stdout.write(orjson.dumps(alarm).decode() + "\n")

@@ -133,6 +133,7 @@ class Pipeline(ABC, Generic[B]):
     """The version of what `entity_state` writes; raise it whenever that changes shape."""
     oldest_state_version: int = 1
     """The oldest state version `restore_entity` still reads (an older one refuses the restore)."""
+    _state_topic: str | None = None
 
     def __init__(self, region: str, site_id: str, accel: AcceleratorClient, **options: Unpack[SiteOptions]) -> None:
         self.topics = SiteTopics(region)
@@ -147,7 +148,14 @@ class Pipeline(ABC, Generic[B]):
 
     @property
     def state_topic(self) -> str | None:
-        return None if self.keys is None else self.topics.state(self.name)
+        if self.keys is None:
+            return None
+        return self._state_topic or self.topics.state(self.name)
+
+    def use_state_topic(self, topic: str) -> None:
+        """Keep the changelog in `topic` instead of `{region}.state.{pipeline}` (a second consumer
+        group of the same pipeline in the region needs one of its own)."""
+        self._state_topic = topic
 
     @property
     def compacted_topics(self) -> list[str]:

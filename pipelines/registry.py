@@ -113,6 +113,8 @@ def build_pipeline(
     shipped = shipped_pipeline(name)
     settings = settings if settings is not None else PipelineSettings()
     pipeline = shipped.build(edge, accel, settings, own if own is not None else shipped.settings())
+    if settings.state_topic is not None:
+        pipeline.use_state_topic(settings.state_topic)
     _check_batch_fits_limits(pipeline, settings)
     return pipeline
 

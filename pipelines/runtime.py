@@ -33,7 +33,7 @@ from edge.telemetry import context_kafka_headers, kafka_headers_context
 from edge.topics import SiteTopics
 from pipelines.base import BatchPipeline
 from pipelines.dlq import accelerator_audit_record
-from pipelines.errors import BatchAbandoned, StartupRefused, StateRefused
+from pipelines.errors import BatchAbandoned, StartupRefused
 from pipelines.metrics import PipelineMetrics
 from pipelines.outcome import BatchOutcome, StartedBatch
 from pipelines.publish import ResultPublisher
@@ -169,12 +169,12 @@ class PipelineRuntime:
         except ResidencyViolation as exc:
             raise StartupRefused(str(exc)) from exc
         tune_garbage_collection(self.settings.gc_gen0_threshold)
+        if self._transactions is not None:
+            await self._transactions.require_support()
         if compacted:
             await provision_compacted_topics(
                 self.edge, self.pipeline.input_topics[0], compacted, self.settings.state_replication_factor
             )
-        if self._transactions is not None:
-            await self._transactions.require_support()
         self._producer = await start_producer(self.edge)
         self._publisher = ResultPublisher(self._producer)
         self._consumer = AIOKafkaConsumer(
@@ -237,7 +237,7 @@ class PipelineRuntime:
                     "restored the state of %d entities of partitions %s from %d changelog records in %.2f s",
                     report.entities, numbers, report.records, report.seconds,
                 )
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001  # whatever it is, aiokafka would only log it: `run` raises it
             log.error("could not take over partitions %s: %s", sorted(f"{tp.topic}[{tp.partition}]" for tp in assigned), exc)
             self._failed = exc
             self.request_stop()

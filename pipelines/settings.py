@@ -29,6 +29,11 @@ class PipelineSettings(BaseSettings):
     transactional producer per input partition (a replica that lost the partition is fenced), so
     consumers reading `read_committed` see each result once. Needs brokers with transactions
     (Apache Kafka); the pipeline refuses to start without them."""
+    state_topic: str | None = Field(None, min_length=1, max_length=249, pattern=r"^[A-Za-z0-9._-]+$")
+    """The compacted topic of the pipeline's per-entity state. Unset: `{region}.state.{pipeline}`,
+    shared by the replicas of the pipeline's consumer group; a second group of the same pipeline
+    in the region (a shadow deployment with its own `PIPELINE_CONSUMER_GROUP`) needs its own. It
+    must lie in the site's region, like every topic."""
     state_replication_factor: int | None = Field(None, ge=1, le=16)
     """Replicas of the compacted topics a pipeline creates when missing (its state changelog
     `{region}.state.{pipeline}`, the open-alarm list). Unset: 3, or every broker of a smaller cluster."""

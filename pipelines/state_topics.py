@@ -4,7 +4,9 @@ the entities input partition N brought, and refused when an existing one is part
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from collections.abc import Sequence
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -19,6 +21,7 @@ COMPACTED = {"cleanup.policy": "compact", "min.cleanable.dirty.ratio": "0.1", "s
 """Compaction keeps the latest record per key; a small dirty ratio and hourly segments keep what a
 restore has to read close to one record per entity."""
 _MOST_REPLICAS = 3
+_CREATED_WITHIN_S = 30.0
 
 
 async def provision_compacted_topics(
@@ -64,9 +67,28 @@ async def provision_compacted_topics(
                     detail = message[0] if message and message[0] else for_code(code).__name__
                     raise StartupRefused(f"cannot create the compacted topic {topic}: {detail}")
             log.info("created compacted topics %s (%d partitions, %d replicas)", missing, wanted, replicas)
+            await _until_described(admin, missing, wanted)
         return wanted
     finally:
         await admin.close()
+
+
+async def _until_described(admin: AIOKafkaAdminClient, topics: list[str], partitions: int) -> None:
+    """Wait until the brokers' metadata shows the topics just created with all their partitions,
+    so that the restore that follows finds them.
+
+    Raises:
+        StartupRefused: they are not there after `_CREATED_WITHIN_S`.
+    """
+    until = time.monotonic() + _CREATED_WITHIN_S
+    while True:
+        counts = await _partition_counts(admin, topics)
+        if all(counts.get(t) == partitions for t in topics):
+            return
+        if time.monotonic() > until:
+            raise StartupRefused(f"the topics {topics} were created but not seen with {partitions} partitions "
+                                 f"within {_CREATED_WITHIN_S:.0f} s")
+        await asyncio.sleep(0.1)
 
 
 async def _partition_counts(admin: AIOKafkaAdminClient, topics: list[str]) -> dict[str, int]:

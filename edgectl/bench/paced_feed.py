@@ -105,7 +105,7 @@ async def run_paced_feed(
         raise RuntimeError(f"the paced producer exited with status {process.exitcode}")
 
 
-async def _partition_ids(bootstrap: str, topic: str) -> list[int]:
+async def partition_ids(bootstrap: str, topic: str) -> list[int]:
     """The partitions of a topic, asked of the brokers: a consumer without a subscription knows
     none until it does (Apache Kafka answers its bootstrap metadata request with no topic)."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
@@ -117,14 +117,18 @@ async def _partition_ids(bootstrap: str, topic: str) -> list[int]:
     return sorted(p["partition"] for t in described for p in t["partitions"])
 
 
-async def paced_latencies_ms(bootstrap: str, topic: str) -> np.ndarray:
-    """Latency of every score of a paced event on `topic`: its record time less its production time."""
+async def paced_latencies_ms(bootstrap: str, topic: str, start: dict[int, int] | None = None) -> np.ndarray:
+    """Latency of every score of a paced event on `topic` (from the offsets `start`, by partition;
+    None: from the beginning): its record time less its production time."""
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, fetch_max_wait_ms=10)
     await consumer.start()
     try:
-        partitions = [TopicPartition(topic, p) for p in await _partition_ids(bootstrap, topic)]
+        partitions = [TopicPartition(topic, p) for p in await partition_ids(bootstrap, topic)]
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
+        for tp in partitions:
+            if start is not None and start.get(tp.partition):
+                consumer.seek(tp, start[tp.partition])
         end = await consumer.end_offsets(partitions)
         out: list[int] = []
         while [tp for tp in partitions if await consumer.position(tp) < end[tp]]:
@@ -136,3 +140,53 @@ async def paced_latencies_ms(bootstrap: str, topic: str) -> np.ndarray:
         return np.array(out, dtype=np.float64)
     finally:
         await consumer.stop()
+
+
+class LatencyWatch:
+    """Latency of paced events' scores as a consumer of `topic` receives them: its wall clock at
+    receipt less the time in the event id. With `isolation_level="read_committed"` a score counts
+    only once its transaction is committed, which is when an exactly-once consumer sees it; the
+    record's own timestamp (set when it was produced) would leave the commit out.
+
+    `async with LatencyWatch(bootstrap, topic, "read_committed") as watch: ...; watch.latencies_ms`
+    (starts at the topic's end; stops reading once the block is left, after `linger_s`)."""
+
+    def __init__(self, bootstrap: str, topic: str, isolation_level: str, linger_s: float = 1.0) -> None:
+        self._consumer = AIOKafkaConsumer(
+            bootstrap_servers=bootstrap, enable_auto_commit=False, fetch_max_wait_ms=5, isolation_level=isolation_level
+        )
+        self._bootstrap = bootstrap
+        self._topic = topic
+        self._linger_s = linger_s
+        self._stop = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self.latencies_ms: list[float] = []
+
+    async def __aenter__(self) -> LatencyWatch:
+        await self._consumer.start()
+        partitions = [TopicPartition(self._topic, p) for p in await partition_ids(self._bootstrap, self._topic)]
+        self._consumer.assign(partitions)
+        await self._consumer.seek_to_end(*partitions)
+        for tp in partitions:
+            await self._consumer.position(tp)  # resolved now, before anything is fed
+        self._task = asyncio.create_task(self._watch(), name="latency-watch")
+        return self
+
+    async def _watch(self) -> None:
+        while not self._stop.is_set():
+            fetched = await self._consumer.getmany(timeout_ms=100)
+            now_ms = time.time() * 1000
+            for records in fetched.values():
+                for r in records:
+                    sent = sent_ms_of(orjson.loads(r.value)["event_id"])
+                    if sent is not None:
+                        self.latencies_ms.append(now_ms - sent)
+
+    async def __aexit__(self, *exc: object) -> None:
+        await asyncio.sleep(self._linger_s)
+        self._stop.set()
+        try:
+            if self._task is not None:
+                await self._task
+        finally:
+            await self._consumer.stop()

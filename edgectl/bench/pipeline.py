@@ -10,7 +10,12 @@ Phases, one after another so they do not share the CPU:
    of the native kernels and codec, once with the selected (normally native) ones;
 4. latency: a producer process of its own (`paced_feed`) sends events at half the pipeline's
    sustained rate, one record batch per partition every `feed_interval_s`; each event's latency
-   is from its production to its score record (wall-clock milliseconds).
+   is from its production to its score record (wall-clock milliseconds), and, beside it, to the
+   moment a consumer receives the score;
+5. exactly-once (when asked; Apache Kafka only): phases 3 and 4 again with
+   `PIPELINE_DELIVERY=exactly-once`, in a consumer group and state topic of their own, the
+   latency measured at a `read_committed` consumer, which sees a score only once its
+   transaction is committed. Both modes' figures come from the same run, so they compare.
 """
 
 from __future__ import annotations
@@ -28,14 +33,14 @@ from typing import Any, Literal
 
 import numpy as np
 import orjson
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from edge.lifecycle import tune_garbage_collection
 from edge.settings import EdgeSettings
 from edge.topics import SiteTopics
 from edgectl.accel_process import AccelProcess
 from edgectl.apache_kafka import KafkaCluster
-from edgectl.bench.paced_feed import paced_latencies_ms, run_paced_feed
+from edgectl.bench.paced_feed import LatencyWatch, paced_latencies_ms, partition_ids, run_paced_feed
 from edgectl.broker import EmbeddedBroker, create_topics, free_port
 from edgectl.synthetic import LabelledEvent
 from edgectl.synthetic.cell_kpi import CellKpiGenerator
@@ -50,6 +55,7 @@ from pipelines.settings import PipelineSettings
 
 REGION, SITE = "kr-seoul", "BENCH-0001"
 BenchBroker = Literal["tansu", "kafka"]
+Delivery = Literal["at-least-once", "exactly-once"]
 
 
 @dataclass(frozen=True)
@@ -66,6 +72,12 @@ class PipelineBenchOptions:
     broker: BenchBroker = "tansu"
     """`tansu`, the embedded broker, or `kafka`: one Apache Kafka node (KRaft) from `.tools/kafka`,
     with the idempotent producer on, as in production."""
+    deliveries: tuple[Delivery, ...] = ("at-least-once",)
+    """The delivery modes measured; `exactly-once` needs `broker="kafka"` (Tansu has no transactions)."""
+
+    def __post_init__(self) -> None:
+        if "exactly-once" in self.deliveries and self.broker != "kafka":
+            raise ValueError("exactly-once needs transactions: measure it with broker kafka")
 
 
 @asynccontextmanager
@@ -137,10 +149,26 @@ async def _raw_ceiling(bootstrap: str, source: str, sink: str, total: int, timeo
         await producer.stop()
 
 
+async def _skip_to_end(bootstrap: str, topic: str, group: str) -> None:
+    """Commit `group`'s offsets at the end of `topic`: it has no member now, and its next run
+    should see only what is produced after this."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(topic, p) for p in await partition_ids(bootstrap, topic)]
+        consumer.assign(partitions)
+        await consumer.seek_to_end(*partitions)
+        await consumer.commit({tp: await consumer.position(tp) for tp in partitions})
+    finally:
+        await consumer.stop()
+
+
 async def _pipeline_phase(edge: EdgeSettings, settings: PipelineSettings, until_events: int, timeout_s: float,
                           feed: Any = None, kernels: ImplementationName | None = None) -> tuple[float, PipelineRuntime]:
     async with AcceleratorClient(edge, timeout_s=settings.infer_timeout_s, attempts=settings.infer_attempts) as accel:
         pipeline = KpiAnomalyPipeline(REGION, SITE, accel)
+        # Each consumer group keeps its own state: a phase does not restore another's.
+        pipeline.use_state_topic(f"{REGION}.state.{settings.consumer_group}")
         if kernels is not None:
             pipeline.windows = CellWindows(kernel=load_kernels(kernels).window_features)
             pipeline.intake.codec = load_codec(kernels)
@@ -206,13 +234,21 @@ async def run_pipeline_bench(options: PipelineBenchOptions) -> dict[str, Any]:
                 _progress(f"pipeline, {IMPLEMENTATION} kernels: {rate:,.0f} events/s ({runtime.stats.summary()})")
 
                 paced = max(rate / 2, 1.0)
-                feed = run_paced_feed(
-                    bootstrap, topics.kpi, options.partitions, values, paced, options.latency_s, options.feed_interval_s
-                )
                 # The same group resumes after the committed backlog: it sees only the paced events.
-                await _pipeline_phase(edge, settings, int(paced * options.latency_s), options.latency_s + 30, feed)
-                latency = await paced_latencies_ms(bootstrap, topics.kpi_scores)
+                scores_from = await _end_offsets(bootstrap, topics.kpi_scores)
+                received = await _latency_phase(bootstrap, edge, settings, values, paced, options, "read_uncommitted")
+                latency = await paced_latencies_ms(bootstrap, topics.kpi_scores, scores_from)
                 _progress(f"latency at {paced:,.0f} events/s: {len(latency)} events measured")
+                modes = {"at-least-once": _mode_figures(rate, paced, received)}
+                if "exactly-once" in options.deliveries:
+                    eos = settings.model_copy(update={"consumer_group": "bench-pipeline-eos", "delivery": "exactly-once"})
+                    eos_rate, runtime = await _pipeline_phase(edge, eos, options.events, options.phase_timeout_s)
+                    _progress(f"pipeline, exactly-once: {eos_rate:,.0f} events/s ({runtime.stats.summary()})")
+                    await _skip_to_end(bootstrap, topics.kpi, "bench-pipeline-eos")  # past the first paced phase
+                    eos_paced = max(eos_rate / 2, 1.0)
+                    eos_received = await _latency_phase(bootstrap, edge, eos, values, eos_paced, options, "read_committed")
+                    modes["exactly-once"] = _mode_figures(eos_rate, eos_paced, eos_received)
+                    _progress(f"exactly-once latency at {eos_paced:,.0f} events/s: {len(eos_received)} events measured")
             finally:
                 await accel.stop()
     return {
@@ -229,6 +265,40 @@ async def run_pipeline_bench(options: PipelineBenchOptions) -> dict[str, Any]:
         "latency_events": len(latency),
         "latency_p50_ms": float(np.percentile(latency, 50)) if len(latency) else None,
         "latency_p99_ms": float(np.percentile(latency, 99)) if len(latency) else None,
+        "delivery": modes,
+    }
+
+
+async def _end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(topic, p) for p in await partition_ids(bootstrap, topic)]
+        return {tp.partition: offset for tp, offset in (await consumer.end_offsets(partitions)).items()}
+    finally:
+        await consumer.stop()
+
+
+async def _latency_phase(
+    bootstrap: str, edge: EdgeSettings, settings: PipelineSettings, values: list[bytes], rate: float,
+    options: PipelineBenchOptions, isolation_level: str,
+) -> list[float]:
+    """Feed events at `rate` through the pipeline; the latency of each score at its receipt by a
+    consumer reading with `isolation_level`."""
+    topics = SiteTopics(REGION)
+    feed = run_paced_feed(bootstrap, topics.kpi, options.partitions, values, rate, options.latency_s, options.feed_interval_s)
+    async with LatencyWatch(bootstrap, topics.kpi_scores, isolation_level) as watch:
+        await _pipeline_phase(edge, settings, int(rate * options.latency_s), options.latency_s + 30, feed)
+    return watch.latencies_ms
+
+
+def _mode_figures(rate: float, paced: float, received_ms: list[float]) -> dict[str, Any]:
+    return {
+        "pipeline_events_per_s": round(rate),
+        "latency_rate_events_per_s": round(paced),
+        "latency_events": len(received_ms),
+        "received_p50_ms": float(np.percentile(received_ms, 50)) if received_ms else None,
+        "received_p99_ms": float(np.percentile(received_ms, 99)) if received_ms else None,
     }
 
 
@@ -244,6 +314,11 @@ def format_report(result: dict[str, Any]) -> str:
          f"(fed every {result['latency_feed_interval_ms']:g} ms)",
          f"p50 {result['latency_p50_ms']:.0f} ms, p99 {result['latency_p99_ms']:.0f} ms" if result["latency_events"] else "n/a"),
     ]
+    for mode, figures in result.get("delivery", {}).items():
+        received = (f"p50 {figures['received_p50_ms']:.0f} ms, p99 {figures['received_p99_ms']:.0f} ms"
+                    if figures["latency_events"] else "n/a")
+        rows.append((f"{mode}: pipeline", f"{figures['pipeline_events_per_s']:,} events/s"))
+        rows.append((f"{mode}: scores received at {figures['latency_rate_events_per_s']:,} events/s", received))
     width = max(len(r[0]) for r in rows)
     return "\n".join(f"{name:<{width}}  {value}" for name, value in rows)
 

@@ -3,6 +3,7 @@ and the demo prints a summary line of key=value pairs."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import signal
@@ -11,6 +12,9 @@ import sys
 import time
 
 import pytest
+
+from edge.topics import SiteTopics
+from edgectl.broker import create_topics
 
 EDGE = [sys.executable, "-m", "edgectl"]
 
@@ -193,6 +197,23 @@ def test_the_idempotent_producer_against_a_broker_without_it_stops_the_start_wit
     result = _run("pipeline", "run", "kpi-anomaly", env=env, timeout=90)
     assert result.returncode != 0
     assert "EDGE_KAFKA_ENABLE_IDEMPOTENCE=false" in result.stderr and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) <= 3, result.stderr
+
+
+@pytest.mark.tansu_only
+def test_exactly_once_against_a_broker_without_transactions_stops_the_start_with_one_line_naming_the_setting(
+    broker: str, accel_port: int,
+) -> None:
+    env = os.environ | {
+        "EDGE_REGION": "kr-seoul", "EDGE_SITE_ID": "SEL-GN-0042", "EDGE_KAFKA_BOOTSTRAP_SERVERS": broker,
+        "EDGE_KAFKA_ENABLE_IDEMPOTENCE": "false", "EDGE_ACCEL_TARGETS": f"127.0.0.1:{accel_port}",
+        "PIPELINE_METRICS_PORT": "0", "PIPELINE_DELIVERY": "exactly-once", "EDGE_LOG_LEVEL": "WARNING",
+    }
+    asyncio.run(create_topics(broker, [SiteTopics("kr-seoul").kpi], 2))
+    result = _run("pipeline", "run", "kpi-anomaly", env=env, timeout=90)
+    assert result.returncode != 0
+    assert "refusing to start: PIPELINE_DELIVERY=exactly-once needs Kafka transactions" in result.stderr, result.stderr
+    assert "PIPELINE_DELIVERY=at-least-once" in result.stderr and "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) <= 3, result.stderr
 
 

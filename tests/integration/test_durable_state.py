@@ -12,6 +12,7 @@ import math
 import random
 import signal
 import subprocess
+import sys
 import time
 import zlib
 from datetime import UTC, datetime, timedelta
@@ -113,6 +114,13 @@ async def test_an_alarm_raised_before_a_sigkill_is_cleared_with_the_same_alarm_i
     [raised] = await _alarms(broker, delivery)
     assert raised["notificationType"] == "notifyNewAlarm" and raised["cell_id"] == "cell-a"
     assert [a["alarmId"] for a in await open_alarms(_edge(broker))] == [raised["alarmId"]]
+    listed = subprocess.run(
+        [sys.executable, "-m", "edgectl", "alarms", "list"], env=env, capture_output=True, text=True, timeout=60, check=True
+    ).stdout.splitlines()
+    assert listed[0].split() == ["alarmId", "cell_id", "perceivedSeverity", "alarmRaisedTime", "alarmChangedTime",
+                                 "probableCause"]
+    assert listed[1].split()[:3] == [raised["alarmId"], "cell-a", raised["perceivedSeverity"]]
+    assert listed[-1] == "1 open alarm"
 
     after = minutes(8, 11, cells, down=set())
     await send_keyed(broker, after)

@@ -12,21 +12,21 @@ import pytest
 from edge.settings import EdgeSettings
 from edgectl.broker import free_port
 from pipelines.base import BatchPipeline
-from pipelines.runtime import PipelineRuntime
 from pipelines.monitoring import replica_monitoring
+from pipelines.runtime import PipelineRuntime
 from pipelines.settings import PipelineSettings
 
 HttpGet = Callable[[str, int, str], tuple[int, str]]
 
 
-def Replica() -> PipelineRuntime:  # noqa: N802  # reads as the thing it makes
+def replica_runtime() -> PipelineRuntime:
     """A runtime never started: the monitoring port reads only its flags."""
     pipeline = cast(BatchPipeline, SimpleNamespace(name="kpi-anomaly", batch_records=10))
     return PipelineRuntime(pipeline, EdgeSettings(region="kr-seoul", site_id="SEL-GN-0042"), PipelineSettings())
 
 
 def test_ready_only_while_partitions_are_held_restored_and_not_stopping(http_get: HttpGet) -> None:
-    replica, port = Replica(), free_port()
+    replica, port = replica_runtime(), free_port()
     settings = PipelineSettings(metrics_host="127.0.0.1", metrics_port=port)
     server = replica_monitoring(replica, settings)
     assert server is not None
@@ -45,7 +45,7 @@ def test_ready_only_while_partitions_are_held_restored_and_not_stopping(http_get
 
 
 def test_port_zero_turns_metrics_and_probes_off() -> None:
-    assert replica_monitoring(Replica(), PipelineSettings(metrics_port=0)) is None
+    assert replica_monitoring(replica_runtime(), PipelineSettings(metrics_port=0)) is None
 
 
 def test_the_listen_address_is_a_setting_defaulting_to_every_interface_for_the_pod(
