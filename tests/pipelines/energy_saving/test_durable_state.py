@@ -44,7 +44,7 @@ def _records(first_offset: int, period: int, cells: list[str]) -> list[ConsumedR
         prb, users = _load(cell, period)
         event = {"schema": "ran.cell_kpi.v1", "event_id": f"e-{first_offset + i}", "region": REGION, "site_id": SITE,
                  "cell_id": cell, "ts": ts, "granularity_s": 900,
-                 "counters": {"RRU.PrbTotDl": prb, "RRC.ConnMean": users, "PEE.AvgPower": 500.0}}
+                 "counters": {"RRU.PrbTotDl": prb, "RRC.ConnMean": users, "PEE.AvgPower": 512.3}}
         partition = int(cell[-1]) % 2
         records.append(ConsumedRecord(f"{REGION}.ran.kpi", partition, first_offset + i, cell.encode(), orjson.dumps(event)))
     return records
@@ -72,6 +72,11 @@ def _changelog(outcomes: list[BatchOutcome]) -> dict[tuple[int, bytes | None], t
 def _results(outcome: BatchOutcome, topic: str) -> list[dict[str, object]]:
     """The batch's records of `topic`, whole: none of their fields depends on the wall clock."""
     return [orjson.loads(o.value) for o in outcome.outputs if o.topic == topic and o.value is not None]
+
+
+def _state(outcome: BatchOutcome) -> list[tuple[int | None, bytes | None, bytes | None]]:
+    """The batch's changelog records as written."""
+    return [(o.partition, o.key, o.value) for o in outcome.outputs if o.topic == STATE]
 
 
 def _decisions(outcomes: list[BatchOutcome]) -> list[tuple[int, str, str, str, bool]]:
@@ -121,6 +126,7 @@ async def test_a_replica_that_restores_the_changelog_forecasts_renews_and_wakes_
     expected = uninterrupted[restart:]
     assert [_results(o, FORECASTS) for o in after] == [_results(o, FORECASTS) for o in expected]
     assert [_results(o, ENERGY) for o in after] == [_results(o, ENERGY) for o in expected]
+    assert [_state(o) for o in after] == [_state(o) for o in expected], "histories and plans exact, not just as rounded"
     assert _decisions(after), "a decision crosses the restart"
     first = [r["history_samples"] for r in _results(after[0], FORECASTS)]
     assert first == [restart + 1] * 3, "the histories go on from the crashed replica's, not afresh"
