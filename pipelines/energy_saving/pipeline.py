@@ -70,8 +70,9 @@ class EnergySavingPipeline(Pipeline[_PreparedLoads]):
 
     name = NAME
     batch_records = 1_000
-    # Not overlapping: `emit` decides on the plans of a batch's cells and the next `prepare`
-    # would read their histories, so the changelog can take each cell once its batch is through.
+    # Not overlapping: `emit` makes and changes plans, and a later batch's `prepare` could evict
+    # their cells meanwhile. One batch at a time, each batch's changelog takes its cells' plans as
+    # `emit` leaves them (`settle_state`), with nothing of a later batch mixed in.
     entity_limits = EntityLimits(max_entities=40_000)
     """1.0 KB a cell measured (1.65 KB with 256-character ids; README "Memory"): 40,000 cells take
     38-63 MiB, within a quarter of the chart's 256 MiB memory request."""
