@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -29,6 +29,7 @@ import numpy.typing as npt
 from pipelines.cs_insights.model import EMOTIONS, INTENTS
 from pipelines.entity_limits import DEFAULT_IDLE_S
 from pipelines.metrics import EvictionReason, count_state_evictions, watch_entities
+from pipelines.state_data import exact, read_count, read_float
 
 Level = Literal["low", "medium", "high"]
 _EXIT = [INTENTS.index("cancellation"), INTENTS.index("number_porting")]
@@ -111,7 +112,14 @@ class ChurnTracker:
 
     Idle time is wall-clock (`clock`, monotonic seconds): utterances reach the tracker without
     their event time. Evictions are counted in `edge_pipeline_state_evictions` and the sessions
-    held reported in `edge_pipeline_state_entities`, under `pipeline`.
+    held reported in `edge_pipeline_state_entities`, under `pipeline`, and kept in `evicted`
+    until taken (their changelog tombstones).
+
+    A session restored from a changelog (`load`) counts as heard from when it is restored: its
+    idle time restarts with the replica that holds it. The clock is this process's own, and time
+    no replica held the session is not silence from the caller: its next turns may be waiting in
+    the input topic all along. So a restart never expires the sessions it brings back; a session
+    that has ended is forgotten `idle_s` after the restore instead of after its last turn.
     """
 
     def __init__(
@@ -126,6 +134,8 @@ class ChurnTracker:
         self._clock = clock
         self._sessions: OrderedDict[str, _SessionSignals] = OrderedDict()
         self.evictions: dict[EvictionReason, int] = {"capacity": 0, "idle": 0}
+        self.evicted: list[str] = []
+        """Sessions the tracker's own limits dropped, until taken with `take_evicted()`."""
         watch_entities(pipeline, self)
 
     def __len__(self) -> int:
@@ -184,24 +194,69 @@ class ChurnTracker:
         """Forget sessions idle too long, then the least recently heard-from beyond the limit;
         never the session just heard from (the last one)."""
         sessions, policy = self._sessions, self.policy
-        idle = 0
+        evicted = self.evicted
+        before = len(evicted)
         if policy.idle_s > 0:
             while len(sessions) > 1 and now_s - next(iter(sessions.values())).heard_s > policy.idle_s:
-                sessions.popitem(last=False)
-                idle += 1
-        capacity = 0
+                evicted.append(sessions.popitem(last=False)[0])
+        idle = len(evicted) - before
         while len(sessions) > policy.max_sessions:
-            sessions.popitem(last=False)
-            capacity += 1
+            evicted.append(sessions.popitem(last=False)[0])
         self._count("idle", idle)
-        self._count("capacity", capacity)
+        self._count("capacity", len(evicted) - before - idle)
 
     def _count(self, reason: EvictionReason, count: int) -> None:
         if count:
             self.evictions[reason] += count
             count_state_evictions(self.pipeline, reason, count)
 
+    def take_evicted(self) -> list[str]:
+        """The sessions the limits dropped since the last call, in the order they went."""
+        evicted, self.evicted = self.evicted, []
+        return evicted
+
+    def snapshot(self, session_id: str) -> dict[str, Any] | None:
+        """A session's churn signals as changelog data; None for a session not held. Numbers
+        only: nothing the caller said, and not when the session was last heard from (a time of
+        this process's clock, meaningless to another)."""
+        s = self._sessions.get(session_id)
+        if s is None:
+            return None
+        return {
+            "customer_turns": s.customer_turns,
+            "exit": exact(s.exit),
+            "negativity": exact(s.negativity),
+            "satisfaction": exact(s.satisfaction),
+            "complaints": s.complaints,
+        }
+
+    def load(self, session_id: str, snapshot: Mapping[str, Any]) -> None:
+        """Hold a session's signals as `snapshot` gave them, heard from now (see the class
+        docstring); the limits apply at the next `observe`.
+
+        Raises:
+            ValueError: the snapshot is not churn signals (the message names the field, never
+                the session).
+        """
+        turns, complaints = read_count(snapshot, "customer_turns"), read_count(snapshot, "complaints")
+        if complaints > turns:
+            raise ValueError("`complaints` cannot outnumber `customer_turns`")
+        signals = _SessionSignals(
+            turns, _read_signal(snapshot, "exit"), _read_signal(snapshot, "negativity"),
+            _read_signal(snapshot, "satisfaction"), complaints, self._clock(),
+        )
+        self._sessions[session_id] = signals
+        self._sessions.move_to_end(session_id)
+
     def forget(self, session_ids: Iterable[str]) -> None:
         """Drop sessions (their partition moved to another replica)."""
         for session_id in session_ids:
             self._sessions.pop(session_id, None)
+
+
+def _read_signal(snapshot: Mapping[str, Any], field: str) -> float:
+    """A churn signal: a sum or average of probabilities, never negative."""
+    value = read_float(snapshot, field)
+    if value < 0:
+        raise ValueError(f"`{field}` cannot be negative")
+    return value

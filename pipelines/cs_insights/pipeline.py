@@ -1,18 +1,20 @@
 """The customer-service insights pipeline: redacts each utterance first, classifies intent and
 emotion for the whole batch in one inference call, keeps a churn risk per session, and publishes
-one insight per utterance for the CRM. Raw text never reaches an output topic, the DLQ included."""
+one insight per utterance for the CRM. Raw text never reaches an output topic, the DLQ included,
+nor the changelog: it holds each session's churn signals, numbers only."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Unpack
+from typing import Any, Unpack
 
 import numpy as np
 
 from pipelines.accel_client import AcceleratorClient
 from pipelines.base import Pipeline, SiteOptions
+from pipelines.changelog import EntityChange
 from pipelines.cs_insights.churn import ChurnPolicy, ChurnTracker
 from pipelines.cs_insights.features import hashed_ngrams
 from pipelines.cs_insights.intake import RedactingIntake, check_utterance_fields, safe_trace_headers
@@ -34,6 +36,7 @@ from pipelines.entity_limits import EntityLimits
 from pipelines.intake import AcceptedEvent
 from pipelines.outcome import BatchOutcome
 from pipelines.records import InboundRecord, OutboundRecord
+from pipelines.state_data import read_section
 
 NAME = "cs-insights"
 EVENT_SCHEMA = "cs.utterance.v1"
@@ -106,6 +109,19 @@ class CsInsightsPipeline(Pipeline[_PreparedUtterances]):
         self.churn.forget(sessions)
         self.tails.forget(sessions)
 
+    def entity_state(self, key: str) -> dict[str, Any] | None:
+        churn = self.churn.snapshot(key)
+        return None if churn is None else {"churn": churn}
+
+    def restore_entity(self, key: str, version: int, state: dict[str, Any]) -> None:
+        """Hold a session's churn signals again. Its last turn's tail is not among them: raw
+        text stays in memory only, so a value split across the restart is matched in each turn
+        on its own, as after the tail's `session_tail_s`."""
+        churn = read_section(state, "churn")
+        if churn is None:
+            raise ValueError("a session's state needs its `churn` signals")
+        self.churn.load(key, churn)
+
     def prepare(self, records: Sequence[InboundRecord], outcome: BatchOutcome) -> _PreparedUtterances | None:
         """Screen the batch and redact every utterance; only the redacted text goes further."""
         accepted = self.intake.screen(records, outcome)
@@ -163,3 +179,21 @@ class CsInsightsPipeline(Pipeline[_PreparedUtterances]):
             outcome.results += 1
             if churn.level == "high":
                 outcome.anomalies += 1
+        self._changed_sessions(outcome, accepted)
+
+    def _changed_sessions(self, outcome: BatchOutcome, accepted: list[AcceptedEvent]) -> None:
+        """The batch's changelog: a tombstone for each session dropped while it ran, then the
+        signals of each session it heard from.
+
+        Sessions are noted and observed here, in `emit`, so their evictions are taken here too:
+        the index's (beyond its bound) and the churn tracker's own (idle wall-clock time, or its
+        bound), which the index is then told of, so that it holds only sessions with state."""
+        sessions, churn, changes = self._sessions, self.churn, outcome.changes
+        for session, dropped_from in sessions.take_dropped():
+            changes[session] = EntityChange(dropped_from, None)
+        for session in churn.take_evicted():
+            partition = sessions.partition_of(session)
+            if partition is not None and session not in churn:  # not heard from again since
+                changes[session] = EntityChange(partition, None)
+                sessions.discard(session)
+        self.state_changed(outcome, dict.fromkeys(item.event["session_id"] for item in accepted))

@@ -10,12 +10,13 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import cast
+from typing import Any, cast
 
 import numpy as np
 import numpy.typing as npt
 
 from pipelines.entity_limits import grown_rows
+from pipelines.state_data import exact, packed, read_count, read_float, unpacked
 
 LOAD_COUNTERS = ("RRU.PrbTotDl", "RRC.ConnMean")
 """What the model forecasts: DL PRB use (percent) and mean RRC-connected users."""
@@ -104,6 +105,40 @@ class LoadHistory:
             if idx is not None:
                 self._reset(idx)
                 self._free.append(idx)
+
+    def snapshot(self, cell_id: str) -> dict[str, Any] | None:
+        """A cell's history as changelog data (None for an unknown cell): the samples it has
+        taken, its latest sample's time, and its window of loads, their local hours and its recent
+        power readings as they lie, in base64 of their own little-endian float32/float64 bytes.
+        `load` puts it back bit for bit, so the model reads the same rows."""
+        idx = self._index.get(cell_id)
+        if idx is None:
+            return None
+        return {
+            "samples": int(self._samples[idx]),
+            "last_ts": exact(float(self._last_ts[idx])),
+            "values": packed(self._values[idx], "<f4"),
+            "hours": packed(self._hours[idx], "<f4"),
+            "power": packed(self._power[idx], "<f8"),
+        }
+
+    def load(self, cell_id: str, snapshot: Mapping[str, Any]) -> None:
+        """Hold a cell's history as `snapshot` gave it.
+
+        Raises:
+            ValueError: the snapshot is not a history of this window (the message names the
+                field, never the cell).
+        """
+        shape = (self.window, N_LOADS)
+        values = unpacked(snapshot, "values", "<f4", shape)
+        hours = unpacked(snapshot, "hours", "<f4", shape)
+        power = unpacked(snapshot, "power", "<f8", (POWER_SAMPLES,))
+        samples, last_ts = read_count(snapshot, "samples"), read_float(snapshot, "last_ts")
+        if math.isnan(last_ts):
+            raise ValueError("`last_ts` must be a time")
+        idx = self._slot(cell_id)
+        self._values[idx], self._hours[idx], self._power[idx] = values, hours, power
+        self._samples[idx], self._last_ts[idx] = samples, last_ts
 
     def _reset(self, idx: int) -> None:
         self._values[idx] = np.nan

@@ -1,6 +1,8 @@
 """The energy-saving pipeline: reads the cell-KPI stream in its own consumer group, forecasts each
 cell's load for the next periods with one inference call per batch, publishes every forecast, and
-recommends cell sleep (and wake) to the SON controller."""
+recommends cell sleep (and wake) to the SON controller. Each cell's history and sleep plan go to
+the pipeline's changelog after every batch that touched it, so that a replica taking the cell
+over renews its lease, or wakes it, as this one would have."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from edge.telemetry import trace_headers
 from pipelines.accel_client import AcceleratorClient
 from pipelines.base import Pipeline, SiteOptions
 from pipelines.cell_kpi import SCHEMA, check_cell_kpi_fields, check_reporting_period
+from pipelines.changelog import EntityChange
 from pipelines.energy_saving.history import (
     HORIZON,
     WINDOW,
@@ -32,6 +35,7 @@ from pipelines.entity_limits import EntityLimits
 from pipelines.intake import AcceptedEvent, EventIntake
 from pipelines.outcome import BatchOutcome
 from pipelines.records import InboundRecord, OutboundRecord
+from pipelines.state_data import read_section
 
 NAME = "energy-saving"
 MODEL = "load-forecast"
@@ -66,6 +70,9 @@ class EnergySavingPipeline(Pipeline[_PreparedLoads]):
 
     name = NAME
     batch_records = 1_000
+    # Not overlapping: `emit` makes and changes plans, and a later batch's `prepare` could evict
+    # their cells meanwhile. One batch at a time, each batch's changelog takes its cells' plans as
+    # `emit` leaves them (`settle_state`), with nothing of a later batch mixed in.
     entity_limits = EntityLimits(max_entities=40_000)
     """1.0 KB a cell measured (1.65 KB with 256-character ids; README "Memory"): 40,000 cells take
     38-63 MiB, within a quarter of the chart's 256 MiB memory request."""
@@ -117,7 +124,36 @@ class EnergySavingPipeline(Pipeline[_PreparedLoads]):
         periods = np.array([a.event["granularity_s"] for a in accepted], dtype=np.float64)
         loads = np.array([load_values(a.event["counters"]) for a in accepted])
         rows = self.history.append(cells, loads, epoch, periods, self.settings.utc_offset_h)
+        self._changed_histories(outcome, cells)
         return _PreparedLoads(accepted, rows, epoch, periods)
+
+    def _changed_histories(self, outcome: BatchOutcome, cells: list[str]) -> None:
+        """The batch's cells for its changelog, with their histories as `prepare` leaves them:
+        written whether `emit` or a refusal by the accelerator finishes the batch, since the
+        samples are in the histories either way. `settle_state` adds the plans."""
+        clock, changes, partition_of = self._cells.clock_s, outcome.changes, self._cells.partition_of
+        for cell in dict.fromkeys(cells):
+            partition = partition_of(cell)
+            if partition is not None:
+                changes[cell] = EntityChange(partition, {"history": self.history.snapshot(cell), "plan": None}, clock)
+
+    def settle_state(self, outcome: BatchOutcome) -> None:
+        """Complete the batch's changelog with each changed cell's plan as `emit` left it."""
+        plan = self.policy.snapshot
+        for cell, change in outcome.changes.items():
+            if change.state is not None:
+                change.state["plan"] = plan(cell)
+
+    def entity_state(self, key: str) -> dict[str, Any] | None:
+        history = self.history.snapshot(key)
+        return None if history is None else {"history": history, "plan": self.policy.snapshot(key)}
+
+    def restore_entity(self, key: str, version: int, state: dict[str, Any]) -> None:
+        history, plan = read_section(state, "history"), read_section(state, "plan")
+        if history is None:
+            raise ValueError("a cell's state needs its `history`")
+        self.history.load(key, history)
+        self.policy.load(key, plan, HORIZON)
 
     async def infer(self, prepared: _PreparedLoads, stopping: asyncio.Event) -> _Forecasts:
         """Forecasts for the samples whose history is ready; the model is not asked when none is."""

@@ -11,15 +11,16 @@ out: losing the pipeline never leaves cells asleep.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
 
 from pipelines.energy_saving.neighbours import co_sited_group
 from pipelines.energy_saving.settings import EnergySavingSettings
+from pipelines.state_data import exact, packed, read_flag, read_float, unpacked
 
 Control = Literal["toBeEnergySaving", "toBeNotEnergySaving"]
 Reason = Literal["lowForecastLoad", "neighbourOverload", "coverage", "loadRising"]
@@ -95,6 +96,54 @@ class SleepPolicy:
 
     def __contains__(self, cell_id: object) -> bool:
         return cell_id in self._plans
+
+    def snapshot(self, cell_id: str) -> dict[str, Any] | None:
+        """A cell's plan as changelog data; None when the policy has not judged the cell yet.
+
+        Its neighbour group is not written: `load` asks `group_of` again, so the plan joins the
+        group this replica's topology gives, and the group's other cells are their own entities
+        with their own records. The latest forecast is kept bit for bit (little-endian float64 in
+        base64), since the group's decisions read it."""
+        plan = self._plans.get(cell_id)
+        if plan is None:
+            return None
+        return {
+            "sleeping": plan.sleeping,
+            "since_s": exact(plan.since_s),
+            "lease_until_s": exact(plan.lease_until_s),
+            "saving_w": exact(plan.saving_w),
+            "prb": packed(plan.prb, "<f8"),
+            "users": packed(plan.users, "<f8"),
+            "forecast_at_s": exact(plan.forecast_at_s),
+        }
+
+    def load(self, cell_id: str, snapshot: Mapping[str, Any] | None, steps: int) -> None:
+        """Hold a cell's plan as `snapshot` gave it (None: the cell has none), in its group.
+
+        Args:
+            steps: the forecast steps of every plan (the model's horizon): a group's forecasts
+                are added up step by step.
+
+        Raises:
+            ValueError: the snapshot is not a plan with forecasts of `steps` steps (the message
+                names the field, never the cell).
+        """
+        if snapshot is None:
+            self.forget([cell_id])
+            return
+        plan = _CellPlan(
+            self.group_of(cell_id),
+            sleeping=read_flag(snapshot, "sleeping"),
+            since_s=_read_time(snapshot, "since_s"),
+            lease_until_s=_read_time(snapshot, "lease_until_s"),
+            saving_w=read_float(snapshot, "saving_w"),
+            prb=unpacked(snapshot, "prb", "<f8", (steps,)),
+            users=unpacked(snapshot, "users", "<f8", (steps,)),
+            forecast_at_s=_read_time(snapshot, "forecast_at_s"),
+        )
+        self.forget([cell_id])
+        self._plans[cell_id] = plan
+        self._groups.setdefault(plan.group, set()).add(cell_id)
 
     def is_sleeping(self, cell_id: str) -> bool:
         plan = self._plans.get(cell_id)
@@ -201,6 +250,14 @@ class SleepPolicy:
             cell_id, "toBeEnergySaving", "lowForecastLoad", plan.since_s, plan.lease_until_s, True, plan.group,
             tuple(awake), plan.saving_w, prb_per_awake, users_per_awake,
         )
+
+
+def _read_time(snapshot: Mapping[str, Any], field: str) -> float:
+    """A plan's time: POSIX seconds, or -inf for "never"."""
+    value = read_float(snapshot, field)
+    if math.isnan(value) or value == math.inf:
+        raise ValueError(f"`{field}` must be a time or -Infinity")
+    return value
 
 
 def expected_saving_w(power_w: float, prb_forecast: npt.ArrayLike, settings: EnergySavingSettings) -> float:

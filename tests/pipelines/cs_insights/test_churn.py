@@ -249,3 +249,50 @@ def test_with_the_shipped_model_escalating_sessions_end_at_risk_and_resolved_one
     assert set(calm_ends) == {"low"}, calm_ends
     assert exit_ends["medium"] + exit_ends["high"] >= 0.75 * sum(exit_ends.values()), exit_ends
     assert exit_ends["high"] > 0, exit_ends
+
+
+def test_sessions_the_limits_drop_are_kept_for_the_changelog_until_taken() -> None:
+    clock = Clock()
+    tracker = ChurnTracker(ChurnPolicy(max_sessions=2, idle_s=600), clock=clock)
+    for session in ("a", "b", "c"):
+        tracker.observe(session, True, intent(), emotion())
+    clock.now_s = 601.0
+    tracker.observe("c", True, intent(), emotion())
+    assert tracker.take_evicted() == ["a", "b"] and tracker.take_evicted() == []
+    tracker.forget(["c"])
+    assert tracker.take_evicted() == [], "a session forgotten with its partition is not an eviction"
+
+
+def test_a_session_loaded_from_its_snapshot_goes_on_exactly_and_is_heard_from_when_loaded() -> None:
+    clock = Clock()
+    original = ChurnTracker(clock=clock)
+    original.observe("s", True, intent(cancellation=0.3), emotion(angry=0.7))
+    original.observe("s", True, intent(billing_dispute=0.9), emotion(frustrated=0.8))
+    snapshot = original.snapshot("s")
+    assert snapshot is not None and original.snapshot("unknown") is None
+    clock.now_s = 1e6
+    restored = ChurnTracker(ChurnPolicy(idle_s=600), clock=clock)
+    restored.load("s", snapshot)
+    clock.now_s += 600
+    restored.observe("other", True, intent(), emotion())
+    assert "s" in restored, "idle for the idle time since it was loaded, not since it was written"
+    turn = (True, intent(plan_change=0.5), emotion(satisfied=0.6))
+    assert restored.observe("s", *turn) == original.observe("s", *turn)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("customer_turns", 1.5, "`customer_turns` must be an integer >= 0"),
+        ("complaints", 9, "`complaints` cannot outnumber `customer_turns`"),
+        ("exit", None, "`exit` must be a number"),
+        ("satisfaction", -1.0, "`satisfaction` cannot be negative"),
+    ],
+)
+def test_a_session_snapshot_that_is_not_churn_signals_is_refused_naming_the_field(field: str, value: object, message: str) -> None:
+    tracker = ChurnTracker()
+    tracker.observe("s", True, intent(), emotion())
+    snapshot = tracker.snapshot("s")
+    assert snapshot is not None
+    with pytest.raises(ValueError, match=message):
+        ChurnTracker().load("s", snapshot | {field: value})

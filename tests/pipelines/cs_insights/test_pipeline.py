@@ -34,6 +34,7 @@ from .leak_search import leaks, needles
 
 REGION, SITE = "kr-seoul", "SEL-GN-0042"
 INPUT = "kr-seoul.cs.utterances"
+INSIGHTS, STATE = "kr-seoul.cs.insights", "kr-seoul.state.cs-insights"
 MODEL_PATH = Path(__file__).resolve().parents[3] / "accel" / "model_repository" / "cs-insights" / "1" / "model.onnx"
 TRACEPARENT = ("traceparent", b"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")
 
@@ -75,6 +76,11 @@ def _records(utterances: list[GeneratedUtterance], partition: int = 0) -> list[I
     return records
 
 
+def _insights(outcome: BatchOutcome) -> list[OutboundRecord]:
+    """The batch's insight records (beside them: its sessions' churn state, for the changelog)."""
+    return [r for r in outcome.outputs if r.topic == INSIGHTS]
+
+
 async def test_a_batch_is_classified_in_one_call_and_each_utterance_gets_one_insight_with_only_redacted_text(
     accel_port: int,
 ) -> None:
@@ -84,12 +90,12 @@ async def test_a_batch_is_classified_in_one_call_and_each_utterance_gets_one_ins
         outcome = await CsInsightsPipeline(REGION, SITE, client).process(_records(utterances), asyncio.Event())
     assert client.calls == [120], "one request carries every utterance of the batch"
     assert (outcome.events_in, outcome.results, outcome.dlq) == (120, 120, 0)
-    assert {r.topic for r in outcome.outputs} == {"kr-seoul.cs.insights"}
+    assert {r.topic for r in outcome.outputs} == {INSIGHTS, STATE}
     injected = [p.value for u in utterances for p in u.pii]
     assert len(injected) > 30
-    assert leaks(outcome.outputs, needles(injected)) == []
+    assert leaks(outcome.outputs, needles(injected)) == [], "nor in the churn state"
     intent_probs, _ = predict(MODEL_PATH, [redact(u.labelled.event["text"]).text for u in utterances])
-    for u, record, row in zip(utterances, outcome.outputs, intent_probs, strict=True):
+    for u, record, row in zip(utterances, _insights(outcome), intent_probs, strict=True):
         event, insight = u.labelled.event, orjson.loads(record.value)
         redaction = redact(event["text"])
         assert record.key == event["session_id"].encode()
@@ -127,7 +133,7 @@ async def test_emotion_is_published_for_customer_turns_only_and_agents_never_mov
         outcome = await CsInsightsPipeline(REGION, SITE, client).process(_records(utterances), asyncio.Event())
     customer_turns: Counter[str] = Counter()
     speakers: Counter[str] = Counter()
-    for u, record in zip(utterances, outcome.outputs, strict=True):
+    for u, record in zip(utterances, _insights(outcome), strict=True):
         insight = orjson.loads(record.value)
         speaker = u.labelled.event["speaker"]
         speakers[speaker] += 1
@@ -141,7 +147,7 @@ async def test_emotion_is_published_for_customer_turns_only_and_agents_never_mov
         assert churn["customer_turns"] == customer_turns[insight["session_id"]]
         assert churn["level"] in ("low", "medium", "high") and 0 < churn["score"] < 1
     assert speakers["agent"] > 20 and speakers["customer"] > 20
-    assert outcome.anomalies == sum(1 for r in outcome.outputs if orjson.loads(r.value)["churn_risk"]["level"] == "high")
+    assert outcome.anomalies == sum(1 for r in _insights(outcome) if orjson.loads(r.value)["churn_risk"]["level"] == "high")
 
 
 async def test_result_ids_are_deterministic_so_a_redelivered_batch_gives_the_same_insights(accel_port: int) -> None:
@@ -149,11 +155,11 @@ async def test_result_ids_are_deterministic_so_a_redelivered_batch_gives_the_sam
     async with _client(accel_port) as client:
         first = await CsInsightsPipeline(REGION, SITE, client).process(records, asyncio.Event())
         again = await CsInsightsPipeline(REGION, SITE, client).process(records, asyncio.Event())
-    for record in first.outputs:
+    for record in _insights(first):
         insight = orjson.loads(record.value)
         assert insight["result_id"] == result_id("cs-insights", insight["event_id"], "insight")
     assert [r.value for r in first.outputs] == [r.value for r in again.outputs]
-    assert len({orjson.loads(r.value)["result_id"] for r in first.outputs}) == len(records)
+    assert len({orjson.loads(r.value)["result_id"] for r in _insights(first)}) == len(records)
 
 
 async def test_an_insight_carries_its_events_trace_context_and_no_other_header(accel_port: int) -> None:
@@ -161,7 +167,7 @@ async def test_an_insight_carries_its_events_trace_context_and_no_other_header(a
     assert all(any(k == LABEL_HEADER for k, _ in r.headers) for r in records)
     async with _client(accel_port) as client:
         outcome = await CsInsightsPipeline(REGION, SITE, client).process(records, asyncio.Event())
-    assert [r.headers for r in outcome.outputs] == [[TRACEPARENT]] * 3
+    assert [r.headers for r in _insights(outcome)] == [[TRACEPARENT]] * 3
 
 
 async def test_the_sessions_of_a_revoked_partition_are_forgotten_and_the_others_kept(accel_port: int) -> None:
@@ -176,7 +182,7 @@ async def test_the_sessions_of_a_revoked_partition_are_forgotten_and_the_others_
         repeat = [on_p0[0], on_p1[0]]
         outcome = await pipeline.process(_records(repeat[:1], partition=0) + _records(repeat[1:], partition=1), asyncio.Event())
     p1_turns = sum(1 for u in on_p1 if u.labelled.event["session_id"] == repeat[1].labelled.event["session_id"])
-    after = [orjson.loads(r.value)["churn_risk"]["customer_turns"] for r in outcome.outputs]
+    after = [orjson.loads(r.value)["churn_risk"]["customer_turns"] for r in _insights(outcome)]
     assert p1_turns >= 2 and after == [1, p1_turns + 1]
 
 
@@ -292,7 +298,7 @@ async def test_only_a_well_formed_traceparent_passes_and_tracestate_stays_behind
     records = [ConsumedRecord(INPUT, 0, 0, key, value, headers), ConsumedRecord(INPUT, 0, 1, key, value, forged)]
     async with _client(accel_port) as client:
         outcome = await CsInsightsPipeline(REGION, SITE, client).process(records, asyncio.Event())
-    assert [r.headers for r in outcome.outputs] == [[TRACEPARENT], []]
+    assert [r.headers for r in _insights(outcome)] == [[TRACEPARENT], []]
 
 
 async def test_good_and_refused_records_in_one_batch_are_each_accounted_for_once(accel_port: int) -> None:
@@ -304,7 +310,7 @@ async def test_good_and_refused_records_in_one_batch_are_each_accounted_for_once
         outcome = await CsInsightsPipeline(REGION, SITE, client).process(records, asyncio.Event())
     assert client.calls == [len(utterances)], "refused records never reach the accelerator"
     assert outcome.results == len(utterances) and outcome.dlq == len(bad)
-    insights = [orjson.loads(r.value) for r in outcome.outputs if r.topic == "kr-seoul.cs.insights"]
+    insights = [orjson.loads(r.value) for r in _insights(outcome)]
     assert [i["event_id"] for i in insights] == [u.labelled.event["event_id"] for u in utterances]
 
 
@@ -339,9 +345,9 @@ async def test_a_value_split_across_turns_is_masked_in_both_insights_within_a_ba
         second = await pipeline.process(records[4:], asyncio.Event())
         stranger = CsInsightsPipeline(REGION, SITE, client)
         alone = await stranger.process(records[4:], asyncio.Event())
-    texts = [orjson.loads(r.value)["redacted_text"] for r in first.outputs + second.outputs]
+    texts = [orjson.loads(r.value)["redacted_text"] for r in _insights(first) + _insights(second)]
     assert texts == ["제 번호는 [PHONE]", "요금제 문의요", "[PHONE]이에요", "카드는 [CARD]", "[CARD]입니다"]
-    assert orjson.loads(alone.outputs[0].value)["redacted_text"] == "1111입니다", "only its own session's turn joins"
+    assert orjson.loads(_insights(alone)[0].value)["redacted_text"] == "1111입니다", "only its own session's turn joins"
 
 
 async def test_a_session_whose_partition_moved_is_not_joined_to_its_old_turns(accel_port: int) -> None:
@@ -354,7 +360,7 @@ async def test_a_session_whose_partition_moved_is_not_joined_to_its_old_turns(ac
         pipeline.forget_keys([(INPUT, 0)])
         assert len(pipeline.tails) == 0
         after = await pipeline.process([second], asyncio.Event())
-    assert orjson.loads(after.outputs[0].value)["redacted_text"] == "1111 please"
+    assert orjson.loads(_insights(after)[0].value)["redacted_text"] == "1111 please"
 
 
 async def test_with_originals_omitted_a_dlq_record_keeps_no_copy_of_the_refused_record() -> None:

@@ -99,3 +99,25 @@ def test_target_hours_are_the_local_hours_of_the_next_periods() -> None:
     hours = target_hours([T0], [900], 9.0)
     assert hours.shape == (1, HORIZON)
     assert list(hours[0]) == pytest.approx([local_hour(T0 + 900 * (h + 1), 9.0) for h in range(HORIZON)])
+
+
+def test_a_history_loaded_from_its_snapshot_gives_the_same_rows_bit_for_bit() -> None:
+    original, restored = LoadHistory(), LoadHistory()
+    for i, (prb, users, power) in enumerate([(10.1, 30.7, 401.3), (NAN, 31.9, NAN), (12.3, NAN, 399.9)]):
+        _add(original, "c", T0 + 900 * i, prb, users, power)
+    snapshot = original.snapshot("c")
+    assert snapshot is not None and original.snapshot("unknown") is None
+    restored.load("c", snapshot)
+    after_original, after_restored = _add(original, "c", T0 + 2700, 11.1, 29.3), _add(restored, "c", T0 + 2700, 11.1, 29.3)
+    for field in ("values", "hours", "samples", "ready", "late", "power_w"):
+        assert getattr(after_original, field).tobytes() == getattr(after_restored, field).tobytes(), field
+    assert _add(restored, "c", T0 + 2700, 1.0, 1.0).late[0], "the latest sample's time came back too"
+
+
+def test_a_history_snapshot_of_another_window_is_refused_naming_the_field() -> None:
+    history = LoadHistory()
+    _add(history, "c", T0, 10.0, 30.0)
+    snapshot = history.snapshot("c")
+    assert snapshot is not None
+    with pytest.raises(ValueError, match="`values` must hold 8 values"):
+        LoadHistory(window=4).load("c", snapshot)

@@ -170,3 +170,38 @@ def test_thresholds_that_leave_no_hysteresis_are_refused() -> None:
         EnergySavingSettings(sleep_max_prb_pct=30.0, wake_min_prb_pct=25.0)
     with pytest.raises(ValidationError, match="overload_users"):
         EnergySavingSettings(absorb_max_users=400.0, overload_users=300.0)
+
+
+def test_a_plan_loaded_from_its_snapshot_joins_its_group_and_decides_as_the_original() -> None:
+    original = _policy(min_sleep_s=3600)
+    _period(original, T0, {A: LOW, B: LOW, C: LOW})
+    restored = _policy(min_sleep_s=3600)
+    for cell in (C, A, B):  # any order: a plan's neighbours are found through the group, not the plan
+        restored.load(cell, original.snapshot(cell), 4)
+    assert restored.is_sleeping(B) and restored.is_sleeping(C) and not restored.is_sleeping(A)
+    overload = {A: (55.0, 150.0), B: LOW, C: LOW}
+    assert _period(restored, T0 + P, overload) == _period(original, T0 + P, overload)
+    assert [restored.snapshot(c) for c in (A, B, C)] == [original.snapshot(c) for c in (A, B, C)]
+
+
+def test_loading_no_plan_or_forgetting_a_loaded_one_leaves_the_group_without_it() -> None:
+    policy = _policy()
+    _period(policy, T0, {A: LOW, B: LOW})
+    snapshot = policy.snapshot(A)
+    policy.load(A, None, 4)
+    assert A not in policy and policy.snapshot(A) is None
+    woken = _observe(policy, T0 + P, B, LOW)
+    assert woken is not None and woken.reason == "coverage", "B's only neighbour is gone"
+    policy.load(A, snapshot, 4)
+    policy.forget([A, B])
+    assert A not in policy and B not in policy
+    assert _observe(policy, T0 + 2 * P, C, LOW) is None, "C is alone in its group again"
+
+
+def test_a_plan_with_forecasts_of_another_horizon_is_refused_before_it_can_join_a_group() -> None:
+    policy = _policy()
+    _period(policy, T0, {A: LOW, B: LOW})
+    snapshot = policy.snapshot(B)
+    with pytest.raises(ValueError, match="`prb` must hold 6 values"):
+        policy.load(B, snapshot, 6)
+    assert policy.snapshot(B) == snapshot, "what was held stands"

@@ -108,3 +108,11 @@ def test_the_pipeline_reads_and_writes_only_its_regions_fibre_topics() -> None:
     assert pipeline.input_topics == ["kr-seoul.fiber.das"]
     assert pipeline.output_topics == ["kr-seoul.fiber.alerts", "kr-seoul.dlq", "kr-seoul.audit"]
     pipeline.forget_keys([("kr-seoul.fiber.das", 0)])
+
+
+def test_the_pipeline_keeps_no_per_fibre_state_so_it_has_no_changelog_to_write_or_restore() -> None:
+    """Each window is classified on its own: nothing outlives a batch, so there is nothing to restore."""
+    pipeline = FiberSensingPipeline(REGION, SITE, AcceleratorClient(_settings(), timeout_s=1, attempts=1))
+    assert pipeline.keys is None and pipeline.entity_limits is None
+    assert pipeline.state_topic is None and pipeline.compacted_topics == []
+    assert pipeline.entities_held == 0
