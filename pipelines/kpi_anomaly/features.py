@@ -17,6 +17,7 @@ import numpy.typing as npt
 import kernels
 from kernels import WindowFeaturesKernel
 from pipelines.entity_limits import grown_rows
+from pipelines.state_data import packed, read_count, unpacked
 
 # Derived KPIs (name, counters it comes from). Rates are successes / attempts.
 KPIS: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -224,8 +225,7 @@ class CellWindows:
         if idx is None:
             return None
         count = int(self._counts[idx])
-        rows = self._values[idx, : min(count, self.window)]
-        return {"samples": count, "rows": base64.b64encode(rows.astype("<f8").tobytes()).decode()}
+        return {"samples": count, "rows": packed(self._values[idx, : min(count, self.window)], "<f8")}
 
     def load(self, cell_id: str, snapshot: Mapping[str, Any]) -> None:
         """Hold a cell's window as `snapshot` gave it.
@@ -233,17 +233,12 @@ class CellWindows:
         Raises:
             ValueError: the snapshot does not describe a window of this shape.
         """
-        count = snapshot.get("samples")
-        encoded = snapshot.get("rows")
-        if type(count) is not int or count < 0 or not isinstance(encoded, str):
-            raise ValueError("a window snapshot needs an integer `samples` >= 0 and base64 `rows`")
-        rows = np.frombuffer(base64.b64decode(encoded, validate=True), dtype="<f8")
+        count = read_count(snapshot, "samples")
         held = min(count, self.window)
-        if rows.size != held * N_KPIS:
-            raise ValueError(f"a window of {count} samples holds {held} rows of {N_KPIS} KPIs, got {rows.size} values")
+        rows = unpacked(snapshot, "rows", "<f8", (held, N_KPIS))
         idx = self._slot(cell_id)
         self._values[idx] = np.nan
-        self._values[idx, :held] = rows.reshape(held, N_KPIS)
+        self._values[idx, :held] = rows
         self._counts[idx] = count
 
     def forget(self, cell_ids: Sequence[str]) -> None:

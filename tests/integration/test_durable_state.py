@@ -114,9 +114,10 @@ async def test_an_alarm_raised_before_a_sigkill_is_cleared_with_the_same_alarm_i
     [raised] = await _alarms(broker, delivery)
     assert raised["notificationType"] == "notifyNewAlarm" and raised["cell_id"] == "cell-a"
     assert [a["alarmId"] for a in await open_alarms(_edge(broker))] == [raised["alarmId"]]
-    listed = subprocess.run(
-        [sys.executable, "-m", "edgectl", "alarms", "list"], env=env, capture_output=True, text=True, timeout=60, check=True
-    ).stdout.splitlines()
+    listed = (await asyncio.to_thread(
+        subprocess.run, [sys.executable, "-m", "edgectl", "alarms", "list"], env=env, capture_output=True, text=True,
+        timeout=60, check=True,
+    )).stdout.splitlines()
     assert listed[0].split() == ["alarmId", "cell_id", "perceivedSeverity", "alarmRaisedTime", "alarmChangedTime",
                                  "probableCause"]
     assert listed[1].split()[:3] == [raised["alarmId"], "cell-a", raised["perceivedSeverity"]]
