@@ -3,6 +3,7 @@ factor and the restore timeout reach the pipelines, and the schema refuses what 
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING
 
 import pytest
@@ -51,3 +52,55 @@ def test_the_schema_refuses_a_delivery_or_state_setting_the_pipelines_would_refu
     result = chart.template("--values", str(chart.values_file("cpu-small")), "--set", override)
     assert result.returncode != 0
     assert field in result.stderr
+
+
+def _pipeline_env(chart: Chart, scenario: str) -> dict[str, dict[str, str]]:
+    """Each pipeline's literal env entries (those from Secrets left out), by pipeline name."""
+    return {
+        d["spec"]["template"]["metadata"]["labels"]["sovereign-edge.io/pipeline"]: {
+            e["name"]: e["value"]
+            for e in d["spec"]["template"]["spec"]["containers"][0].get("env", [])
+            if "value" in e
+        }
+        for d in chart.render(scenario).of_kind("Deployment")
+        if d["metadata"]["name"] != chart.accel_name
+    }
+
+
+def test_the_exactly_once_site_renders_exactly_once_and_its_replication_factor(
+    chart: Chart,
+) -> None:
+    config = chart.render("exactly-once").config()
+    assert config["PIPELINE_DELIVERY"] == "exactly-once"
+    assert config["PIPELINE_STATE_REPLICATION_FACTOR"] == "4"
+    assert config["PIPELINE_RESTORE_TIMEOUT_S"] == "600"
+
+
+def test_one_pipeline_keeps_at_least_once_through_its_env_and_the_others_follow_the_default(
+    chart: Chart,
+) -> None:
+    env = _pipeline_env(chart, "exactly-once")
+    assert sorted(env) == ["cs-insights", "energy-saving", "kpi-anomaly"]
+    assert env["cs-insights"]["PIPELINE_DELIVERY"] == "at-least-once"
+    assert "PIPELINE_DELIVERY" not in env["kpi-anomaly"]
+    assert "PIPELINE_DELIVERY" not in env["energy-saving"]
+
+
+def test_every_pipeline_setting_a_pod_gets_is_one_the_pipeline_accepts(
+    chart: Chart, scenario: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the ConfigMap and a pipeline's env give a pod parses as PipelineSettings: a value the
+    runtime would refuse at start (a misspelt delivery mode, a factor of "4.0") fails here."""
+    from pipelines.settings import PipelineSettings
+
+    for name in [n for n in os.environ if n.startswith("PIPELINE_")]:
+        monkeypatch.delenv(name)
+    config = chart.render(scenario).config()
+    for pipeline, env in _pipeline_env(chart, scenario).items():
+        with monkeypatch.context() as m:
+            for name, value in {**config, **env}.items():
+                if name.startswith("PIPELINE_"):
+                    m.setenv(name, value)
+            settings = PipelineSettings()
+        expected = env.get("PIPELINE_DELIVERY", config["PIPELINE_DELIVERY"])
+        assert settings.delivery == expected, pipeline
