@@ -1,5 +1,6 @@
 """Delivery mode and durable state in the chart: PIPELINE_DELIVERY, the state topics' replication
-factor and the restore timeout reach the pipelines, and the schema refuses what they would refuse."""
+factor and the restore timeout reach the pipelines, the schema refuses what they would refuse, and
+a replica restoring its state is unready, never restarted, with rollouts waiting for it."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
-    from conftest import Chart
+    from conftest import Chart, Manifest
 
 
 def test_by_default_pipelines_deliver_at_least_once_and_leave_the_replication_factor_to_kafka(
@@ -104,3 +105,37 @@ def test_every_pipeline_setting_a_pod_gets_is_one_the_pipeline_accepts(
             settings = PipelineSettings()
         expected = env.get("PIPELINE_DELIVERY", config["PIPELINE_DELIVERY"])
         assert settings.delivery == expected, pipeline
+
+
+def _pipeline_deployments(chart: Chart, scenario: str, *overrides: str) -> list[Manifest]:
+    manifests = chart.render_with("--values", str(chart.values_file(scenario)), *overrides)
+    return [d for d in manifests.of_kind("Deployment") if d["metadata"]["name"] != chart.accel_name]
+
+
+def test_a_restoring_replica_is_only_unready_never_restarted(chart: Chart, scenario: str) -> None:
+    """`/readyz` (503 while restoring) drives readiness alone; no liveness or startup probe reads
+    it, since either would restart a pod that is busy restoring."""
+    for deployment in _pipeline_deployments(chart, scenario):
+        (container,) = deployment["spec"]["template"]["spec"]["containers"]
+        readyz = {
+            kind
+            for kind in ("readinessProbe", "livenessProbe", "startupProbe")
+            if container.get(kind, {}).get("httpGet", {}).get("path") == "/readyz"
+        }
+        assert readyz == {"readinessProbe"}, deployment["metadata"]["name"]
+        assert container["livenessProbe"]["httpGet"]["path"] == "/livez"
+
+
+@pytest.mark.parametrize("restore_timeout_s", [300, 3600])
+def test_a_rollout_waits_for_a_full_restore_before_it_counts_as_stalled(
+    chart: Chart, restore_timeout_s: int
+) -> None:
+    """Each new replica is unready for up to restoreTimeoutS; the Deployment's progress deadline
+    keeps Kubernetes' own 600 s for the pod to start on top of that."""
+    deployments = _pipeline_deployments(
+        chart, "npu-all-pipelines", "--set", f"pipelineDefaults.restoreTimeoutS={restore_timeout_s}"
+    )
+    assert deployments
+    for deployment in deployments:
+        deadline_s = deployment["spec"]["progressDeadlineSeconds"]
+        assert deadline_s >= 600 + restore_timeout_s, deployment["metadata"]["name"]
