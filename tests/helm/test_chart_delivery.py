@@ -1,6 +1,7 @@
 """Delivery mode and durable state in the chart: PIPELINE_DELIVERY, the state topics' replication
-factor and the restore timeout reach the pipelines, the schema refuses what they would refuse, and
-a replica restoring its state is unready, never restarted, with rollouts waiting for it."""
+factor and the restore timeout reach the pipelines, the schema refuses what they would refuse, a
+replica restoring its state is unready, never restarted, with rollouts waiting for it, and the
+install notes name the Kafka ACLs state topics and transactions need."""
 
 from __future__ import annotations
 
@@ -139,3 +140,23 @@ def test_a_rollout_waits_for_a_full_restore_before_it_counts_as_stalled(
     for deployment in deployments:
         deadline_s = deployment["spec"]["progressDeadlineSeconds"]
         assert deadline_s >= 600 + restore_timeout_s, deployment["metadata"]["name"]
+
+
+def test_the_notes_name_the_state_topic_acls_and_no_transactional_ones_at_least_once(
+    chart: Chart,
+) -> None:
+    notes = chart.notes("cpu-small")
+    assert "kpi-anomaly: 1 replicas, at-least-once" in notes
+    assert "Create, Describe, Read, Write on topics with prefix kr-busan.state." in notes
+    assert "Create, Describe on topic kr-busan.ran.alarms-open" in notes
+    assert "TransactionalId" not in notes and "IdempotentWrite" not in notes
+
+
+def test_the_notes_name_the_transactional_id_prefix_of_each_exactly_once_pipeline(
+    chart: Chart,
+) -> None:
+    notes = chart.notes("exactly-once")
+    assert "Write, Describe on TransactionalId prefix kr-daejeon.kpi-anomaly." in notes
+    assert "Write, Describe on TransactionalId prefix kr-daejeon.energy-saving." in notes
+    assert "kr-daejeon.cs-insights." not in notes, "cs-insights stays at-least-once"
+    assert "IdempotentWrite on the cluster" in notes
