@@ -139,6 +139,23 @@ class Chart:
         assert result.returncode == 0, result.stderr
         return Manifests(doc for doc in yaml.safe_load_all(result.stdout) if doc)
 
+    def notes(self, scenario: str) -> str:
+        """The NOTES.txt `helm install` prints for one scenario, rendered client-side only."""
+        result = self.helm.run(
+            "install",
+            self.release,
+            str(self.directory),
+            "--namespace",
+            self.namespace,
+            "--dry-run=client",
+            "--values",
+            str(self.values_file(scenario)),
+        )
+        assert result.returncode == 0, result.stderr
+        _, found, notes = result.stdout.partition("\nNOTES:\n")
+        assert found, "helm printed no NOTES"
+        return notes
+
     def render(self, scenario: str) -> Manifests:
         """One scenario's objects, rendered on first use and then shared for the session."""
         if scenario not in self._renders:

@@ -251,6 +251,19 @@ ConfigMap. Call with (dict "root" $ "pipeline" $p).
 {{- end -}}
 
 {{/*
+The delivery mode and the consumer group one pipeline runs with, as its runtime picks them: its
+env's PIPELINE_DELIVERY / PIPELINE_CONSUMER_GROUP when set, else pipelineDefaults.delivery /
+`{region}.{pipeline}`. Call with (dict "root" $ "name" "kpi-anomaly" "pipeline" $p).
+*/}}
+{{- define "sovereign-edge.pipelineDelivery" -}}
+{{- default .root.Values.pipelineDefaults.delivery (get (default (dict) .pipeline.env) "PIPELINE_DELIVERY") -}}
+{{- end -}}
+
+{{- define "sovereign-edge.consumerGroup" -}}
+{{- default (printf "%s.%s" (include "sovereign-edge.region" .root) .name) (get (default (dict) .pipeline.env) "PIPELINE_CONSUMER_GROUP") -}}
+{{- end -}}
+
+{{/*
 NetworkPolicy peers for one destination given as selectors and/or CIDRs. A selector peer is
 written only from non-empty selectors, since an empty namespaceSelector matches every namespace.
 */}}
