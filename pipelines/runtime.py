@@ -169,14 +169,14 @@ class PipelineRuntime:
         except ResidencyViolation as exc:
             raise StartupRefused(str(exc)) from exc
         tune_garbage_collection(self.settings.gc_gen0_threshold)
+        self._producer = await start_producer(self.edge)
+        self._publisher = ResultPublisher(self._producer)
         if self._transactions is not None:
             await self._transactions.require_support()
         if compacted:
             await provision_compacted_topics(
                 self.edge, self.pipeline.input_topics[0], compacted, self.settings.state_replication_factor
             )
-        self._producer = await start_producer(self.edge)
-        self._publisher = ResultPublisher(self._producer)
         self._consumer = AIOKafkaConsumer(
             **client_options(self.edge),
             group_id=self.group_id,

@@ -226,6 +226,7 @@ def test_a_session_timeout_the_brokers_refuse_stops_the_start_with_one_line_nami
         "EDGE_ACCEL_TARGETS": f"127.0.0.1:{accel_port}", "PIPELINE_METRICS_PORT": "0",
         "PIPELINE_SESSION_TIMEOUT_MS": "1900000", "PIPELINE_MAX_POLL_INTERVAL_MS": "2000000",
     }
+    asyncio.run(create_topics(broker, [SiteTopics("kr-seoul").kpi], 2))  # a missing input is refused first
     result = _run("pipeline", "run", "kpi-anomaly", env=env, timeout=90)
     assert result.returncode != 0
     assert "PIPELINE_SESSION_TIMEOUT_MS=1900000" in result.stderr and "Traceback" not in result.stderr
