@@ -55,17 +55,19 @@ _MAX_SPAN_LINKS = 32
 
 class _RebalanceHandler(ConsumerRebalanceListener):  # type: ignore[misc]
     """Before partitions move: finish and commit the batches in flight (abandoning those still
-    waiting for an accelerator after the grace period), then drop those partitions' state. Once
-    partitions are assigned: take them over (restore their state) before any of their records."""
+    waiting for an accelerator after the grace period). Once partitions are assigned: drop the
+    state of those that went elsewhere and take over the new ones (restore their state) before
+    any of their records."""
 
     def __init__(self, runtime: PipelineRuntime) -> None:
         self._runtime = runtime
 
     async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+        abandoned = self._runtime.stats.abandoned_batches
         await self._runtime.drain_within_grace_period()
-        moved = [(tp.topic, tp.partition) for tp in revoked]
-        self._runtime.pipeline.forget_keys(moved)
-        self._runtime.metrics.forget_partitions(moved)
+        # An abandoned batch changed the state in memory and not the changelog: that state is
+        # dropped now and restored from the changelog if the partition comes back.
+        self._runtime.revoked(revoked, keep_state=self._runtime.stats.abandoned_batches == abandoned)
         await self._runtime.release(revoked)
         if revoked:
             log.info("revoked %s", sorted(f"{tp.topic}[{tp.partition}]" for tp in revoked))
@@ -147,6 +149,11 @@ class PipelineRuntime:
         """Whether partitions are being taken over; `/readyz` reads it from another thread."""
         # What went wrong in a rebalance callback, which aiokafka would only log: `run` raises it.
         self._failed: BaseException | None = None
+        # Revoked partitions whose state is kept until the assignment says whether they stay here.
+        self._kept: set[TopicPartition] = set()
+        # The offset this replica last committed per partition: a kept partition's state is still
+        # good only if nobody has committed after it.
+        self._committed_here: dict[TopicPartition, int] = {}
 
     @property
     def group_id(self) -> str:
@@ -214,12 +221,41 @@ class PipelineRuntime:
         """Holds partitions, has restored their state, and is not stopping (`/readyz`)."""
         return self.assigned.is_set() and not self.restoring and not self._stopping.is_set()
 
+    def revoked(self, revoked: Collection[TopicPartition], *, keep_state: bool) -> None:
+        """Partitions were revoked and drained: keep their state until the assignment that
+        follows (a rebalance mostly gives a replica its partitions back), or drop it now."""
+        if keep_state:
+            self._kept.update(revoked)
+        else:
+            self._drop(revoked)
+
+    def _drop(self, partitions: Collection[TopicPartition]) -> None:
+        moved = [(tp.topic, tp.partition) for tp in partitions]
+        self.pipeline.forget_keys(moved)
+        self.metrics.forget_partitions(moved)
+        for tp in partitions:
+            self._committed_here.pop(tp, None)
+
+    async def _still_ours(self, kept: set[TopicPartition]) -> set[TopicPartition]:
+        """Of the kept partitions assigned again, those nobody else has committed in since:
+        their state in memory is current (a replica evicted from its group for silence gets its
+        partitions back after another has processed them)."""
+        assert self._consumer is not None
+        current = set()
+        for tp in kept:
+            if await self._consumer.committed(tp) == self._committed_here.get(tp):
+                current.add(tp)
+        return current
+
     async def take_over(self, assigned: Collection[TopicPartition]) -> None:
         """Before any record of newly assigned partitions is begun: fence their previous owner's
-        transactions (exactly-once) and restore their state. Their fetching stays paused until
-        then. A failure stops the runtime (`run` raises it): a replica must not process
-        partitions whose state it could not restore."""
+        transactions (exactly-once) and restore their state; partitions this replica held
+        before the rebalance, and nobody processed meanwhile, keep the state they have. Their
+        fetching stays paused until then. A failure stops the runtime (`run` raises it): a
+        replica must not process partitions whose state it could not restore."""
         consumer = self._consumer
+        kept, self._kept = self._kept, set()
+        self._drop(kept - set(assigned))
         if not assigned or consumer is None or (self._transactions is None and self.pipeline.state_topic is None):
             return
         self._restoring.update(assigned)
@@ -229,8 +265,10 @@ class PipelineRuntime:
         try:
             if self._transactions is not None:
                 await self._transactions.open(assigned)
-            if self.pipeline.state_topic is not None:
-                numbers = sorted({tp.partition for tp in assigned})
+            current = await self._still_ours(kept & set(assigned))
+            self._drop(kept & set(assigned) - current)
+            numbers = sorted({tp.partition for tp in assigned if tp not in current})
+            if self.pipeline.state_topic is not None and numbers:
                 report = await restore_state(self.edge, self.pipeline, numbers, self.settings.restore_timeout_s)
                 self.metrics.state_restored(report.entities, report.records, report.seconds)
                 log.info(
@@ -520,6 +558,7 @@ class PipelineRuntime:
                     await batch.transaction.commit(batch.offsets, self.group_id)
                 else:
                     await self._consumer.commit(batch.offsets)
+                self._committed_here.update(batch.offsets)
             finally:
                 self._in_flight.task_done()
             outcome = batch.outcome

@@ -82,7 +82,7 @@ async def _until_described(admin: AIOKafkaAdminClient, topics: list[str], partit
     """
     until = time.monotonic() + _CREATED_WITHIN_S
     while True:
-        counts = await _partition_counts(admin, topics)
+        counts = await _partition_counts(admin, topics, led=True)
         if all(counts.get(t) == partitions for t in topics):
             return
         if time.monotonic() > until:
@@ -91,8 +91,8 @@ async def _until_described(admin: AIOKafkaAdminClient, topics: list[str], partit
         await asyncio.sleep(0.1)
 
 
-async def _partition_counts(admin: AIOKafkaAdminClient, topics: list[str]) -> dict[str, int]:
-    """Partitions of each of `topics` that exists."""
+async def _partition_counts(admin: AIOKafkaAdminClient, topics: list[str], *, led: bool = False) -> dict[str, int]:
+    """Partitions of each of `topics` that exists (`led`: only those with a leader already)."""
     existing = set(await admin.list_topics())
     present = [t for t in topics if t in existing]
     if not present:
@@ -101,4 +101,7 @@ async def _partition_counts(admin: AIOKafkaAdminClient, topics: list[str]) -> di
         described = await admin.describe_topics(present)
     except KafkaError as exc:
         raise StartupRefused(f"cannot describe the topics {present}: {exc}") from exc
-    return {d["topic"]: len(d["partitions"]) for d in described if not d.get("error_code")}
+    return {
+        d["topic"]: sum(1 for p in d["partitions"] if not led or p.get("leader", -1) >= 0)
+        for d in described if not d.get("error_code")
+    }

@@ -189,6 +189,9 @@ async def test_the_replica_that_takes_a_cell_over_in_a_rebalance_clears_its_alar
         _, exposition = await _get(second_port, "/metrics")
         assert _metric(exposition, "edge_pipeline_state_restored_entities_total") >= 1, "it restored moved cells"
         assert _metric(exposition, "edge_pipeline_events_in_total") >= len(after) // PARTITIONS
+        # The first replica kept the state of the partitions it was given back: it read no changelog.
+        _, exposition = await _get(first_port, "/metrics")
+        assert _metric(exposition, "edge_pipeline_state_restore_records_total") == 0
     finally:
         _stop(first)
         if second is not None:
