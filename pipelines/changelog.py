@@ -47,20 +47,21 @@ class RestoredEntity:
 def changelog_records(
     topic: str, pipeline: str, version: int, changes: Mapping[str, EntityChange]
 ) -> list[OutboundRecord]:
-    """The changelog records of one batch's changes, one per entity."""
+    """The changelog records of one batch's changes, one per entity. Thousands a batch: the
+    envelope is made once per input topic and clock, and each state serialised into it."""
     records = []
+    heads: dict[tuple[str, float], bytes] = {}
+    dumps, numpy = orjson.dumps, orjson.OPT_SERIALIZE_NUMPY
     for key, change in changes.items():
         (source, partition) = change.partition
-        value = None if change.state is None else orjson.dumps(
-            {
-                "pipeline": pipeline,
-                "version": version,
-                "topic": source,
-                "clock_s": change.clock_s if math.isfinite(change.clock_s) else None,
-                "state": change.state,
-            },
-            option=orjson.OPT_SERIALIZE_NUMPY,
-        )
+        value = None
+        if change.state is not None:
+            head = heads.get((source, change.clock_s))
+            if head is None:
+                clock = change.clock_s if math.isfinite(change.clock_s) else None
+                head = heads[(source, change.clock_s)] = b'{"pipeline":%b,"version":%d,"topic":%b,"clock_s":%b,"state":' % (
+                    dumps(pipeline), version, dumps(source), dumps(clock))
+            value = head + dumps(change.state, option=numpy) + b"}"
         records.append(OutboundRecord(topic, key.encode(), value, [], partition))
     return records
 

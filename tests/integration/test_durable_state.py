@@ -30,6 +30,7 @@ from edgectl.broker import create_topics, free_port
 from pipelines.accel_client import AcceleratorClient
 from pipelines.kpi_anomaly.pipeline import KpiAnomalyPipeline
 from pipelines.records import ConsumedRecord
+from tests.pipelines.kpi_anomaly.test_cell_state import NORMAL, OUTAGE
 
 from .kafka_io import committed, read_topic
 from .kpi_pipeline_process import GROUP, generate, pipeline_env, start_pipeline, wait_committed
@@ -39,16 +40,6 @@ REGION, SITE_ID = "kr-seoul", "SEL-GN-0042"
 TOPICS = SiteTopics(REGION)
 PARTITIONS = 4
 T0 = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
-NORMAL = {
-    "RRU.PrbTotDl": 40.0, "RRU.PrbTotUl": 18.0, "DRB.UEThpDl": 150_000.0, "DRB.UEThpUl": 21_000.0,
-    "DRB.AirIfDelayDl": 4.0, "RRC.ConnMean": 180, "RRC.ConnEstabAtt": 5200, "RRC.ConnEstabSucc": 5170,
-    "MM.HoExeIntraReq": 800, "MM.HoExeIntraSucc": 792, "MM.HoExeInterReq": 230, "MM.HoExeInterSucc": 225,
-    "PEE.AvgPower": 600.0,
-}
-OUTAGE = NORMAL | {
-    "RRU.PrbTotDl": 1.0, "RRU.PrbTotUl": 0.4, "DRB.UEThpDl": 900.0, "DRB.UEThpUl": 100.0, "RRC.ConnMean": 3,
-    "RRC.ConnEstabSucc": 1500, "MM.HoExeIntraSucc": 300,
-}
 
 
 def partition_of(cell: str) -> int:

@@ -21,6 +21,7 @@ from pipelines.errors import StateRefused
 from pipelines.outcome import BatchOutcome
 from pipelines.records import ConsumedRecord, InboundRecord
 from pipelines.restore import hold_restored
+from tests.pipelines.changelog_replay import latest_changelog
 
 from .leak_search import leaks, needles
 
@@ -55,22 +56,9 @@ def _records(rounds: list[list[GeneratedUtterance]]) -> list[list[InboundRecord]
     return batches
 
 
-def _changelog(outcomes: list[BatchOutcome]) -> dict[tuple[int, bytes | None], tuple[int, bytes | None]]:
-    """The latest changelog record per (partition, key), as a restore reads them."""
-    latest: dict[tuple[int, bytes | None], tuple[int, bytes | None]] = {}
-    offset = 0
-    for outcome in outcomes:
-        for o in outcome.outputs:
-            if o.topic == STATE:
-                assert o.partition is not None
-                latest[(o.partition, o.key)] = (offset, o.value)
-                offset += 1
-    return latest
-
-
 def _restore(pipeline: CsInsightsPipeline, outcomes: list[BatchOutcome]) -> int:
     """Restore `pipeline` from the changelog records of `outcomes`; the sessions it now holds."""
-    return hold_restored(pipeline, STATE, _changelog(outcomes))
+    return hold_restored(pipeline, STATE, latest_changelog(outcomes, STATE))
 
 
 def _insights(outcome: BatchOutcome) -> list[dict[str, Any]]:
@@ -131,7 +119,7 @@ async def test_sessions_beyond_the_bound_leave_a_tombstone_and_are_not_restored(
     pipeline = CsInsightsPipeline(REGION, SITE, client, churn_policy=ChurnPolicy(max_sessions=2))
     sessions = ["call-0", "call-1", "call-2", "call-3"]
     outcomes = [await pipeline.process([_one_turn(s, i)], asyncio.Event()) for i, s in enumerate(sessions)]
-    latest = _changelog(outcomes)
+    latest = latest_changelog(outcomes, STATE)
     assert sorted(key for (_, key), (_, value) in latest.items() if value is None) == [b"call-0", b"call-1"]
     successor = CsInsightsPipeline(REGION, SITE, client)
     assert _restore(successor, outcomes) == 2

@@ -20,6 +20,7 @@ from pipelines.errors import InferenceRejected, StateRefused
 from pipelines.outcome import BatchOutcome
 from pipelines.records import ConsumedRecord
 from pipelines.restore import hold_restored
+from tests.pipelines.changelog_replay import latest_changelog
 
 REGION, SITE = "kr-seoul", "SEL-GN-0042"
 T0 = datetime(2026, 11, 22, 16, 0, tzinfo=UTC)
@@ -54,19 +55,6 @@ def _traffic() -> list[list[ConsumedRecord]]:
     """One batch per 15-minute period of the three cells."""
     cells = [ANCHOR, SLEEPER, SECOND]
     return [_records(len(cells) * period, period, cells) for period in range(PERIODS)]
-
-
-def _changelog(outcomes: list[BatchOutcome]) -> dict[tuple[int, bytes | None], tuple[int, bytes | None]]:
-    """The latest changelog record per (partition, key), as a restore reads them."""
-    latest: dict[tuple[int, bytes | None], tuple[int, bytes | None]] = {}
-    offset = 0
-    for outcome in outcomes:
-        for o in outcome.outputs:
-            if o.topic == STATE:
-                assert o.partition is not None
-                latest[(o.partition, o.key)] = (offset, o.value)
-                offset += 1
-    return latest
 
 
 def _results(outcome: BatchOutcome, topic: str) -> list[dict[str, object]]:
@@ -118,7 +106,7 @@ async def test_a_replica_that_restores_the_changelog_forecasts_renews_and_wakes_
     before = [await crashed.process(b, asyncio.Event()) for b in batches[:restart]]
 
     successor = EnergySavingPipeline(REGION, SITE, client)
-    assert hold_restored(successor, STATE, _changelog(before)) == 3
+    assert hold_restored(successor, STATE, latest_changelog(before, STATE)) == 3
     assert successor.entities_held == 3
     assert successor.policy.is_sleeping(SLEEPER) == crashed.policy.is_sleeping(SLEEPER)
     after = [await successor.process(b, asyncio.Event()) for b in batches[restart:]]
@@ -154,7 +142,7 @@ async def test_cells_the_limits_evict_leave_a_tombstone_and_are_not_restored(cli
     pipeline = EnergySavingPipeline(REGION, SITE, client, entity_limits=EntityLimits(max_entities=2))
     cells = ["450-05-1-0", "450-05-1-1", "450-05-1-2", "450-05-1-3"]
     outcomes = [await pipeline.process(_records(10 * i, i, [cell]), asyncio.Event()) for i, cell in enumerate(cells)]
-    latest = _changelog(outcomes)
+    latest = latest_changelog(outcomes, STATE)
     tombstones = sorted(key for (_, key), (_, value) in latest.items() if value is None)
     assert tombstones == [b"450-05-1-0", b"450-05-1-1"]
     successor = EnergySavingPipeline(REGION, SITE, client)

@@ -8,16 +8,19 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
+import numpy as np
 import orjson
 import pytest
 
 from pipelines.accel_client import AcceleratorClient
 from pipelines.entity_limits import EntityLimits
 from pipelines.errors import StateRefused
+from pipelines.kpi_anomaly.features import N_KPIS, CellWindows
 from pipelines.kpi_anomaly.pipeline import KpiAnomalyPipeline
 from pipelines.outcome import BatchOutcome
 from pipelines.records import ConsumedRecord
 from pipelines.restore import hold_restored
+from tests.pipelines.changelog_replay import latest_changelog
 
 from .test_cell_state import NORMAL, OUTAGE
 
@@ -49,19 +52,6 @@ def _traffic() -> list[list[ConsumedRecord]]:
     return batches
 
 
-def _changelog(outcomes: list[BatchOutcome]) -> dict[tuple[int, bytes | None], tuple[int, bytes | None]]:
-    """The latest changelog record per (partition, key), as a restore reads them."""
-    latest: dict[tuple[int, bytes | None], tuple[int, bytes | None]] = {}
-    offset = 0
-    for outcome in outcomes:
-        for o in outcome.outputs:
-            if o.topic == STATE:
-                assert o.partition is not None
-                latest[(o.partition, o.key)] = (offset, o.value)
-                offset += 1
-    return latest
-
-
 def _scores(outcome: BatchOutcome) -> list[tuple[str, float, int]]:
     bodies = [orjson.loads(o.value) for o in outcome.outputs if o.topic == SCORES and o.value is not None]
     return [(b["cell_id"], b["score"], b["window_samples"]) for b in bodies]
@@ -87,7 +77,7 @@ async def test_a_replica_that_restores_the_changelog_scores_and_clears_alarms_as
     assert crashed.incidents.open_incident("cell-1") is not None
 
     successor = KpiAnomalyPipeline(REGION, SITE, client)
-    assert hold_restored(successor, STATE, _changelog(before)) == 4
+    assert hold_restored(successor, STATE, latest_changelog(before, STATE)) == 4
     assert successor.entities_held == 4
     after = [await successor.process(b, asyncio.Event()) for b in batches[7:]]
 
@@ -118,7 +108,7 @@ async def test_the_open_alarm_list_holds_an_alarm_while_it_is_open_and_a_tombsto
 async def test_cells_the_limits_evict_leave_a_tombstone_and_are_not_restored(client: AcceleratorClient) -> None:
     pipeline = KpiAnomalyPipeline(REGION, SITE, client, entity_limits=EntityLimits(max_entities=2))
     outcomes = [await pipeline.process(b, asyncio.Event()) for b in _records_per_cell()]
-    latest = _changelog(outcomes)
+    latest = latest_changelog(outcomes, STATE)
     tombstones = sorted(key for (_, key), (_, value) in latest.items() if value is None)
     assert tombstones == [b"cell-0", b"cell-1"]
     successor = KpiAnomalyPipeline(REGION, SITE, client)
@@ -146,3 +136,26 @@ async def test_state_of_a_newer_version_is_refused_naming_where_and_what_to_do(c
     assert "cell-0" not in str(refused.value), "the entity's key is never quoted"
     with pytest.raises(StateRefused, match="not a state record of kpi-anomaly"):
         hold_restored(KpiAnomalyPipeline(REGION, SITE, client), STATE, {(0, b"cell-0"): (7, b"[1, 2]")})
+
+
+@pytest.mark.parametrize("samples", [1, 5, 12, 30])
+def test_a_window_reads_back_bit_for_bit_from_either_snapshot_form(samples: int) -> None:
+    """`snapshot` writes the filled rows, `snapshots` (a batch's changelog) every ring row: `load`
+    reads both into the same ring, NaN included, so the features that follow are the same."""
+    rng = np.random.default_rng(samples)
+    windows = CellWindows()
+    for _ in range(samples):
+        kpis = rng.normal(size=(1, N_KPIS))
+        kpis[0, rng.integers(N_KPIS)] = np.nan  # a missing counter
+        windows.features(["cell-0"], kpis, np.zeros((1, 2)))
+    forms = [windows.snapshot("cell-0"), orjson.loads(orjson.dumps(windows.snapshots(["cell-0"])[0]))]
+    probe = rng.normal(size=(1, N_KPIS))
+    expected, expected_history = windows.features(["cell-0"], probe, np.zeros((1, 2)))
+    assert expected_history.tolist() == [min(samples, 12)]
+    for form in forms:
+        assert form is not None
+        restored = CellWindows()
+        restored.load("cell-0", orjson.loads(orjson.dumps(form)))
+        got, history = restored.features(["cell-0"], probe, np.zeros((1, 2)))
+        assert history.tolist() == expected_history.tolist()
+        assert got.tobytes() == expected.tobytes()
