@@ -20,6 +20,7 @@ import asyncio
 import multiprocessing
 import time
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import orjson
@@ -142,51 +143,85 @@ async def paced_latencies_ms(bootstrap: str, topic: str, start: dict[int, int] |
         await consumer.stop()
 
 
+_SENT_MARK = b'"event_id":"' + ID_PREFIX.encode()
+
+
+def _sent_ms_of_record(value: bytes) -> int | None:
+    """The production time in a paced score record's event id, found without parsing it."""
+    at = value.find(_SENT_MARK)
+    if at < 0:
+        return None
+    at += len(_SENT_MARK)
+    digits = value[at : at + 13]
+    return int(digits) if digits.isdigit() else None
+
+
+async def _watch(bootstrap: str, topic: str, isolation_level: str, ready: Any, stop: Any) -> list[float]:
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, enable_auto_commit=False, fetch_max_wait_ms=5, isolation_level=isolation_level
+    )
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(topic, p) for p in await partition_ids(bootstrap, topic)]
+        consumer.assign(partitions)
+        await consumer.seek_to_end(*partitions)
+        for tp in partitions:
+            await consumer.position(tp)  # resolved now, before anything is fed
+        ready.set()
+        latencies: list[float] = []
+        while not stop.is_set():
+            fetched = await consumer.getmany(timeout_ms=100)
+            now_ms = time.time() * 1000
+            for records in fetched.values():
+                for r in records:
+                    sent = _sent_ms_of_record(r.value)
+                    if sent is not None:
+                        latencies.append(now_ms - sent)
+        return latencies
+    finally:
+        await consumer.stop()
+
+
+def _watch_process(bootstrap: str, topic: str, isolation_level: str, ready: Any, stop: Any, results: Any) -> None:
+    latencies = asyncio.run(_watch(bootstrap, topic, isolation_level, ready, stop))
+    results.send_bytes(np.array(latencies, dtype=np.float64).tobytes())
+
+
 class LatencyWatch:
-    """Latency of paced events' scores as a consumer of `topic` receives them: its wall clock at
-    receipt less the time in the event id. With `isolation_level="read_committed"` a score counts
-    only once its transaction is committed, which is when an exactly-once consumer sees it; the
-    record's own timestamp (set when it was produced) would leave the commit out.
+    """Latency of paced events' scores as a consumer of `topic` receives them, from a process of
+    its own (reading every score on the pipeline's cores would slow what it measures): its wall
+    clock at receipt less the time in the event id. With `isolation_level="read_committed"` a
+    score counts only once its transaction is committed, which is when an exactly-once consumer
+    sees it; the record's own timestamp (set when it was produced) would leave the commit out.
 
     `async with LatencyWatch(bootstrap, topic, "read_committed") as watch: ...; watch.latencies_ms`
     (starts at the topic's end; stops reading once the block is left, after `linger_s`)."""
 
     def __init__(self, bootstrap: str, topic: str, isolation_level: str, linger_s: float = 1.0) -> None:
-        self._consumer = AIOKafkaConsumer(
-            bootstrap_servers=bootstrap, enable_auto_commit=False, fetch_max_wait_ms=5, isolation_level=isolation_level
+        context = multiprocessing.get_context("spawn")
+        self._ready, self._stop = context.Event(), context.Event()
+        self._results, child_end = context.Pipe(duplex=False)
+        self._process = context.Process(
+            target=_watch_process, args=(bootstrap, topic, isolation_level, self._ready, self._stop, child_end),
+            name="latency-watch",
         )
-        self._bootstrap = bootstrap
-        self._topic = topic
         self._linger_s = linger_s
-        self._stop = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
         self.latencies_ms: list[float] = []
 
     async def __aenter__(self) -> LatencyWatch:
-        await self._consumer.start()
-        partitions = [TopicPartition(self._topic, p) for p in await partition_ids(self._bootstrap, self._topic)]
-        self._consumer.assign(partitions)
-        await self._consumer.seek_to_end(*partitions)
-        for tp in partitions:
-            await self._consumer.position(tp)  # resolved now, before anything is fed
-        self._task = asyncio.create_task(self._watch(), name="latency-watch")
+        self._process.start()
+        if not await asyncio.to_thread(self._ready.wait, 60):
+            self._process.kill()
+            raise RuntimeError("the latency watch did not start within 60 s")
         return self
-
-    async def _watch(self) -> None:
-        while not self._stop.is_set():
-            fetched = await self._consumer.getmany(timeout_ms=100)
-            now_ms = time.time() * 1000
-            for records in fetched.values():
-                for r in records:
-                    sent = sent_ms_of(orjson.loads(r.value)["event_id"])
-                    if sent is not None:
-                        self.latencies_ms.append(now_ms - sent)
 
     async def __aexit__(self, *exc: object) -> None:
         await asyncio.sleep(self._linger_s)
         self._stop.set()
         try:
-            if self._task is not None:
-                await self._task
+            if await asyncio.to_thread(self._results.poll, 60):
+                self.latencies_ms = np.frombuffer(self._results.recv_bytes(), dtype=np.float64).tolist()
         finally:
-            await self._consumer.stop()
+            await asyncio.to_thread(self._process.join, 10)
+            if self._process.is_alive():
+                self._process.kill()

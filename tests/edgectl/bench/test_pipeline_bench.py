@@ -34,3 +34,28 @@ def test_pipeline_bench_refuses_a_feed_interval_out_of_range() -> None:
         capture_output=True, text=True, timeout=60, check=False,
     )
     assert result.returncode != 0 and "--feed-interval-ms must be between 1 and 1000, got 0" in result.stderr
+
+
+@pytest.mark.integration
+def test_on_apache_kafka_the_bench_reports_both_delivery_modes_side_by_side(tmp_path: Path) -> None:
+    out = tmp_path / "bench.json"
+    result = subprocess.run(
+        [sys.executable, "-m", "edgectl", "bench", "pipeline", "--broker", "kafka", "--events", "3000",
+         "--latency-seconds", "2", "--feed-interval-ms", "20", "--json", str(out)],
+        capture_output=True, text=True, timeout=300, check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    modes = json.loads(out.read_text())["delivery"]
+    assert list(modes) == ["at-least-once", "exactly-once"]
+    for figures in modes.values():
+        assert figures["pipeline_events_per_s"] > 0 and figures["latency_events"] > 0
+        assert figures["received_p99_ms"] >= figures["received_p50_ms"] > 0
+    assert "exactly-once: pipeline" in result.stdout and "exactly-once: scores received at" in result.stdout
+
+
+def test_exactly_once_on_the_embedded_broker_is_refused_naming_the_option() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "edgectl", "bench", "pipeline", "--delivery", "exactly-once"],
+        capture_output=True, text=True, timeout=60, check=False,
+    )
+    assert result.returncode != 0 and "add --broker kafka" in result.stderr
