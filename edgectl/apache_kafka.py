@@ -118,6 +118,7 @@ class KafkaCluster:
         self.nodes = [
             KafkaNode(i + 1, free_port(), free_port(), workdir / f"node-{i + 1}") for i in range(nodes)
         ]
+        # One in 64 starts with "-": the format tool is given it as `--cluster-id=ID`, never as a word of its own.
         self.cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
         self._processes: dict[int, subprocess.Popen[bytes]] = {}
         self._lib: Path | None = None
@@ -187,7 +188,7 @@ class KafkaCluster:
             (node.directory / "server.properties").write_text(self._properties(node))
             (node.directory / "log4j2.properties").write_text(_LOG4J2.format(log_file=node.log_file))
             formatted = subprocess.run(
-                self._java(node, storage_tool, "format", "-t", self.cluster_id, "-c",
+                self._java(node, storage_tool, "format", f"--cluster-id={self.cluster_id}", "-c",
                            str(node.directory / "server.properties"), "--ignore-formatted"),
                 stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120, check=False,
             )
