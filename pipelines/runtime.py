@@ -51,6 +51,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 _tracer = trace.get_tracer(__name__)
 _MAX_SPAN_LINKS = 32
+_MOST_PARTITION_BATCHES_PER_POLL = 16
 
 
 class _RebalanceHandler(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -95,7 +96,8 @@ class _Begun:
 class _InFlight:
     """A processed batch whose outputs are on their way; its offsets wait for every ack."""
 
-    deliveries: list[asyncio.Future[object]]
+    deliveries: list[asyncio.Future[Any]]
+    """The outputs' acknowledgements; exactly-once, the task that commits the batch's transaction."""
     offsets: dict[TopicPartition, int]
     outcome: BatchOutcome
     records: Sequence[InboundRecord]
@@ -180,10 +182,12 @@ class PipelineRuntime:
         self._publisher = ResultPublisher(self._producer)
         if self._transactions is not None:
             await self._transactions.require_support()
-        if compacted:
-            await provision_compacted_topics(
+        if compacted or self.exactly_once:
+            partitions = await provision_compacted_topics(
                 self.edge, self.pipeline.input_topics[0], compacted, self.settings.state_replication_factor
             )
+            if self.exactly_once:
+                self._bound_per_poll(partitions)
         self._consumer = AIOKafkaConsumer(
             **client_options(self.edge),
             group_id=self.group_id,
@@ -206,6 +210,15 @@ class PipelineRuntime:
                 "their group.min.session.timeout.ms and group.max.session.timeout.ms (Apache Kafka: 6000 to 1800000 "
                 "by default)"
             ) from exc
+
+    def _bound_per_poll(self, partitions: int) -> None:
+        """Exactly-once, what one poll fetches is begun as one batch per partition: the bounds
+        on batches begun and in flight count a poll's worth of them as one, so that transactions
+        of different partitions overlap as batches do at least once (the records held stay
+        within the same bounds: a poll's partition batches share one poll's records)."""
+        share = max(1, min(partitions, _MOST_PARTITION_BATCHES_PER_POLL))
+        self._begin_slots = asyncio.Semaphore(self.settings.inference_overlap * share)
+        self._in_flight = asyncio.Queue(maxsize=self.settings.max_in_flight_batches * share)
 
     def request_stop(self) -> None:
         """Ask the loop to stop; batches in flight are committed, one stuck in inference is abandoned."""
@@ -378,7 +391,11 @@ class PipelineRuntime:
             self.stats.abandoned_batches += 1
             self._begun.task_done()
         while not self._in_flight.empty():
-            self._in_flight.get_nowait()
+            batch = self._in_flight.get_nowait()
+            if batch.transaction is not None:  # its transaction is aborted, not committed
+                for transaction in batch.deliveries:
+                    transaction.cancel()
+                await asyncio.gather(*batch.deliveries, return_exceptions=True)
             self.stats.abandoned_batches += 1
             self._in_flight.task_done()
         for task in self._inferences:
@@ -447,7 +464,7 @@ class PipelineRuntime:
                         continue
                     begun.started.finish(answer)
                     outcome = begun.started.outcome
-                    deliveries = await self._publish(outcome, begun.transaction)
+                    deliveries = await self._publish(outcome, begun.transaction, begun.offsets)
                 await self._pausing_if_slow(
                     self._in_flight.put(_InFlight(deliveries, begun.offsets, outcome, begun.records, begun.transaction)),
                     f"{self.settings.max_in_flight_batches} batches wait for their acknowledgements",
@@ -457,10 +474,11 @@ class PipelineRuntime:
                 self._begin_slots.release()
 
     async def _publish(
-        self, outcome: BatchOutcome, transaction: PartitionTransaction | None
-    ) -> list[asyncio.Future[object]]:
-        """Hand the batch's outputs to the producer (exactly-once: to its partition's
-        transaction, begun here) and return their delivery futures."""
+        self, outcome: BatchOutcome, transaction: PartitionTransaction | None, offsets: dict[TopicPartition, int]
+    ) -> list[asyncio.Future[Any]]:
+        """Hand the batch's outputs to the producer and return their delivery futures; exactly
+        once, the one transaction that commits them with the batch's offsets, after the
+        partition's previous one (other partitions' transactions run meanwhile)."""
         # Results of an event that carried a trace continue it; the rest join the batch's trace.
         batch_headers = context_kafka_headers()
         outputs = outcome.outputs if not batch_headers else [
@@ -469,7 +487,7 @@ class PipelineRuntime:
             for o in outcome.outputs
         ]
         if transaction is not None:
-            return await transaction.begin(outputs)
+            return [transaction.commit_after_previous(outputs, offsets, self.group_id)]
         assert self._publisher is not None
         return await self._publisher.send(outputs)
 
@@ -553,10 +571,8 @@ class PipelineRuntime:
         while True:
             batch = await self._in_flight.get()
             try:
-                await asyncio.gather(*batch.deliveries)
-                if batch.transaction is not None:
-                    await batch.transaction.commit(batch.offsets, self.group_id)
-                else:
+                await asyncio.gather(*batch.deliveries)  # exactly-once: its transaction, committed
+                if batch.transaction is None:
                     await self._consumer.commit(batch.offsets)
                 self._committed_here.update(batch.offsets)
             finally:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from aiokafka import AIOKafkaProducer, TopicPartition
 from aiokafka.errors import KafkaConnectionError, KafkaError
@@ -30,36 +30,41 @@ _ABORT_TIMEOUT_S = 10.0
 
 @dataclass
 class PartitionTransaction:
-    """The transactional producer of one input partition: one transaction open at a time, from
-    `begin` (in the finisher) to `commit` (in the committer), batches of the partition in order."""
+    """The transactional producer of one input partition: its batches' transactions one after
+    another, in batch order, while other partitions' run beside them."""
 
     producer: AIOKafkaProducer
     publisher: ResultPublisher
-    turn: asyncio.Lock = field(default_factory=asyncio.Lock)
     open: bool = False
     """A transaction is begun and neither committed nor aborted."""
+    _previous: asyncio.Task[None] | None = None
 
-    async def begin(self, outputs: Sequence[OutboundRecord]) -> list[asyncio.Future[object]]:
-        """Wait for the partition's previous transaction to end, open one, and hand it the
-        outputs; return their delivery futures."""
-        await self.turn.acquire()
-        try:
-            await self.producer.begin_transaction()
-            self.open = True
-            return await self.publisher.send(outputs)
-        except BaseException:
-            await self._abort_quietly()
-            self.turn.release()
-            raise
+    def commit_after_previous(
+        self, outputs: Sequence[OutboundRecord], offsets: dict[TopicPartition, int], group_id: str
+    ) -> asyncio.Task[None]:
+        """The task that commits a batch's outputs and input offsets in one transaction, once the
+        partition's previous batch is committed; it fails, committing nothing, if that one failed.
+        The runtime awaits it (or cancels it, which aborts the transaction)."""
+        task = asyncio.ensure_future(self._commit(self._previous, outputs, offsets, group_id))
+        self._previous = task
+        return task
 
-    async def commit(self, offsets: dict[TopicPartition, int], group_id: str) -> None:
-        """Add the input offsets to the open transaction and commit it (outputs acknowledged)."""
+    async def _commit(
+        self, previous: asyncio.Task[None] | None, outputs: Sequence[OutboundRecord],
+        offsets: dict[TopicPartition, int], group_id: str,
+    ) -> None:
+        if previous is not None:
+            await asyncio.shield(previous)  # its failure is this batch's: offsets never skip a batch
+        await self.producer.begin_transaction()
+        self.open = True
         try:
+            await asyncio.gather(*await self.publisher.send(outputs))
             await self.producer.send_offsets_to_transaction(offsets, group_id)
             await self.producer.commit_transaction()
             self.open = False
-        finally:
-            self.turn.release()
+        except BaseException:
+            await self._abort_quietly()
+            raise
 
     async def _abort_quietly(self) -> None:
         if self.open:
@@ -71,6 +76,9 @@ class PartitionTransaction:
 
     async def close(self) -> None:
         """Abort a transaction left open (its batch is not committed) and stop the producer."""
+        if self._previous is not None and not self._previous.done():
+            self._previous.cancel()
+            await asyncio.gather(self._previous, return_exceptions=True)
         await self._abort_quietly()
         await self.producer.stop()
 

@@ -313,3 +313,29 @@ async def test_exactly_once_ten_sigkills_over_100k_events_leave_one_score_per_ev
     with capsys.disabled():
         print(f"\n[exactly-once sigkill x10] {len(events)} events, {len(scores)} scores, 0 duplicates, "
               f"{len(dlq)} DLQ records for {len(bad)} bad; records not committed at each kill: {behind}")
+
+
+async def test_exactly_once_sigterm_mid_stream_leaves_no_transaction_open_and_no_duplicate(
+    broker: str, accel_port: int, tmp_path: Path
+) -> None:
+    await create_topics(broker, TOPICS.all(), partitions=PARTITIONS)
+    events = generate(30_000, seed=42)
+    await send_keyed(broker, list(events))
+    env = pipeline_env(broker, f"127.0.0.1:{accel_port}", PIPELINE_DELIVERY="exactly-once", PIPELINE_GRACE_PERIOD_S="5")
+    log = tmp_path / "pipeline.log"
+    process = start_pipeline(env, log)
+    until = time.monotonic() + 60
+    while sum((await committed(broker, GROUP, TOPICS.kpi)).values()) == 0 and time.monotonic() < until:
+        await asyncio.sleep(0.05)
+    stopped_at = time.monotonic()
+    _stop(process)
+    assert process.returncode == 0, log.read_text()[-3000:]
+    assert time.monotonic() - stopped_at < 15, "stopped within the grace period"
+    # Whatever it left open is aborted: a read_committed reader is not held at the last stable offset.
+    process = start_pipeline(env, log)
+    try:
+        assert await wait_committed(broker, len(events), timeout_s=120) == len(events), log.read_text()[-3000:]
+    finally:
+        _stop(process)
+    ids = [orjson.loads(r.value)["event_id"] for r in await read_topic(broker, TOPICS.kpi_scores, 60, "read_committed")]
+    assert len(ids) == len(set(ids)) == len(events)
