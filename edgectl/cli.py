@@ -219,7 +219,7 @@ def _pipeline_run(args: argparse.Namespace) -> None:
 
     if args.name not in PIPELINES:
         raise SystemExit(f"unknown pipeline {args.name!r}; available: {', '.join(sorted(PIPELINES))}")
-    from pipelines.errors import StartupRefused
+    from pipelines.errors import ReplicaFenced, StartupRefused, StateRefused
 
     edge = EdgeSettings()
     settings = PipelineSettings()
@@ -228,6 +228,8 @@ def _pipeline_run(args: argparse.Namespace) -> None:
         asyncio.run(run_pipeline(args.name, edge, settings))
     except StartupRefused as exc:
         raise SystemExit(f"edge pipeline run {args.name}: refusing to start: {exc}") from None
+    except (ReplicaFenced, StateRefused) as exc:
+        raise SystemExit(f"edge pipeline run {args.name}: stopped: {exc}") from None
 
 
 def _alarms_list(args: argparse.Namespace) -> None:

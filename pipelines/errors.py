@@ -8,7 +8,8 @@
     ├── AcceleratorUnavailable         yes     -          no accelerator in region answered in time
     ├── BatchAbandoned                 no      -          a stop came before the batch finished
     ├── StartupRefused                 no      -          configuration breaks residency or cannot work
-    └── StateRefused                   no      -          a changelog holds state this release cannot read
+    ├── StateRefused                   no      -          a changelog holds state this release cannot read
+    └── ReplicaFenced                  no      -          another replica owns the partitions now
 
 `retriable` is what the accelerator client's retry loop reads: a retriable error delays the batch,
 any other ends the call. `dlq_reason` is the reason a refused record carries on the DLQ; the
@@ -72,3 +73,9 @@ class StartupRefused(PipelineError):
 class StateRefused(PipelineError):
     """A changelog record holds state this release cannot read (a newer state version, or not
     what this pipeline writes): the replica stops rather than run without the state it owns."""
+
+
+class ReplicaFenced(PipelineError):
+    """The group gave this replica's partitions to another while it was silent, and it can no
+    longer commit for them (its offset commit refused, or exactly-once, its producer fenced): it
+    stops, and starts again as a new member."""

@@ -69,14 +69,26 @@ class ResultPublisher:
                     partition = partition_of[key] = self._partitioner(key, partitions, partitions)
             groups[(topic, partition)].append(record)
         deliveries: list[asyncio.Future[object]] = []
-        for (topic, partition), group in groups.items():
-            batch = self._producer.create_batch()
-            for record in group:
-                if batch.append(key=record.key, value=record.value, timestamp=None, headers=record.headers) is None:
-                    deliveries.append(await self._producer.send_batch(batch, topic, partition=partition))
-                    batch = self._producer.create_batch()
+        try:
+            for (topic, partition), group in groups.items():
+                batch = self._producer.create_batch()
+                for record in group:
                     if batch.append(key=record.key, value=record.value, timestamp=None, headers=record.headers) is None:
-                        raise ValueError(f"a record for {topic} is larger than the producer's batch size")
-            if batch.record_count():
-                deliveries.append(await self._producer.send_batch(batch, topic, partition=partition))
+                        deliveries.append(await self._producer.send_batch(batch, topic, partition=partition))
+                        batch = self._producer.create_batch()
+                        if batch.append(key=record.key, value=record.value, timestamp=None, headers=record.headers) is None:
+                            raise ValueError(f"a record for {topic} is larger than the producer's batch size")
+                if batch.record_count():
+                    deliveries.append(await self._producer.send_batch(batch, topic, partition=partition))
+        except BaseException:
+            # Nobody will await the batches already handed over: their failures are read here,
+            # not reported at exit as never retrieved.
+            for delivery in deliveries:
+                delivery.add_done_callback(_read_outcome)
+            raise
         return deliveries
+
+
+def _read_outcome(delivery: asyncio.Future[object]) -> None:
+    if not delivery.cancelled():
+        delivery.exception()

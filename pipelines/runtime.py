@@ -21,7 +21,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
-from aiokafka.errors import InvalidSessionTimeoutError, KafkaError
+from aiokafka.errors import (
+    CommitFailedError,
+    InvalidProducerEpoch,
+    InvalidSessionTimeoutError,
+    KafkaError,
+    ProducerFenced,
+)
 from opentelemetry import trace
 from opentelemetry.trace import Span
 
@@ -33,7 +39,7 @@ from edge.telemetry import context_kafka_headers, kafka_headers_context
 from edge.topics import SiteTopics
 from pipelines.base import BatchPipeline
 from pipelines.dlq import accelerator_audit_record
-from pipelines.errors import BatchAbandoned, StartupRefused
+from pipelines.errors import BatchAbandoned, ReplicaFenced, StartupRefused
 from pipelines.metrics import PipelineMetrics
 from pipelines.outcome import BatchOutcome, StartedBatch
 from pipelines.publish import ResultPublisher
@@ -313,34 +319,41 @@ class PipelineRuntime:
         with every batch begun after it."""
         assert self._consumer is not None, "start() first"
         consumer = self._consumer
-        async with asyncio.TaskGroup() as tasks:
-            committer = tasks.create_task(self._commit_in_order(), name=f"{self.pipeline.name}-committer")
-            finisher = tasks.create_task(self._finish_in_order(), name=f"{self.pipeline.name}-finisher")
-            auditor = tasks.create_task(self._audit_accelerators(), name=f"{self.pipeline.name}-auditor")
-            try:
-                while not self._stopping.is_set():
-                    await self._pausing_if_slow(
-                        self._begin_slots.acquire(),
-                        f"{self.settings.inference_overlap} batches are begun and not finished",
-                        polling=consumer,
-                    )
-                    fetched = await consumer.getmany(
-                        timeout_ms=self.settings.poll_timeout_ms, max_records=self.batch_records
-                    )
-                    if consumer.assignment():
-                        self.assigned.set()
-                    if self._restoring:
-                        fetched = _held_back(consumer, fetched, self._restoring)
-                    if not fetched or self._stopping.is_set():
-                        self._begin_slots.release()
-                        continue
-                    await self._begin_all(consumer, fetched)
-                await self.drain()
-            finally:
-                committer.cancel()
-                finisher.cancel()
-                auditor.cancel()
-                await self._discard_unfinished()
+        try:
+            async with asyncio.TaskGroup() as tasks:
+                committer = tasks.create_task(self._commit_in_order(), name=f"{self.pipeline.name}-committer")
+                finisher = tasks.create_task(self._finish_in_order(), name=f"{self.pipeline.name}-finisher")
+                auditor = tasks.create_task(self._audit_accelerators(), name=f"{self.pipeline.name}-auditor")
+                try:
+                    while not self._stopping.is_set():
+                        await self._pausing_if_slow(
+                            self._begin_slots.acquire(),
+                            f"{self.settings.inference_overlap} batches are begun and not finished",
+                            polling=consumer,
+                        )
+                        fetched = await consumer.getmany(
+                            timeout_ms=self.settings.poll_timeout_ms, max_records=self.batch_records
+                        )
+                        if consumer.assignment():
+                            self.assigned.set()
+                        if self._restoring:
+                            fetched = _held_back(consumer, fetched, self._restoring)
+                        if not fetched or self._stopping.is_set():
+                            self._begin_slots.release()
+                            continue
+                        await self._begin_all(consumer, fetched)
+                    await self.drain()
+                finally:
+                    committer.cancel()
+                    finisher.cancel()
+                    auditor.cancel()
+                    await self._discard_unfinished()
+        except BaseExceptionGroup as group:
+            # A stage stopped the replica: raised as itself, so that the command names it in one line.
+            stopped = next((e for e in group.exceptions if isinstance(e, ReplicaFenced)), None)
+            if stopped is None:
+                raise
+            raise stopped from None
         if self._failed is not None:
             raise self._failed
 
@@ -465,10 +478,16 @@ class PipelineRuntime:
                     begun.started.finish(answer)
                     outcome = begun.started.outcome
                     deliveries = await self._publish(outcome, begun.transaction, begun.offsets)
-                await self._pausing_if_slow(
-                    self._in_flight.put(_InFlight(deliveries, begun.offsets, outcome, begun.records, begun.transaction)),
-                    f"{self.settings.max_in_flight_batches} batches wait for their acknowledgements",
-                )
+                try:
+                    await self._pausing_if_slow(
+                        self._in_flight.put(_InFlight(deliveries, begun.offsets, outcome, begun.records, begun.transaction)),
+                        f"{self.settings.max_in_flight_batches} batches wait for their acknowledgements",
+                    )
+                except BaseException:
+                    if begun.transaction is not None:  # its transaction, begun and never to be awaited, is aborted
+                        for transaction in deliveries:
+                            transaction.cancel()
+                    raise
             finally:
                 self._begun.task_done()
                 self._begin_slots.release()
@@ -571,9 +590,16 @@ class PipelineRuntime:
         while True:
             batch = await self._in_flight.get()
             try:
-                await asyncio.gather(*batch.deliveries)  # exactly-once: its transaction, committed
-                if batch.transaction is None:
-                    await self._consumer.commit(batch.offsets)
+                try:
+                    await asyncio.gather(*batch.deliveries)  # exactly-once: its transaction, committed
+                    if batch.transaction is None:
+                        await self._consumer.commit(batch.offsets)
+                except (CommitFailedError, ProducerFenced, InvalidProducerEpoch) as exc:
+                    raise ReplicaFenced(
+                        f"group {self.group_id} gave this replica's partitions to another while it was silent longer "
+                        f"than PIPELINE_SESSION_TIMEOUT_MS ({self.settings.session_timeout_ms} ms): its batch is not "
+                        f"committed ({type(exc).__name__}); it stops, to join again as a new member"
+                    ) from exc
                 self._committed_here.update(batch.offsets)
             finally:
                 self._in_flight.task_done()

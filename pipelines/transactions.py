@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from aiokafka import AIOKafkaProducer, TopicPartition
-from aiokafka.errors import KafkaConnectionError, KafkaError
+from aiokafka.errors import InvalidProducerEpoch, KafkaConnectionError, KafkaError, ProducerFenced
 
 from edge.kafka import producer_options
 from edge.settings import EdgeSettings
@@ -54,14 +54,24 @@ class PartitionTransaction:
         offsets: dict[TopicPartition, int], group_id: str,
     ) -> None:
         if previous is not None:
-            await asyncio.shield(previous)  # its failure is this batch's: offsets never skip a batch
+            # Its failure is this batch's (offsets never skip a batch); waited for, not awaited,
+            # so that abandoning this batch does not cancel the one before it.
+            await asyncio.wait({previous})
+            previous.result()
         await self.producer.begin_transaction()
         self.open = True
         try:
-            await asyncio.gather(*await self.publisher.send(outputs))
+            # Every delivery awaited, so that none is left failed and unread; the first failure raised.
+            acknowledged = await asyncio.gather(*await self.publisher.send(outputs), return_exceptions=True)
+            failed = next((a for a in acknowledged if isinstance(a, BaseException)), None)
+            if failed is not None:
+                raise failed
             await self.producer.send_offsets_to_transaction(offsets, group_id)
             await self.producer.commit_transaction()
             self.open = False
+        except (ProducerFenced, InvalidProducerEpoch):
+            self.open = False  # the broker aborted it when the next owner's producer started
+            raise
         except BaseException:
             await self._abort_quietly()
             raise
@@ -71,7 +81,8 @@ class PartitionTransaction:
             self.open = False
             try:
                 await asyncio.wait_for(self.producer.abort_transaction(), _ABORT_TIMEOUT_S)
-            except (KafkaError, TimeoutError) as exc:
+            # aiokafka asserts its transaction states: a producer in a fatal state cannot abort.
+            except (KafkaError, TimeoutError, AssertionError) as exc:
                 log.warning("could not abort a transaction: %s", exc)
 
     async def close(self) -> None:

@@ -339,3 +339,46 @@ async def test_exactly_once_sigterm_mid_stream_leaves_no_transaction_open_and_no
         _stop(process)
     ids = [orjson.loads(r.value)["event_id"] for r in await read_topic(broker, TOPICS.kpi_scores, 60, "read_committed")]
     assert len(ids) == len(set(ids)) == len(events)
+
+
+async def test_a_zombie_replica_cannot_commit_after_its_partitions_moved_and_stops_saying_why(
+    broker: str, accel_port: int, tmp_path: Path
+) -> None:
+    """Exactly-once: a replica frozen past its session timeout (SIGSTOP) while another takes its
+    partitions is fenced when it wakes: its open transaction cannot commit, it stops with one line,
+    and a read_committed reader sees every score once."""
+    await create_topics(broker, TOPICS.all(), partitions=PARTITIONS)
+    events = generate(150_000, seed=43)
+    await send_keyed(broker, list(events))
+    env = pipeline_env(broker, f"127.0.0.1:{accel_port}", PIPELINE_DELIVERY="exactly-once")
+    zombie_log, successor_log = tmp_path / "zombie.log", tmp_path / "successor.log"
+    zombie = start_pipeline(env, zombie_log)
+    successor = None
+    try:
+        until = time.monotonic() + 60
+        while sum((await committed(broker, GROUP, TOPICS.kpi)).values()) == 0 and time.monotonic() < until:
+            await asyncio.sleep(0.05)
+        zombie.send_signal(signal.SIGSTOP)  # frozen in the middle of the backlog, transactions open
+        frozen_at = sum((await committed(broker, GROUP, TOPICS.kpi)).values())
+        successor = start_pipeline(env, successor_log)
+        until = time.monotonic() + 60
+        while sum((await committed(broker, GROUP, TOPICS.kpi)).values()) <= frozen_at + 5_000 and time.monotonic() < until:
+            await asyncio.sleep(0.1)
+        assert sum((await committed(broker, GROUP, TOPICS.kpi)).values()) > frozen_at, "the successor took over"
+        zombie.send_signal(signal.SIGCONT)
+        assert await asyncio.to_thread(zombie.wait, 60) != 0
+        assert await wait_committed(broker, len(events), timeout_s=180) == len(events), successor_log.read_text()[-3000:]
+    finally:
+        if zombie.poll() is None:
+            zombie.send_signal(signal.SIGCONT)
+            _stop(zombie, signal.SIGKILL)
+        if successor is not None:
+            _stop(successor)
+    said = [line for line in zombie_log.read_text().splitlines() if line.startswith("edge pipeline run kpi-anomaly")]
+    assert said == [
+        "edge pipeline run kpi-anomaly: stopped: group kr-seoul.kpi-anomaly gave this replica's partitions to another "
+        "while it was silent longer than PIPELINE_SESSION_TIMEOUT_MS (3000 ms): its batch is not committed "
+        "(ProducerFenced); it stops, to join again as a new member"
+    ], zombie_log.read_text()[-3000:]
+    ids = [orjson.loads(r.value)["event_id"] for r in await read_topic(broker, TOPICS.kpi_scores, 120, "read_committed")]
+    assert len(ids) == len(set(ids)) == len(events), f"{len(ids) - len(set(ids))} duplicates"
