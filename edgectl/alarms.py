@@ -4,13 +4,12 @@ tombstone has cleared. Reads up to the end offsets seen when it starts, committe
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import orjson
-from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
+from edge.compacted import CompactedReadTimedOut, read_latest
 from edge.kafka import client_options
 from edge.settings import EdgeSettings
 from edge.topics import SiteTopics
@@ -32,33 +31,11 @@ async def open_alarms(edge: EdgeSettings, timeout_s: float = 60.0) -> list[dict[
     partitions = await _partitions(edge, topic)
     if not partitions:
         raise AlarmListUnavailable(f"{topic} does not exist: no kpi-anomaly pipeline of region {edge.region} has started yet")
-    consumer = AIOKafkaConsumer(
-        **client_options(edge), group_id=None, enable_auto_commit=False, isolation_level="read_committed",
-        auto_offset_reset="earliest",
-    )
-    await consumer.start()
     try:
-        tps = [TopicPartition(topic, p) for p in partitions]
-        consumer.assign(tps)
-        ends = await consumer.end_offsets(tps)
-        await consumer.seek_to_beginning(*tps)
-        latest: dict[bytes, bytes | None] = {}
-        remaining = {tp for tp in tps if ends[tp] > 0}
-        deadline = time.monotonic() + timeout_s
-        while remaining:
-            if time.monotonic() > deadline:
-                raise AlarmListUnavailable(f"{topic} was not read to its end within {timeout_s:.0f} s")
-            fetched = await consumer.getmany(*remaining, timeout_ms=500)
-            for tp, records in fetched.items():
-                for record in records:
-                    if record.offset < ends[tp] and record.key is not None:
-                        latest[record.key] = record.value
-            for tp in list(remaining):
-                if await consumer.position(tp) >= ends[tp]:
-                    remaining.discard(tp)
-    finally:
-        await consumer.stop()
-    alarms = [orjson.loads(value) for value in latest.values() if value is not None]
+        read = await read_latest(edge, topic, partitions, timeout_s)
+    except CompactedReadTimedOut as exc:
+        raise AlarmListUnavailable(str(exc)) from exc
+    alarms = [orjson.loads(value) for (_, key), (_, value) in read.latest.items() if key is not None and value is not None]
     return sorted(alarms, key=lambda a: (str(a.get("alarmRaisedTime")), str(a.get("alarmId"))))
 
 
