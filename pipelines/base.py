@@ -183,12 +183,25 @@ class Pipeline(ABC, Generic[B]):
 
     def state_changed(self, outcome: BatchOutcome, keys: Iterable[str]) -> None:
         """Put the state the entities `keys` (held) have now in the batch's changelog."""
+        self.take_state(outcome, {key: self.entity_state(key) for key in keys})
+
+    def take_state(self, outcome: BatchOutcome, states: Mapping[str, dict[str, Any] | None]) -> None:
+        """Put `states[key]` (None: dropped) in the batch's changelog for each held entity: for a
+        pipeline that takes part of its state in `prepare`, before a later batch moves it on,
+        and completes it in `settle_state` (`complete_state`)."""
         assert self.keys is not None, "hold_entities() first"
-        clock, changes = self.keys.clock_s, outcome.changes
-        for key in keys:
-            partition = self.keys.partition_of(key)
+        clock, changes, partition_of = self.keys.clock_s, outcome.changes, self.keys.partition_of
+        for key, state in states.items():
+            partition = partition_of(key)
             if partition is not None:
-                changes[key] = EntityChange(partition, self.entity_state(key), clock)
+                changes[key] = EntityChange(partition, state, clock)
+
+    @staticmethod
+    def complete_state(outcome: BatchOutcome, part: str, part_of: Callable[[str], Any]) -> None:
+        """Set `part` of each state in the batch's changelog to `part_of(key)` as it stands now."""
+        for key, change in outcome.changes.items():
+            if change.state is not None:
+                change.state[part] = part_of(key)
 
     def restore(self, entity: RestoredEntity) -> None:
         assert self.keys is not None, "a pipeline without per-entity state has nothing to restore"

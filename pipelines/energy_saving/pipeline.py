@@ -18,7 +18,6 @@ from edge.telemetry import trace_headers
 from pipelines.accel_client import AcceleratorClient
 from pipelines.base import Pipeline, SiteOptions
 from pipelines.cell_kpi import SCHEMA, check_cell_kpi_fields, check_reporting_period
-from pipelines.changelog import EntityChange
 from pipelines.energy_saving.history import (
     HORIZON,
     WINDOW,
@@ -124,25 +123,15 @@ class EnergySavingPipeline(Pipeline[_PreparedLoads]):
         periods = np.array([a.event["granularity_s"] for a in accepted], dtype=np.float64)
         loads = np.array([load_values(a.event["counters"]) for a in accepted])
         rows = self.history.append(cells, loads, epoch, periods, self.settings.utc_offset_h)
-        self._changed_histories(outcome, cells)
+        # The histories go to the changelog as `prepare` leaves them, whether `emit` or a refusal
+        # by the accelerator finishes the batch: the samples are in them either way. `settle_state`
+        # adds the plans.
+        self.take_state(outcome, {cell: {"history": self.history.snapshot(cell), "plan": None} for cell in dict.fromkeys(cells)})
         return _PreparedLoads(accepted, rows, epoch, periods)
-
-    def _changed_histories(self, outcome: BatchOutcome, cells: list[str]) -> None:
-        """The batch's cells for its changelog, with their histories as `prepare` leaves them:
-        written whether `emit` or a refusal by the accelerator finishes the batch, since the
-        samples are in the histories either way. `settle_state` adds the plans."""
-        clock, changes, partition_of = self._cells.clock_s, outcome.changes, self._cells.partition_of
-        for cell in dict.fromkeys(cells):
-            partition = partition_of(cell)
-            if partition is not None:
-                changes[cell] = EntityChange(partition, {"history": self.history.snapshot(cell), "plan": None}, clock)
 
     def settle_state(self, outcome: BatchOutcome) -> None:
         """Complete the batch's changelog with each changed cell's plan as `emit` left it."""
-        plan = self.policy.snapshot
-        for cell, change in outcome.changes.items():
-            if change.state is not None:
-                change.state["plan"] = plan(cell)
+        self.complete_state(outcome, "plan", self.policy.snapshot)
 
     def entity_state(self, key: str) -> dict[str, Any] | None:
         history = self.history.snapshot(key)

@@ -14,7 +14,6 @@ import orjson
 from edge.telemetry import trace_headers
 from pipelines.accel_client import AcceleratorClient, InferResult
 from pipelines.base import Pipeline, SiteOptions
-from pipelines.changelog import EntityChange
 from pipelines.entity_limits import EntityLimits, sampled_times_s
 from pipelines.kpi_anomaly.features import (
     KPI_NAMES,
@@ -107,18 +106,14 @@ class KpiAnomalyPipeline(Pipeline[_PreparedKpis]):
         cells = self._cells.note_keys(batch.records, batch.cell_ids, sampled_times_s(batch.ts))
         kpis = kpis_from_counters(batch.counters)
         features, history = self.windows.features(cells, kpis, hour_features_of_minutes(batch.minutes))
-        self._changed_windows(outcome, batch.records, cells)
+        # The windows go to the changelog as they stand now: a later batch begun while this one's
+        # inference is out moves them on. `settle_state` adds the incidents once its alarms are decided.
+        changed = list(dict.fromkeys(cells))
+        self.take_state(outcome, {
+            cell: {"window": window, "incident": None}
+            for cell, window in zip(changed, self.windows.snapshots(changed), strict=True)
+        })
         return _PreparedKpis(batch, features, history)
-
-    def _changed_windows(self, outcome: BatchOutcome, records: Sequence[InboundRecord], cells: list[str]) -> None:
-        """The batch's windows as they stand now, for its changelog: a later batch begun while
-        this one's inference is out moves them on, so they are taken here; `settle_state` adds
-        the incidents once this batch's alarms are decided."""
-        last = {cell: record for record, cell in zip(records, cells, strict=True)}
-        clock = self._cells.clock_s
-        changes = outcome.changes
-        for (cell, record), window in zip(last.items(), self.windows.snapshots(list(last)), strict=True):
-            changes[cell] = EntityChange((record.topic, record.partition), {"window": window, "incident": None}, clock)
 
     @property
     def compacted_topics(self) -> list[str]:
@@ -126,10 +121,7 @@ class KpiAnomalyPipeline(Pipeline[_PreparedKpis]):
 
     def settle_state(self, outcome: BatchOutcome) -> None:
         """Complete the batch's changelog with each changed cell's incident as it now stands."""
-        incident = self.incidents.snapshot
-        for cell, change in outcome.changes.items():
-            if change.state is not None:
-                change.state["incident"] = incident(cell)
+        self.complete_state(outcome, "incident", self.incidents.snapshot)
 
     def entity_state(self, key: str) -> dict[str, Any] | None:
         window = self.windows.snapshot(key)
