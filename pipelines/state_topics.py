@@ -17,8 +17,12 @@ from edge.settings import EdgeSettings
 from pipelines.errors import StartupRefused
 
 log = logging.getLogger(__name__)
-COMPACTED = {"cleanup.policy": "compact", "min.cleanable.dirty.ratio": "0.1", "segment.ms": "3600000"}
-"""Compaction keeps the latest record per key; a small dirty ratio and hourly segments keep what a
+COMPACTED = {
+    "cleanup.policy": "compact", "min.cleanable.dirty.ratio": "0.1", "segment.ms": "3600000",
+    "segment.bytes": str(64 * 1024 * 1024),
+}
+"""Compaction keeps the latest record per key, and only closed segments are compacted: a small
+dirty ratio and segments closed hourly or at 64 MiB (Kafka's default is 1 GiB) keep what a
 restore has to read close to one record per entity."""
 _MOST_REPLICAS = 3
 _CREATED_WITHIN_S = 30.0

@@ -22,8 +22,8 @@ def _edge(broker: str) -> EdgeSettings:
     return EdgeSettings(region="kr-seoul", site_id="SEL-GN-0042", kafka_bootstrap_servers=broker)
 
 
-async def _describe(broker: str, topic: str) -> tuple[int, str | None]:
-    """Partitions of a topic and its cleanup.policy (Apache Kafka only: Tansu does not describe configs)."""
+async def _describe(broker: str, topic: str) -> tuple[int, str | None, str | None]:
+    """Partitions of a topic, its cleanup.policy and segment.bytes (Apache Kafka only: Tansu does not describe configs)."""
     admin = AIOKafkaAdminClient(bootstrap_servers=broker)
     await admin.start()
     try:
@@ -31,7 +31,8 @@ async def _describe(broker: str, topic: str) -> tuple[int, str | None]:
         partitions = len(described["partitions"])
         [response] = await admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, topic)])
         entries = response.resources[0][4]
-        return partitions, next((e[1] for e in entries if e[0] == "cleanup.policy"), None)
+        configs = {e[0]: e[1] for e in entries}
+        return partitions, configs.get("cleanup.policy"), configs.get("segment.bytes")
     finally:
         await admin.close()
 
@@ -42,7 +43,7 @@ async def test_missing_state_topics_are_created_compacted_and_partitioned_like_t
     assert partitions == 3
     for topic in (STATE, TOPICS.alarms_open):
         if broker.kind == "kafka":
-            assert await _describe(broker, topic) == (3, "compact")
+            assert await _describe(broker, topic) == (3, "compact", str(64 * 1024 * 1024)), "closed for compaction at 64 MiB"
     # Again, with everything there: nothing to do, nothing refused.
     assert await provision_compacted_topics(_edge(broker), TOPICS.kpi, [STATE], None) == 3
 
