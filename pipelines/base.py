@@ -22,7 +22,7 @@ from pipelines.errors import InferenceRejected
 from pipelines.metrics import EvictionReason
 from pipelines.outcome import BatchOutcome, StartedBatch
 from pipelines.partition_keys import Partition, PartitionKeys
-from pipelines.records import InboundRecord
+from pipelines.records import InboundRecord, OutboundRecord
 from pipelines.settings import RETRY_BACKOFF_S
 
 __all__ = ["BatchPipeline", "Pipeline", "PreparedBatch", "RefusableIntake", "SiteOptions"]
@@ -102,6 +102,11 @@ class BatchPipeline(Protocol):
     @property
     def readable_state_versions(self) -> range:
         """The changelog state versions this release reads."""
+        ...
+
+    def changelog(self, changes: Mapping[str, EntityChange]) -> list[OutboundRecord]:
+        """The changelog records of entity changes (`BatchOutcome.changes`, of one batch or
+        merged over several), one per entity."""
         ...
 
 
@@ -241,7 +246,7 @@ class Pipeline(ABC, Generic[B]):
             for key, partition in self.keys.take_dropped():
                 outcome.changes[key] = EntityChange(partition, None)
         if batch is None:
-            return StartedBatch(outcome, None, lambda answer: self._write_changelog(outcome))
+            return StartedBatch(outcome, None, _nothing_to_finish)
         prepared = batch
 
         def finish(answer: Any) -> None:
@@ -250,22 +255,25 @@ class Pipeline(ABC, Generic[B]):
             else:
                 self.emit(outcome, prepared, answer)
             self.settle_state(outcome)
-            self._write_changelog(outcome)
 
         return StartedBatch(outcome, self._answer(prepared, stopping), finish)
 
-    def _write_changelog(self, outcome: BatchOutcome) -> None:
-        """The batch's state changes as changelog records, after its other outputs."""
+    def changelog(self, changes: Mapping[str, EntityChange]) -> list[OutboundRecord]:
         topic = self.state_topic
-        if topic is not None and outcome.changes:
-            outcome.outputs.extend(changelog_records(topic, self.name, self.state_version, outcome.changes))
+        if topic is None or not changes:
+            return []
+        return changelog_records(topic, self.name, self.state_version, changes)
 
     async def process(self, records: Sequence[InboundRecord], stopping: asyncio.Event) -> BatchOutcome:
-        """Begin and finish one batch (tests and benchmarks; the runtime overlaps the two)."""
+        """Begin and finish one batch, its changelog records after its other outputs, as if
+        committed alone (tests and benchmarks; the runtime overlaps batches and writes the
+        changelog of several at once)."""
         started = self.begin(records, stopping)
         if started.answer is not None:
             started.finish(await started.answer)
-        return started.outcome
+        outcome = started.outcome
+        outcome.outputs.extend(self.changelog(outcome.changes))
+        return outcome
 
     async def _answer(self, batch: B, stopping: asyncio.Event) -> Any:
         """The model's answer, or the accelerator's refusal of the batch (for `finish`)."""
@@ -313,6 +321,10 @@ class Pipeline(ABC, Generic[B]):
     def evictions(self) -> dict[EvictionReason, int]:
         """Entities whose state the limits have dropped so far, by reason (`capacity`, `idle`)."""
         return {"capacity": 0, "idle": 0} if self.keys is None else dict(self.keys.evictions)
+
+
+def _nothing_to_finish(answer: None) -> None:
+    """A batch with nothing left to infer is finished once begun."""
 
 
 def _forget_nothing(keys: list[str]) -> None:

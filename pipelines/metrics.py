@@ -128,8 +128,8 @@ class PipelineMetrics:
             for (topic, partition), lag in list(self._lag.items())
         ]
 
-    def batch_committed(self, records: Sequence[InboundRecord], outcome: BatchOutcome, now_ms: int) -> None:
-        """Count a committed batch and sample its end-to-end latency."""
+    def batch_delivered(self, records: Sequence[InboundRecord], outcome: BatchOutcome, now_ms: int) -> None:
+        """Count a batch whose outputs the broker has acknowledged and sample its end-to-end latency."""
         per_partition: dict[tuple[str, int], int] = {}
         for r in records:
             per_partition[(r.topic, r.partition)] = per_partition.get((r.topic, r.partition), 0) + 1

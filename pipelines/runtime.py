@@ -4,9 +4,10 @@ the batch's offsets (at-least-once).
 Three stages, each in batch order: the fetch loop takes a batch and, for an overlapping pipeline,
 begins it at once (decode, state, inference sent); the finisher begins any other pipeline's batch
 once the batch before it is finished, awaits each batch's inference, finishes it and hands its
-outputs to the producer; the committer awaits each batch's acknowledgements and commits its
-offsets. Every pipeline goes through the same `begin` and `finish`; only when `begin` is called
-differs. At most `inference_overlap` batches are fetched and not finished, and at most
+outputs to the producer; the committer awaits each batch's acknowledgements and, every commit
+interval, writes the changelog of the state the acknowledged batches changed and commits their
+offsets (`PendingCommit`; exactly-once, each batch's transaction commits all three). Every
+pipeline goes through the same `begin` and `finish`; only when `begin` is called differs. At most `inference_overlap` batches are fetched and not finished, and at most
 `max_in_flight_batches` wait for acknowledgements; when either bound is reached, fetching waits
 too. Anything that keeps fetching waiting longer than `pause_after_s` (accelerators down) pauses
 every assigned partition until it is done, so the consumer does not keep prefetching behind it."""
@@ -42,6 +43,7 @@ from pipelines.dlq import accelerator_audit_record
 from pipelines.errors import BatchAbandoned, ReplicaFenced, StartupRefused
 from pipelines.metrics import PipelineMetrics
 from pipelines.outcome import BatchOutcome, StartedBatch
+from pipelines.pending_commit import PendingCommit
 from pipelines.publish import ResultPublisher
 from pipelines.records import InboundRecord
 from pipelines.restore import restore_state
@@ -162,6 +164,9 @@ class PipelineRuntime:
         # The offset this replica last committed per partition: a kept partition's state is still
         # good only if nobody has committed after it.
         self._committed_here: dict[TopicPartition, int] = {}
+        self._pending = PendingCommit(settings.commit_interval_ms / 1000)
+        # The committer and a drain both commit what is pending: one at a time, in order.
+        self._committing = asyncio.Lock()
 
     @property
     def group_id(self) -> str:
@@ -348,6 +353,7 @@ class PipelineRuntime:
                     finisher.cancel()
                     auditor.cancel()
                     await self._discard_unfinished()
+                    await self._commit_acknowledged()
         except BaseExceptionGroup as group:
             # A stage stopped the replica: raised as itself, so that the command names it in one line.
             stopped = next((e for e in group.exceptions if isinstance(e, ReplicaFenced)), None)
@@ -506,6 +512,7 @@ class PipelineRuntime:
             for o in outcome.outputs
         ]
         if transaction is not None:
+            outputs = [*outputs, *self.pipeline.changelog(outcome.changes)] if outcome.changes else outputs
             return [transaction.commit_after_previous(outputs, offsets, self.group_id)]
         assert self._publisher is not None
         return await self._publisher.send(outputs)
@@ -565,6 +572,7 @@ class PipelineRuntime:
         """Wait until every batch begun is finished, acknowledged and committed."""
         await self._begun.join()
         await self._in_flight.join()
+        await self._commit_pending()
 
     async def drain_within_grace_period(self) -> None:
         """`drain()`, but a batch still waiting for an accelerator after `grace_period_s` is
@@ -586,21 +594,26 @@ class PipelineRuntime:
                 self._abandoning = False
 
     async def _commit_in_order(self) -> None:
-        assert self._consumer is not None
+        """Await each batch's acknowledgements (exactly-once: its committed transaction), in
+        order; at-least-once, commit when the interval is up, or when no batch has come to
+        fill it by then."""
         while True:
-            batch = await self._in_flight.get()
+            try:
+                batch = await asyncio.wait_for(self._in_flight.get(), self._pending.wait_s())
+            except TimeoutError:
+                await self._commit_pending()
+                continue
             try:
                 try:
-                    await asyncio.gather(*batch.deliveries)  # exactly-once: its transaction, committed
-                    if batch.transaction is None:
-                        await self._consumer.commit(batch.offsets)
+                    await asyncio.gather(*batch.deliveries)
                 except (CommitFailedError, ProducerFenced, InvalidProducerEpoch) as exc:
-                    raise ReplicaFenced(
-                        f"group {self.group_id} gave this replica's partitions to another while it was silent longer "
-                        f"than PIPELINE_SESSION_TIMEOUT_MS ({self.settings.session_timeout_ms} ms): its batch is not "
-                        f"committed ({type(exc).__name__}); it stops, to join again as a new member"
-                    ) from exc
-                self._committed_here.update(batch.offsets)
+                    raise self._fenced(exc) from exc
+                if batch.transaction is None:
+                    self._pending.add(batch.outcome.changes, batch.offsets)
+                    if self._pending.due():
+                        await self._commit_pending()
+                else:
+                    self._committed_here.update(batch.offsets)
             finally:
                 self._in_flight.task_done()
             outcome = batch.outcome
@@ -610,7 +623,39 @@ class PipelineRuntime:
             self.stats.anomalies += outcome.anomalies
             self.stats.dlq += outcome.dlq
             # Wall-clock on purpose: record timestamps are epoch milliseconds set by other processes.
-            self.metrics.batch_committed(batch.records, outcome, int(time.time() * 1000))
+            self.metrics.batch_delivered(batch.records, outcome, int(time.time() * 1000))
+
+    async def _commit_pending(self) -> None:
+        """At-least-once: write the changelog of the acknowledged batches not yet committed,
+        then, once the broker has it, commit their offsets."""
+        async with self._committing:
+            if not self._pending:
+                return
+            assert self._consumer is not None and self._publisher is not None
+            changes, offsets = self._pending.take()
+            if changes:
+                await self._publisher.publish(self.pipeline.changelog(changes))
+            try:
+                await self._consumer.commit(offsets)
+            except CommitFailedError as exc:
+                raise self._fenced(exc) from exc
+            self._committed_here.update(offsets)
+
+    async def _commit_acknowledged(self) -> None:
+        """After a run cut short (the grace period ran out, a stage failed): commit the batches
+        acknowledged before it, if the group still lets this replica; they are processed again
+        otherwise."""
+        try:
+            await self._commit_pending()
+        except (KafkaError, ReplicaFenced) as exc:
+            log.warning("the acknowledged batches are not committed and will be processed again: %s", exc)
+
+    def _fenced(self, exc: Exception) -> ReplicaFenced:
+        return ReplicaFenced(
+            f"group {self.group_id} gave this replica's partitions to another while it was silent longer "
+            f"than PIPELINE_SESSION_TIMEOUT_MS ({self.settings.session_timeout_ms} ms): its batch is not "
+            f"committed ({type(exc).__name__}); it stops, to join again as a new member"
+        )
 
     async def stop(self) -> None:
         """Leave the consumer group and flush the producer. Safe to call twice."""

@@ -23,12 +23,18 @@ class PipelineSettings(BaseSettings):
     consumer_group: str | None = None
     """Kafka consumer group; defaults to `{region}.{pipeline}` so replicas share the work."""
     delivery: Literal["at-least-once", "exactly-once"] = "at-least-once"
-    """`at-least-once`: a batch's outputs are acknowledged, then its offsets committed; a crash
-    between the two repeats them (results carry ids to de-duplicate by). `exactly-once`: each
+    """`at-least-once`: a batch's outputs are acknowledged, then its offsets committed (every
+    `PIPELINE_COMMIT_INTERVAL_MS`); a crash between the two repeats them (results carry ids to de-duplicate by). `exactly-once`: each
     batch's outputs, state changes and offsets are committed in one Kafka transaction, by one
     transactional producer per input partition (a replica that lost the partition is fenced), so
     consumers reading `read_committed` see each result once. Needs brokers with transactions
     (Apache Kafka); the pipeline refuses to start without them."""
+    commit_interval_ms: int = Field(1000, ge=0, le=60_000)
+    """At-least-once: how often the input offsets of acknowledged batches are committed, the
+    changelog of the state those batches changed written just before (one record per entity per
+    interval, however many batches changed it). A crash repeats at most this much of the stream
+    (more duplicates downstream, nothing lost); 0 commits every batch. Exactly-once commits each
+    batch in its transaction and ignores it."""
     state_topic: str | None = Field(None, min_length=1, max_length=249, pattern=r"^[A-Za-z0-9._-]+$")
     """The compacted topic of the pipeline's per-entity state. Unset: `{region}.state.{pipeline}`,
     shared by the replicas of the pipeline's consumer group; a second group of the same pipeline

@@ -21,9 +21,10 @@ def test_by_default_pipelines_deliver_at_least_once_and_leave_the_replication_fa
     assert config["PIPELINE_DELIVERY"] == "at-least-once"
     assert "PIPELINE_STATE_REPLICATION_FACTOR" not in config
     assert config["PIPELINE_RESTORE_TIMEOUT_S"] == "300"
+    assert config["PIPELINE_COMMIT_INTERVAL_MS"] == "1000"
 
 
-def test_a_replication_factor_and_restore_timeout_in_the_values_reach_the_config_map(
+def test_a_replication_factor_restore_timeout_and_commit_interval_in_the_values_reach_the_config_map(
     chart: Chart,
 ) -> None:
     config = chart.render_with(
@@ -33,7 +34,10 @@ def test_a_replication_factor_and_restore_timeout_in_the_values_reach_the_config
         "pipelineDefaults.stateReplicationFactor=2",
         "--set",
         "pipelineDefaults.restoreTimeoutS=1800",
+        "--set",
+        "pipelineDefaults.commitIntervalMs=0",
     ).config()
+    assert config["PIPELINE_COMMIT_INTERVAL_MS"] == "0", "every batch committed"
     assert config["PIPELINE_STATE_REPLICATION_FACTOR"] == "2"
     assert config["PIPELINE_RESTORE_TIMEOUT_S"] == "1800"
 
@@ -44,6 +48,8 @@ def test_a_replication_factor_and_restore_timeout_in_the_values_reach_the_config
         ("pipelineDefaults.delivery=exactly-twice", "/pipelineDefaults/delivery"),
         ("pipelineDefaults.delivery=null", "delivery"),
         ("pipelineDefaults.restoreTimeoutS=0", "/pipelineDefaults/restoreTimeoutS"),
+        ("pipelineDefaults.commitIntervalMs=-1", "/pipelineDefaults/commitIntervalMs"),
+        ("pipelineDefaults.commitIntervalMs=60001", "/pipelineDefaults/commitIntervalMs"),
         ("pipelineDefaults.stateReplicationFactor=0", "/pipelineDefaults/stateReplicationFactor"),
         ("pipelineDefaults.stateReplicationFactor=17", "/pipelineDefaults/stateReplicationFactor"),
     ],

@@ -131,7 +131,8 @@ async def test_the_histories_of_a_batch_the_accelerator_refused_are_still_writte
     started.finish(InferenceRejected("load-forecast: refused"))
 
     assert started.outcome.dlq == 3
-    written = {o.key: orjson.loads(o.value) for o in started.outcome.outputs if o.topic == STATE and o.value is not None}
+    changelog = pipeline.changelog(started.outcome.changes)
+    written = {o.key: orjson.loads(o.value) for o in changelog if o.topic == STATE and o.value is not None}
     assert set(written) == {ANCHOR.encode(), SLEEPER.encode(), SECOND.encode()}
     state = written[SLEEPER.encode()]["state"]
     assert state["history"]["samples"] == 5, "the refused batch's sample is in the history"
