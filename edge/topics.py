@@ -53,6 +53,12 @@ class SiteTopics:
         return self.name("fiber", "alerts")
 
     @property
+    def ves_measurements(self) -> str:
+        """VES 7.x `perf3gpp` and `measurement` events, as a site's VES collector publishes them
+        (read by the KPI pipelines when `VES_KPI_TOPICS` names it)."""
+        return self.name("ves", "measurements")
+
+    @property
     def alarms_open(self) -> str:
         """Compacted: the open alarms of the region keyed by `alarmId`, a tombstone once cleared."""
         return self.name("ran", "alarms-open")
@@ -73,6 +79,6 @@ class SiteTopics:
         """Every topic the embedded dev stack creates for this region."""
         return [
             self.kpi, self.kpi_scores, self.anomalies, self.son_energy, self.son_forecasts, self.cs_utterances,
-            self.cs_insights,
+            self.cs_insights, self.ves_measurements,
             self.fiber_das, self.fiber_alerts, self.dlq, self.audit,
         ]

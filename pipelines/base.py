@@ -25,7 +25,7 @@ from pipelines.partition_keys import Partition, PartitionKeys
 from pipelines.records import InboundRecord, OutboundRecord
 from pipelines.settings import RETRY_BACKOFF_S
 
-__all__ = ["BatchPipeline", "Pipeline", "PreparedBatch", "RefusableIntake", "SiteOptions"]
+__all__ = ["BatchPipeline", "InputTranslator", "Pipeline", "PreparedBatch", "RefusableIntake", "SiteOptions"]
 
 
 
@@ -33,6 +33,15 @@ class RefusableIntake(Protocol):
     """What the base needs of a pipeline's intake: a way to send one record to the DLQ."""
 
     def reject(self, outcome: BatchOutcome, record: InboundRecord, reason: str, detail: str) -> None: ...
+
+
+class InputTranslator(Protocol):
+    """Turns records of another format (VES) into records of a pipeline's own events."""
+
+    def expand(self, records: Sequence[InboundRecord], outcome: BatchOutcome) -> Sequence[InboundRecord]:
+        """The batch with each foreign record replaced by the events it carries (none, one or
+        many, each keeping its record's position); refusals go to `outcome`."""
+        ...
 
 
 class PreparedBatch(Protocol):
@@ -139,6 +148,7 @@ class Pipeline(ABC, Generic[B]):
     oldest_state_version: int = 1
     """The oldest state version `restore_entity` still reads (an older one refuses the restore)."""
     _state_topic: str | None = None
+    _translator: InputTranslator | None = None
 
     def __init__(self, region: str, site_id: str, accel: AcceleratorClient, **options: Unpack[SiteOptions]) -> None:
         self.topics = SiteTopics(region)
@@ -156,6 +166,13 @@ class Pipeline(ABC, Generic[B]):
         if self.keys is None:
             return None
         return self._state_topic or self.topics.state(self.name)
+
+    def translate(self, topics: Sequence[str], translator: InputTranslator) -> None:
+        """Also read `topics`, whose records `translator` turns into this pipeline's own events
+        before `prepare` sees them (they must be partitioned like the pipeline's input: state
+        follows the partition that brought it)."""
+        self.input_topics = [*self.input_topics, *(t for t in topics if t not in self.input_topics)]
+        self._translator = translator
 
     def use_state_topic(self, topic: str) -> None:
         """Keep the changelog in `topic` instead of `{region}.state.{pipeline}` (a second consumer
@@ -241,6 +258,8 @@ class Pipeline(ABC, Generic[B]):
         """See `BatchPipeline.begin`: `prepare` now, `infer` in the awaitable, `emit` (or the
         batch's refusal) in `finish`."""
         outcome = BatchOutcome(events_in=len(records))
+        if self._translator is not None:
+            records = self._translator.expand(records, outcome)
         batch = self.prepare(records, outcome)
         if self.keys is not None:
             for key, partition in self.keys.take_dropped():

@@ -21,9 +21,12 @@ from pipelines.entity_limits import EntityLimits
 from pipelines.errors import StartupRefused
 from pipelines.fiber_sensing.pipeline import FiberSensingPipeline
 from pipelines.fiber_sensing.settings import FiberSensingSettings
+from pipelines.kpi_anomaly.features import COUNTERS
 from pipelines.kpi_anomaly.pipeline import KpiAnomalyPipeline
 from pipelines.kpi_anomaly.settings import KpiAnomalySettings
 from pipelines.settings import PipelineSettings
+from pipelines.ves.cell_samples import VesCellSamples
+from pipelines.ves.settings import VesSettings
 
 CS_INSIGHTS_LIMITS = EntityLimits(max_entities=ChurnPolicy.max_sessions)
 """cs-insights keeps 0.5 KB a session measured (0.75 KB with 256-character ids): 100,000 take
@@ -37,20 +40,39 @@ def _site(edge: EdgeSettings, settings: PipelineSettings) -> dict[str, Any]:
     return {"retry_backoff_s": settings.infer_retry_backoff_s, "served_site_ids": edge.served_sites()}
 
 
+def _reading_ves(pipeline: KpiAnomalyPipeline | EnergySavingPipeline) -> AnyPipeline:
+    """A KPI pipeline that also reads the VES topics of `VES_KPI_TOPICS`, if any.
+
+    Raises:
+        StartupRefused: the cell inventory file cannot be read.
+    """
+    ves = VesSettings()
+    topics = ves.topics()
+    if topics:
+        try:
+            inventory = ves.inventory()
+        except OSError as exc:
+            raise StartupRefused(f"VES_INVENTORY_FILE {ves.inventory_file} cannot be read: {exc.strerror or exc}") from exc
+        pipeline.translate(topics, VesCellSamples(
+            pipeline.name, pipeline.topics, pipeline.site_id, pipeline.intake, topics, COUNTERS, inventory
+        ))
+    return pipeline
+
+
 def _kpi_anomaly(edge: EdgeSettings, accel: AcceleratorClient, settings: PipelineSettings, own: Any) -> AnyPipeline:
     assert isinstance(own, KpiAnomalySettings)
-    return KpiAnomalyPipeline(
+    return _reading_ves(KpiAnomalyPipeline(
         edge.region, edge.site_id, accel, alarm_policy=own.alarm_policy(),
         entity_limits=settings.entity_limits(KpiAnomalyPipeline.entity_limits), **_site(edge, settings),
-    )
+    ))
 
 
 def _energy_saving(edge: EdgeSettings, accel: AcceleratorClient, settings: PipelineSettings, own: Any) -> AnyPipeline:
     assert isinstance(own, EnergySavingSettings)
-    return EnergySavingPipeline(
+    return _reading_ves(EnergySavingPipeline(
         edge.region, edge.site_id, accel, settings=own,
         entity_limits=settings.entity_limits(EnergySavingPipeline.entity_limits), **_site(edge, settings),
-    )
+    ))
 
 
 def _cs_insights(edge: EdgeSettings, accel: AcceleratorClient, settings: PipelineSettings, own: Any) -> AnyPipeline:

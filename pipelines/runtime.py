@@ -195,7 +195,7 @@ class PipelineRuntime:
             await self._transactions.require_support()
         if compacted or self.exactly_once:
             partitions = await provision_compacted_topics(
-                self.edge, self.pipeline.input_topics[0], compacted, self.settings.state_replication_factor
+                self.edge, self.pipeline.input_topics, compacted, self.settings.state_replication_factor
             )
             if self.exactly_once:
                 self._bound_per_poll(partitions)

@@ -29,29 +29,39 @@ _CREATED_WITHIN_S = 30.0
 
 
 async def provision_compacted_topics(
-    edge: EdgeSettings, input_topic: str, topics: Sequence[str], replicas: int | None
+    edge: EdgeSettings, input_topics: Sequence[str], topics: Sequence[str], replicas: int | None
 ) -> int:
-    """Create the `topics` missing, compacted, with as many partitions as `input_topic`; return
-    that partition count.
+    """Create the `topics` missing, compacted, with as many partitions as the first input
+    topic; return that partition count.
 
     Args:
         replicas: replication factor of the topics created; None: three, or every broker of a
             smaller cluster.
 
     Raises:
-        StartupRefused: the input topic does not exist, or one of `topics` exists with another
-            partition count (its partition N would not hold input partition N's state).
+        StartupRefused: an input topic does not exist, another input topic (VES) is partitioned
+            unlike the first, or one of `topics` exists with another partition count (its
+            partition N would not hold input partition N's state).
     """
+    input_topic = input_topics[0]
     admin = AIOKafkaAdminClient(**client_options(edge))
     await admin.start()
     try:
-        partitions = await _partition_counts(admin, [input_topic, *topics])
+        partitions = await _partition_counts(admin, [*input_topics, *topics])
         wanted = partitions.get(input_topic)
-        if wanted is None:
-            raise StartupRefused(
-                f"the input topic {input_topic} does not exist: create it first (the pipeline's state topics "
-                "are partitioned like it)"
-            )
+        for topic in input_topics:
+            if topic not in partitions:
+                raise StartupRefused(
+                    f"the input topic {topic} does not exist: create it first (the pipeline's state topics "
+                    f"are partitioned like {input_topic})"
+                )
+            if partitions[topic] != wanted:
+                raise StartupRefused(
+                    f"the input topic {topic} has {partitions[topic]} partitions and {input_topic} {wanted}: a "
+                    "pipeline's input topics must be partitioned alike (its state is kept by input partition); "
+                    f"recreate {topic} with {wanted} partitions"
+                )
+        assert wanted is not None
         for topic in topics:
             found = partitions.get(topic)
             if found is not None and found != wanted:

@@ -39,23 +39,32 @@ async def _describe(broker: str, topic: str) -> tuple[int, str | None, str | Non
 
 async def test_missing_state_topics_are_created_compacted_and_partitioned_like_the_input(broker: str) -> None:
     await create_topics(broker, [TOPICS.kpi], partitions=3)
-    partitions = await provision_compacted_topics(_edge(broker), TOPICS.kpi, [STATE, TOPICS.alarms_open], None)
+    partitions = await provision_compacted_topics(_edge(broker), [TOPICS.kpi], [STATE, TOPICS.alarms_open], None)
     assert partitions == 3
     for topic in (STATE, TOPICS.alarms_open):
         if broker.kind == "kafka":
             assert await _describe(broker, topic) == (3, "compact", str(64 * 1024 * 1024)), "closed for compaction at 64 MiB"
     # Again, with everything there: nothing to do, nothing refused.
-    assert await provision_compacted_topics(_edge(broker), TOPICS.kpi, [STATE], None) == 3
+    assert await provision_compacted_topics(_edge(broker), [TOPICS.kpi], [STATE], None) == 3
 
 
 async def test_a_state_topic_partitioned_unlike_the_input_refuses_the_start_naming_both(broker: str) -> None:
     await create_topics(broker, [TOPICS.kpi], partitions=3)
     await create_topics(broker, [STATE], partitions=2)
     with pytest.raises(StartupRefused, match=rf"{STATE} has 2 partitions and {TOPICS.kpi} 3: .* recreate it with 3"):
-        await provision_compacted_topics(_edge(broker), TOPICS.kpi, [STATE], None)
+        await provision_compacted_topics(_edge(broker), [TOPICS.kpi], [STATE], None)
 
 
 @pytest.mark.kafka_only  # Tansu creates a topic that a metadata request names
 async def test_a_missing_input_refuses_the_start(broker: str) -> None:
     with pytest.raises(StartupRefused, match=rf"the input topic {TOPICS.kpi} does not exist"):
-        await provision_compacted_topics(_edge(broker), TOPICS.kpi, [STATE], None)
+        await provision_compacted_topics(_edge(broker), [TOPICS.kpi], [STATE], None)
+
+
+async def test_a_second_input_topic_partitioned_unlike_the_first_refuses_the_start_naming_both(broker: str) -> None:
+    await create_topics(broker, [TOPICS.kpi], partitions=3)
+    await create_topics(broker, [TOPICS.ves_measurements], partitions=4)
+    with pytest.raises(
+        StartupRefused, match=rf"{TOPICS.ves_measurements} has 4 partitions and {TOPICS.kpi} 3: .* recreate .* with 3"
+    ):
+        await provision_compacted_topics(_edge(broker), [TOPICS.kpi, TOPICS.ves_measurements], [STATE], None)
