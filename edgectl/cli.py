@@ -99,6 +99,12 @@ def _parser() -> argparse.ArgumentParser:
     generate.add_argument("--sessions", type=int, default=50, help="utterances: concurrent sessions (default 50)")
     generate.add_argument("--pii-rate", type=float, default=0.15, help="utterances: share of customer turns with personal data")
     generate.add_argument("--fibers", type=int, default=4, help="das: fibre segments (default 4)")
+    generate.add_argument(
+        "--format", choices=("native", "ves", "ves-measurement"), default="native",
+        help="kpi: native ran.cell_kpi.v1 events to {region}.ran.kpi (default), or VES 7.2 events to "
+        "{region}.ves.measurements, one record per gNB and period: perf3gpp (ves) or measurement (ves-measurement); "
+        "the KPI pipelines read them with VES_KPI_TOPICS={region}.ves.measurements",
+    )
     generate.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     generate.add_argument("--anomaly-rate", type=float, default=0.004, help="kpi: incident start chance per cell-period")
     generate.add_argument("--event-rate", type=float, default=0.2, help="das: event start chance per fibre-window")
@@ -270,7 +276,13 @@ def _traffic_generator(name: str, args: argparse.Namespace, edge: EdgeSettings) 
             edge.region, edge.site_id, enbs=-(-args.cells // 3), cells_per_enb=min(3, args.cells), seed=args.seed,
             granularity_s=60, anomaly_rate=args.anomaly_rate,
         )
+        if args.format != "native":
+            from edgectl.synthetic.ves import VesTraffic
+
+            return VesTraffic(cells, "perf3gpp" if args.format == "ves" else "measurement"), topics.ves_measurements
         return cells, topics.kpi
+    if args.format != "native":
+        raise SystemExit(f"--format {args.format} is for kpi traffic; {name} has the native format only")
     if name == "utterances":
         if args.sessions < 1 or not 0 <= args.pii_rate <= 1:
             raise SystemExit(f"--sessions must be >= 1 and --pii-rate within [0, 1], got {args.sessions}, {args.pii_rate}")

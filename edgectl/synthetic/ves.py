@@ -6,10 +6,11 @@ use it; the KPI pipelines read the events back into the same samples."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Literal
 
+from edgectl.synthetic import LabelledEvent, TrafficGenerator
 from pipelines.cell_kpi import managed_object
 
 VesDomain = Literal["perf3gpp", "measurement"]
@@ -98,26 +99,53 @@ def _source(sample: dict[str, Any]) -> str:
     return f"gNB-{network_function(sample['cell_id'])}"
 
 
-def ves_events(samples: Iterable[dict[str, Any]], domain: VesDomain = "perf3gpp", cells_per_event: int = 100
+def reporting_groups(samples: Sequence[dict[str, Any]], cells_per_event: int = 100) -> list[list[int]]:
+    """Which samples share a VES event, by index: consecutive samples of one gNB, site, period
+    and time, up to `cells_per_event`."""
+    groups: list[list[int]] = []
+    for i, sample in enumerate(samples):
+        if groups:
+            first = samples[groups[-1][0]]
+            if len(groups[-1]) < cells_per_event and _source(sample) == _source(first) and all(
+                sample[k] == first[k] for k in ("site_id", "ts", "granularity_s")
+            ):
+                groups[-1].append(i)
+                continue
+        groups.append([i])
+    return groups
+
+
+def ves_events(samples: Sequence[dict[str, Any]], domain: VesDomain = "perf3gpp", cells_per_event: int = 100
                ) -> list[tuple[str, dict[str, Any]]]:
-    """The samples as VES events, `(key, event)`: consecutive samples of one gNB, period and
-    time share an event (up to `cells_per_event`); the key is the event's `sourceName`, so a
-    gNB's events keep their order in one partition, as a VES collector keyed by source would."""
+    """The samples as VES events, `(key, event)`, grouped by `reporting_groups`; the key is the
+    event's `sourceName`, so a gNB's events keep their order in one partition, as a VES
+    collector keyed by source would."""
     write = perf3gpp_event if domain == "perf3gpp" else measurement_event
-    events: list[tuple[str, dict[str, Any]]] = []
-    group: list[dict[str, Any]] = []
-
-    def close() -> None:
-        if group:
-            event = write(group, str(uuid.uuid4()), len(events))
-            events.append((event["event"]["commonEventHeader"]["sourceName"], event))
-            group.clear()
-
-    for sample in samples:
-        if group and (len(group) >= cells_per_event or _source(sample) != _source(group[0]) or any(
-            sample[k] != group[0][k] for k in ("site_id", "ts", "granularity_s")
-        )):
-            close()
-        group.append(sample)
-    close()
+    events = []
+    for sequence, group in enumerate(reporting_groups(samples, cells_per_event)):
+        event = write([samples[i] for i in group], str(uuid.uuid4()), sequence)
+        events.append((event["event"]["commonEventHeader"]["sourceName"], event))
     return events
+
+
+class VesTraffic:
+    """A cell-KPI generator's rounds as VES events (`TrafficGenerator`): one record per gNB and
+    period, keyed by its `sourceName`, labelled with the ground truth of its cells (joined with
+    `,`; none when every cell is normal)."""
+
+    def __init__(self, cells: TrafficGenerator, domain: VesDomain = "perf3gpp") -> None:
+        self.cells = cells
+        self.domain: VesDomain = domain
+        self._sequence = 0
+
+    def next_round(self) -> list[LabelledEvent]:
+        labelled = self.cells.next_round()
+        samples = [e.event for e in labelled]
+        write = perf3gpp_event if self.domain == "perf3gpp" else measurement_event
+        out = []
+        for group in reporting_groups(samples):
+            event = write([samples[i] for i in group], str(uuid.uuid4()), self._sequence)
+            self._sequence += 1
+            labels = sorted({label for i in group if (label := labelled[i].label)})
+            out.append(LabelledEvent(event, event["event"]["commonEventHeader"]["sourceName"], ",".join(labels) or None))
+        return out

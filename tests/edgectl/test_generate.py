@@ -65,6 +65,31 @@ def test_kpi_traffic_comes_from_co_sited_cells_three_to_an_enb(broker: str) -> N
     assert len(cells) == 12 and len(enbs) == 4
 
 
+@pytest.mark.integration
+@pytest.mark.parametrize(("format_", "domain"), [("ves", "perf3gpp"), ("ves-measurement", "measurement")])
+def test_kpi_traffic_as_ves_is_one_event_per_gnb_and_period_that_the_pipelines_read_back(
+    broker: str, format_: str, domain: str
+) -> None:
+    from edgectl.synthetic.ves import network_function
+    from pipelines.kpi_anomaly.features import COUNTERS
+    from pipelines.ves.cell_readings import READERS
+    from pipelines.ves.events import decode_ves
+
+    asyncio.run(create_topics(broker, TOPICS.all(), partitions=2))
+    result = _generate(broker, "kpi", "--format", format_, "--count", "8", "--cells", "12", "--rate", "200")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["generated=8", f"topic={TOPICS.ves_measurements}"]
+    records = asyncio.run(read_topic(broker, TOPICS.ves_measurements))
+    assert len(records) == 8
+    for record in records:
+        header, event = decode_ves(record.value)
+        readings = READERS[header.domain](event, COUNTERS)
+        assert header.domain == domain and record.key == header.source_name.encode()
+        assert len(readings.counters) == 3 and readings.granularity_s == 60, "the three cells of one gNB"
+        assert {f"gNB-{network_function(cell)}" for cell in readings.counters} == {header.source_name}
+        assert {k for k, _ in record.headers} <= {LABEL_HEADER}
+
+
 @pytest.mark.parametrize(
     ("args", "named"),
     [
@@ -73,6 +98,8 @@ def test_kpi_traffic_comes_from_co_sited_cells_three_to_an_enb(broker: str) -> N
         (("das", "--fibers", "0"), "--fibers"),
         (("utterances", "--pii-rate", "1.5"), "--pii-rate"),
         (("kpi", "--anomaly-rate", "-1"), "--anomaly-rate"),
+        (("kpi", "--format", "xml"), "--format"),
+        (("das", "--format", "ves"), "--format"),
     ],
 )
 def test_bad_options_are_refused_by_name(args: tuple[str, ...], named: str) -> None:
