@@ -24,12 +24,13 @@ from pipelines.energy_saving.settings import EnergySavingSettings
 from pipelines.fiber_sensing.settings import FiberSensingSettings
 from pipelines.kpi_anomaly.settings import KpiAnomalySettings
 from pipelines.settings import PipelineSettings
+from pipelines.ves.settings import VesSettings
 
 GENERATORS = ("kpi", "utterances", "das")
 GENERATOR_ALIASES = {"kpi-anomaly": "kpi", "energy-saving": "kpi", "cs-insights": "utterances", "fiber-sensing": "das"}
 """Each pipeline's name also names the traffic it reads."""
 PIPELINE_NAMES = ("kpi-anomaly", "energy-saving", "cs-insights", "fiber-sensing")
-PIPELINE_SETTINGS = (KpiAnomalySettings, EnergySavingSettings, CsInsightsSettings, FiberSensingSettings)
+PIPELINE_SETTINGS = (KpiAnomalySettings, EnergySavingSettings, CsInsightsSettings, FiberSensingSettings, VesSettings)
 """Each pipeline's own settings classes, for `edge pipeline run --help` and for naming a bad one."""
 
 

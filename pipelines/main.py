@@ -42,8 +42,8 @@ async def run_pipeline(name: str, edge: EdgeSettings, settings: PipelineSettings
 
     Raises:
         KeyError: no pipeline is called `name`.
-        pydantic.ValidationError: a setting of the pipeline's own is out of range (read before
-            anything connects).
+        pydantic.ValidationError: a setting of the pipeline's own (or of its VES input) is out of
+            range (read before anything connects).
     """
     own = shipped_pipeline(name).settings()
     provider = configure_tracing(edge, f"sovereign-edge-{name}")
@@ -54,8 +54,10 @@ async def run_pipeline(name: str, edge: EdgeSettings, settings: PipelineSettings
     stop = asyncio.Event()
     install_stop_signals(stop)
     try:
-        async with AcceleratorClient(edge, timeout_s=settings.infer_timeout_s, attempts=settings.infer_attempts) as accel:
-            pipeline = build_pipeline(name, edge, accel, settings, own)
+        accel = AcceleratorClient(edge, timeout_s=settings.infer_timeout_s, attempts=settings.infer_attempts)
+        # Built before anything connects: a setting it refuses (VES input, limits) stops it at once.
+        pipeline = build_pipeline(name, edge, accel, settings, own)
+        async with accel:
             runtime = PipelineRuntime(pipeline, edge, settings, accelerator_notices=accel.notices)
             # Up before the runtime joins its group and until it has drained: `/metrics` and
             # `/livez` answer throughout, `/readyz` once it holds partitions and until it stops.

@@ -74,6 +74,22 @@ def test_a_pipeline_policy_out_of_range_is_named_by_its_variable_without_a_trace
     assert "FIBER_SENSING_MIN_CONFIDENCE" in result.stderr and "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("ves", "expected"),
+    [
+        ({"VES_KPI_TOPICS": "kr-seoul.ves/pm"}, "VES_KPI_TOPICS: Value error, 'kr-seoul.ves/pm' is not a Kafka topic name"),
+        ({"VES_KPI_TOPICS": "kr-seoul.ves.measurements", "VES_INVENTORY_FILE": "/no/such/cells.txt"},
+         "refusing to start: VES_INVENTORY_FILE /no/such/cells.txt cannot be read"),
+    ],
+)
+def test_a_bad_ves_input_setting_stops_the_start_before_anything_connects(ves: dict[str, str], expected: str) -> None:
+    # No accelerator and no broker listen: the refusal comes before either is tried.
+    env = os.environ | {"EDGE_REGION": "kr-seoul", "EDGE_SITE_ID": "S1", "EDGE_ACCEL_TARGETS": "127.0.0.1:1"} | ves
+    result = _run("pipeline", "run", "energy-saving", env=env)
+    assert result.returncode != 0
+    assert expected in result.stderr and "Traceback" not in result.stderr and "accelerator" not in result.stderr
+
+
 def test_demo_refuses_an_unknown_pipeline_naming_the_known_ones() -> None:
     result = _run("demo", "--seconds", "1", "--pipelines", "kpi-anomaly,weather-radar")
     assert result.returncode != 0
