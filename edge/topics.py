@@ -59,6 +59,11 @@ class SiteTopics:
         return self.name("ves", "measurements")
 
     @property
+    def ves_faults(self) -> str:
+        """The KPI anomaly pipeline's alarms as VES events, when `KPI_ANOMALY_VES_ALARMS_TOPIC` names it."""
+        return self.name("ves", "faults")
+
+    @property
     def alarms_open(self) -> str:
         """Compacted: the open alarms of the region keyed by `alarmId`, a tombstone once cleared."""
         return self.name("ran", "alarms-open")
@@ -79,6 +84,6 @@ class SiteTopics:
         """Every topic the embedded dev stack creates for this region."""
         return [
             self.kpi, self.kpi_scores, self.anomalies, self.son_energy, self.son_forecasts, self.cs_utterances,
-            self.cs_insights, self.ves_measurements,
+            self.cs_insights, self.ves_measurements, self.ves_faults,
             self.fiber_das, self.fiber_alerts, self.dlq, self.audit,
         ]

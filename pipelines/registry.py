@@ -25,6 +25,7 @@ from pipelines.kpi_anomaly.features import COUNTERS
 from pipelines.kpi_anomaly.pipeline import KpiAnomalyPipeline
 from pipelines.kpi_anomaly.settings import KpiAnomalySettings
 from pipelines.settings import PipelineSettings
+from pipelines.ves.alarms import VesAlarms
 from pipelines.ves.cell_samples import VesCellSamples
 from pipelines.ves.settings import VesSettings
 
@@ -61,8 +62,9 @@ def _reading_ves(pipeline: KpiAnomalyPipeline | EnergySavingPipeline) -> AnyPipe
 
 def _kpi_anomaly(edge: EdgeSettings, accel: AcceleratorClient, settings: PipelineSettings, own: Any) -> AnyPipeline:
     assert isinstance(own, KpiAnomalySettings)
+    ves_alarms = None if own.ves_alarms_topic is None else VesAlarms(own.ves_alarms_topic, own.ves_alarm_domain, "kpi-anomaly")
     return _reading_ves(KpiAnomalyPipeline(
-        edge.region, edge.site_id, accel, alarm_policy=own.alarm_policy(),
+        edge.region, edge.site_id, accel, alarm_policy=own.alarm_policy(), ves_alarms=ves_alarms,
         entity_limits=settings.entity_limits(KpiAnomalyPipeline.entity_limits), **_site(edge, settings),
     ))
 

@@ -27,10 +27,11 @@ from pipelines.kpi_anomaly.features import (
 )
 from pipelines.kpi_anomaly.incidents import AlarmPolicy, IncidentTracker
 from pipelines.kpi_anomaly.intake import CellKpiBatch, CellKpiIntake
-from pipelines.kpi_anomaly.results import SCORE_SCHEMA, alarm_record
+from pipelines.kpi_anomaly.results import SCORE_SCHEMA, alarm_body
 from pipelines.outcome import BatchOutcome
 from pipelines.records import InboundRecord, OutboundRecord
 from pipelines.results import RESULT_NAMESPACE_BYTES
+from pipelines.ves.alarms import VesAlarms
 
 NAME = "kpi-anomaly"
 MODEL = "kpi-anomaly"
@@ -74,7 +75,7 @@ class KpiAnomalyPipeline(Pipeline[_PreparedKpis]):
 
     def __init__(
         self, region: str, site_id: str, accel: AcceleratorClient, *, alarm_policy: AlarmPolicy | None = None,
-        **options: Unpack[SiteOptions],
+        ves_alarms: VesAlarms | None = None, **options: Unpack[SiteOptions],
     ) -> None:
         super().__init__(region, site_id, accel, **options)
         limits = self.entity_limits
@@ -88,6 +89,10 @@ class KpiAnomalyPipeline(Pipeline[_PreparedKpis]):
         self.output_topics = [
             self.topics.kpi_scores, self.topics.anomalies, self.alarms_topic, self.topics.dlq, self.topics.audit,
         ]
+        self.ves_alarms = ves_alarms
+        """Writes each alarm also as a VES event (None: no VES output)."""
+        if ves_alarms is not None:
+            self.output_topics.append(ves_alarms.topic)
         self._cells = self.hold_entities(
             limits, self._drop_cells, spare=lambda cell: self.incidents.open_incident(cell) is not None
         )
@@ -182,11 +187,14 @@ class KpiAnomalyPipeline(Pipeline[_PreparedKpis]):
                 # keep no state for it.
                 self.incidents.forget([cells[i]])
             event = batch.event(i)
-            alarm = alarm_record(
+            body = alarm_body(
                 pipeline=NAME, event=event, notification=notification, score=score,
                 explanation=_explain(event, worst[i], features[i]), model=model,
             )
+            alarm = orjson.dumps(body)
             outcome.outputs.append(OutboundRecord(self.topics.anomalies, keys[i], alarm, headers[i]))
+            if self.ves_alarms is not None:
+                outcome.outputs.append(self.ves_alarms.record(body, headers[i]))
             # The site's open-alarm list, for an OSS to resynchronise from: the alarm's latest
             # notification while it is open, a tombstone once it clears.
             cleared = notification.kind == "notifyClearedAlarm"

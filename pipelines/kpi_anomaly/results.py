@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
-
 from pipelines.cell_kpi import managed_object
 from pipelines.kpi_anomaly.incidents import AlarmNotification
 from pipelines.results import result_id
@@ -30,7 +28,7 @@ _ALARM_CLASS = {
 }
 
 
-def alarm_record(
+def alarm_body(
     *,
     pipeline: str,
     event: dict[str, Any],
@@ -38,8 +36,8 @@ def alarm_record(
     score: float,
     explanation: list[dict[str, Any]],
     model: dict[str, str],
-) -> bytes:
-    """One `ran.cell_anomaly.v1` record: a 3GPP-style alarm notification for the NOC/OSS, with
+) -> dict[str, Any]:
+    """One `ran.cell_anomaly.v1` alarm: a 3GPP-style alarm notification for the NOC/OSS, with
     the KPIs behind it and how far each sits from the cell's own recent normal."""
     incident = notification.incident
     worst = explanation[0]["kpi"] if explanation else "rrc_setup_sr"
@@ -70,4 +68,4 @@ def alarm_record(
         "explanation": explanation,
         "model": model,
     }
-    return orjson.dumps(body)
+    return body

@@ -3,6 +3,8 @@ alarm is raised at which severity, and when it clears."""
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -21,6 +23,14 @@ class KpiAnomalySettings(BaseSettings):
     """... and at least this, CRITICAL. At or above `major_score`."""
     clear_after_normal: int = Field(AlarmPolicy.clear_after_normal, ge=1, le=1_000)
     """Normal samples in a row after which a cell's alarm is cleared."""
+    ves_alarms_topic: str | None = Field(None, min_length=1, max_length=249, pattern=r"^[A-Za-z0-9._-]+$")
+    """Also publish every alarm notification as a VES 7.2 event to this topic (in the site's
+    region, e.g. `kr-seoul.ves.faults`), for a fault management system that takes a VES
+    collector's output. Unset: none."""
+    ves_alarm_domain: Literal["stndDefined", "fault"] = "stndDefined"
+    """The VES form of those events: `stndDefined` (namespace `3GPP-FaultSupervision`, data the
+    TS 28.532 notifyNewAlarm / notifyChangedAlarm / notifyClearedAlarm) or `fault` (VES
+    `faultFields`, for older consumers; a clear is severity NORMAL)."""
 
     @model_validator(mode="after")
     def _critical_above_major(self) -> KpiAnomalySettings:

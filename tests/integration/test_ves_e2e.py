@@ -19,7 +19,10 @@ from pipelines.accel_client import AcceleratorClient
 from pipelines.kpi_anomaly.features import COUNTERS
 from pipelines.kpi_anomaly.pipeline import KpiAnomalyPipeline
 from pipelines.settings import PipelineSettings
+from pipelines.ves.alarms import VesAlarms
 from pipelines.ves.cell_samples import VesCellSamples
+from tests.pipelines.ves.ves_schemas import VES as VES_SCHEMA
+from tests.pipelines.ves.ves_schemas import notification_validator
 
 from .kafka_io import committed, produce, read_topic
 from .pipeline_run import run_until_consumed
@@ -34,7 +37,9 @@ ROUNDS = 40
 def _reading_ves_only(accel: AcceleratorClient) -> KpiAnomalyPipeline:
     """A KPI pipeline of its own group reading the VES topic alone (the native samples of the
     same cells lie in the KPI topic, for the other group)."""
-    pipeline = KpiAnomalyPipeline(REGION, SITE, accel)
+    pipeline = KpiAnomalyPipeline(
+        REGION, SITE, accel, ves_alarms=VesAlarms(TOPICS.ves_faults, "stndDefined", "kpi-anomaly")
+    )
     pipeline.translate([VES], VesCellSamples(pipeline.name, pipeline.topics, SITE, pipeline.intake, [VES], COUNTERS))
     pipeline.input_topics = [VES]
     pipeline.use_state_topic(f"{REGION}.state.kpi-anomaly-ves")
@@ -109,6 +114,18 @@ async def test_ves_events_through_the_broker_give_the_scores_and_alarms_of_the_n
     ves_alarms = _lifecycles([a for a in alarms if "/" in a["event_id"]])
     assert ves_alarms == _lifecycles([a for a in alarms if "/" not in a["event_id"]])
     assert any(len(notifications) > 1 for notifications in ves_alarms.values()), "an alarm raised and cleared"
+    # The same alarms as VES stndDefined events, each valid, each under its alarm's id.
+    faults = await read_topic(bootstrap, TOPICS.ves_faults)
+    own = {(a["alarmId"], a["notificationType"], a["ts"]) for a in alarms if "/" in a["event_id"]}
+    seen = set()
+    for record in faults:
+        event = orjson.loads(record.value)
+        VES_SCHEMA.validate(event)
+        data = event["event"]["stndDefinedFields"]["data"]
+        notification_validator(data["notificationType"][0].upper() + data["notificationType"][1:]).validate(data)
+        assert record.key == data["alarmId"].encode()
+        seen.add((data["alarmId"], data["notificationType"], data["eventTime"]))
+    assert seen == own and len(faults) == len(own)
 
     dlq = [orjson.loads(r.value) for r in await read_topic(bootstrap, TOPICS.dlq)]
     assert sorted((d["source"]["topic"], d["reason"]) for d in dlq) == sorted((VES, r) for _, r in bad.values())

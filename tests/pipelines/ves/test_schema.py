@@ -5,8 +5,6 @@ stndDefined), and that schema refuses what VES 7.2 refuses, so the check can fai
 from __future__ import annotations
 
 import copy
-import json
-from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -14,9 +12,8 @@ import pytest
 
 from edgectl.synthetic.co_sited_cells import CoSitedCells
 from edgectl.synthetic.ves import VesDomain, VesTraffic
-
-SCHEMA = json.loads((Path(__file__).parent / "ves_7_2.schema.json").read_text(encoding="utf-8"))
-VALIDATOR = jsonschema.Draft7Validator(SCHEMA, format_checker=jsonschema.FormatChecker())
+from tests.pipelines.ves.ves_schemas import VES as VALIDATOR
+from tests.pipelines.ves.ves_schemas import VES_SCHEMA as SCHEMA
 
 
 def written(domain: VesDomain, rounds: int = 3) -> list[dict[str, Any]]:

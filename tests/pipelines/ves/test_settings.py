@@ -49,3 +49,18 @@ def test_an_inventory_that_cannot_be_read_refuses_the_start_naming_it(
     monkeypatch.setenv("VES_INVENTORY_FILE", str(tmp_path / "missing.txt"))
     with pytest.raises(StartupRefused, match=r"VES_INVENTORY_FILE .*missing.txt cannot be read"):
         build_pipeline("kpi-anomaly", EDGE, ACCEL)
+
+
+def test_the_kpi_anomaly_pipeline_writes_its_alarms_as_ves_where_a_topic_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pipelines.kpi_anomaly.pipeline import KpiAnomalyPipeline
+
+    assert build_pipeline("kpi-anomaly", EDGE, ACCEL).ves_alarms is None  # type: ignore[attr-defined]
+    monkeypatch.setenv("KPI_ANOMALY_VES_ALARMS_TOPIC", "kr-seoul.ves.faults")
+    monkeypatch.setenv("KPI_ANOMALY_VES_ALARM_DOMAIN", "fault")
+    pipeline = build_pipeline("kpi-anomaly", EDGE, ACCEL)
+    assert isinstance(pipeline, KpiAnomalyPipeline) and pipeline.ves_alarms is not None
+    assert (pipeline.ves_alarms.topic, pipeline.ves_alarms.domain) == ("kr-seoul.ves.faults", "fault")
+    assert "kr-seoul.ves.faults" in pipeline.output_topics, "so the start checks its region like every output"
+    monkeypatch.setenv("KPI_ANOMALY_VES_ALARM_DOMAIN", "syslog")
+    with pytest.raises(ValidationError, match="ves_alarm_domain"):
+        build_pipeline("kpi-anomaly", EDGE, ACCEL)
