@@ -17,6 +17,7 @@ from edge.errors import SiteConfigError
 from edge.settings import EdgeSettings
 from edgectl.bench_cli import add_bench_commands, run_bench
 from edgectl.broker import BrokerUnavailable
+from edgectl.pm.command import add_import_commands, run_import
 from edgectl.settings_help import settings_help
 from edgectl.synthetic import TrafficGenerator
 from pipelines.cs_insights.settings import CsInsightsSettings
@@ -118,6 +119,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     listing.add_argument("--json", action="store_true", help="one JSON object per line, as published, instead of a table")
     listing.add_argument("--timeout", type=float, default=60.0, help="seconds to read the list within (default 60)")
+    importing = commands.add_parser("import", help="replay an operator's history (PM files) through the pipelines")
+    add_import_commands(importing, settings_help(EdgeSettings))
     bench = commands.add_parser(
         "bench", help="benchmarks that print figures",
         description="Benchmarks that print figures; `edge bench BENCH --help` lists a bench's options.",
@@ -158,6 +161,9 @@ def main(argv: Sequence[str] | None = None) -> None:
             _generate(args)
         elif args.command == "alarms":
             _alarms_list(args)
+        elif args.command == "import":
+            _configure_logging("WARNING")
+            run_import(args)
         elif args.command == "bench":
             _configure_logging("WARNING")
             run_bench(args)
