@@ -36,14 +36,20 @@ ROUNDS = 40
 
 def _reading_ves_only(accel: AcceleratorClient) -> KpiAnomalyPipeline:
     """A KPI pipeline of its own group reading the VES topic alone (the native samples of the
-    same cells lie in the KPI topic, for the other group)."""
+    same cells lie in the KPI topic, for the other group), the generated cells its inventory."""
     pipeline = KpiAnomalyPipeline(
         REGION, SITE, accel, ves_alarms=VesAlarms(TOPICS.ves_faults, "stndDefined", "kpi-anomaly")
     )
-    pipeline.translate([VES], VesCellSamples(pipeline.name, pipeline.topics, SITE, pipeline.intake, [VES], COUNTERS))
+    pipeline.translate([VES], VesCellSamples(
+        pipeline.name, pipeline.topics, SITE, pipeline.intake, [VES], COUNTERS, frozenset(_cells())
+    ))
     pipeline.input_topics = [VES]
     pipeline.use_state_topic(f"{REGION}.state.kpi-anomaly-ves")
     return pipeline
+
+
+def _cells() -> list[str]:
+    return [e.event["cell_id"] for e in CellKpiGenerator(REGION, SITE, cells=30, seed=21).next_round()]
 
 
 def _by_sample(scores: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -83,6 +89,7 @@ async def test_ves_events_through_the_broker_give_the_scores_and_alarms_of_the_n
         b"gNB-bad-2": (orjson.dumps({"event": {"commonEventHeader": header | {"sequence": "7"}}}), "schema"),
         b"gNB-bad-3": (orjson.dumps({"event": {"commonEventHeader": {k: v for k, v in header.items() if k != "sourceName"}}}), "schema"),
         b"gNB-bad-4": (orjson.dumps({"event": {"commonEventHeader": header | {"domain": "syslog"}}}), "schema"),
+        b"gNB-foreign": (orjson.dumps(ves_events([dict(rounds[0][0], cell_id="450-05-999999-1")])[0][1]), "residency"),
         b"gNB-bad-5": (orjson.dumps({"event": {"commonEventHeader": header, "perf3gppFields": {
             "perf3gppFieldsVersion": "1.0", "measDataCollection": {"granularityPeriod": "60", "measuredEntityDn": "x",
                                                                    "measInfoList": []}}}}), "schema"),
@@ -130,4 +137,6 @@ async def test_ves_events_through_the_broker_give_the_scores_and_alarms_of_the_n
     dlq = [orjson.loads(r.value) for r in await read_topic(bootstrap, TOPICS.dlq)]
     assert sorted((d["source"]["topic"], d["reason"]) for d in dlq) == sorted((VES, r) for _, r in bad.values())
     assert all(d["pipeline"] == "kpi-anomaly" and d["detail"] for d in dlq)
+    audit = [orjson.loads(r.value) for r in await read_topic(bootstrap, TOPICS.audit)]
+    assert [a["source"]["topic"] for a in audit] == [VES], "the foreign cell's refusal is audited"
     assert sum((await committed(bootstrap, "ves", VES)).values()) == len(records), "every partition moved on"
