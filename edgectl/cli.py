@@ -56,6 +56,10 @@ def _parser() -> argparse.ArgumentParser:
         "--pipelines", default=",".join(PIPELINE_NAMES),
         help=f"comma-separated pipelines to run (default all: {','.join(PIPELINE_NAMES)})",
     )
+    demo.add_argument(
+        "--kpi-format", choices=("native", "ves"), default="native",
+        help="cell KPIs as ran.cell_kpi.v1 (default), or as VES perf3gpp events that the KPI pipelines read",
+    )
     demo.add_argument("--region", default="kr-seoul", help="region of the demo site (default kr-seoul)")
     demo.add_argument("--site-id", default="SEL-GN-0042", help="id of the demo site (default SEL-GN-0042)")
 
@@ -187,7 +191,7 @@ def _demo(args: argparse.Namespace) -> None:
         options = DemoOptions(
             seconds=args.seconds, rate_per_s=args.rate, cells=args.cells, utterance_rate_per_s=args.utterance_rate,
             sessions=args.sessions, fibers=args.fibers, pipelines=tuple(args.pipelines.split(",")),
-            region=args.region, site_id=args.site_id,
+            region=args.region, site_id=args.site_id, kpi_format=args.kpi_format,
         )
     except ValueError as exc:
         raise SystemExit(f"edge demo: {exc}") from None

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, Literal
 
 from aiokafka import AIOKafkaProducer
 
@@ -26,12 +27,15 @@ from edgectl.synthetic import TrafficGenerator
 from edgectl.synthetic.co_sited_cells import CoSitedCells
 from edgectl.synthetic.das import DasWindowGenerator
 from edgectl.synthetic.utterances import UtteranceGenerator
+from edgectl.synthetic.ves import VesTraffic
 from edgectl.traffic import produce_traffic
 from pipelines.accel_client import AcceleratorClient
 from pipelines.main import run_until_stopped
-from pipelines.registry import PIPELINES, build_pipeline
+from pipelines.base import Pipeline
+from pipelines.registry import PIPELINES, build_pipeline, read_ves
 from pipelines.runtime import PipelineRuntime
 from pipelines.settings import PipelineSettings
+from pipelines.ves.settings import VesSettings
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +68,9 @@ class DemoOptions:
     """One deliberately broken record in this many, in the cell KPI and utterance traffic."""
     region: str = "kr-seoul"
     site_id: str = "SEL-GN-0042"
+    kpi_format: Literal["native", "ves"] = "native"
+    """`ves`: the cell KPIs go out as VES perf3gpp events (one per gNB and period) to
+    `{region}.ves.measurements`, which the KPI pipelines read instead of `{region}.ran.kpi`."""
     accel_start_timeout_s: float = 60.0
     drain_timeout_s: float = 15.0
 
@@ -103,7 +110,13 @@ def _feeds(options: DemoOptions, topics: SiteTopics, seed: int) -> dict[str, _Fe
             options.region, options.site_id, enbs=-(-options.cells // 3), cells_per_enb=min(3, options.cells),
             seed=seed, start=DEMO_START, granularity_s=60, anomaly_rate=0.004,
         )
-        feeds.append(_Feed("cell KPIs", topics.kpi, cells, options.rate_per_s, options.malformed_every))
+        if options.kpi_format == "ves":
+            # One record per gNB and period carries its cells: the samples keep the rate asked.
+            per_record = min(3, options.cells)
+            feeds.append(_Feed("cell KPIs as VES perf3gpp", topics.ves_measurements, VesTraffic(cells),
+                               options.rate_per_s / per_record, options.malformed_every))
+        else:
+            feeds.append(_Feed("cell KPIs", topics.kpi, cells, options.rate_per_s, options.malformed_every))
     if "cs-insights" in wanted:
         utterances = UtteranceGenerator(options.region, options.site_id, sessions=options.sessions, seed=seed)
         feeds.append(_Feed("utterances", topics.cs_utterances, utterances, options.utterance_rate_per_s,
@@ -147,10 +160,14 @@ class _Progress:
         if self._tty:
             sys.stderr.write("\n")
 
+    def produced_for(self, runtime: PipelineRuntime) -> int:
+        """Records produced to the topics a pipeline reads (not every topic it reads is fed)."""
+        return sum(feed.produced for topic, feed in self.feeds.items() if topic in runtime.pipeline.input_topics)
+
     def drained(self) -> bool:
         """Every pipeline has committed everything produced to the topics it reads."""
         return all(
-            runtime.stats.events_in >= sum(self.feeds[t].produced for t in runtime.pipeline.input_topics)
+            runtime.stats.events_in >= self.produced_for(runtime)
             for runtime in self.runtimes
         )
 
@@ -160,7 +177,7 @@ class _Progress:
         prefixed with its name."""
         elapsed = self.elapsed_s()
         first = self.runtimes[0]
-        produced = sum(self.feeds[t].produced for t in first.pipeline.input_topics)
+        produced = self.produced_for(first)
         s = first.stats
         pairs = [
             f"events_in={s.events_in}", f"scores_out={s.results_out}", f"anomalies={s.anomalies}", f"dlq={s.dlq}",
@@ -169,7 +186,7 @@ class _Progress:
         for runtime in self.runtimes:
             name, s = runtime.pipeline.name, runtime.stats
             results, actions = SUMMARY_NAMES[name]
-            produced = sum(self.feeds[t].produced for t in runtime.pipeline.input_topics)
+            produced = self.produced_for(runtime)
             pairs += [
                 f"{name}.events_in={s.events_in}", f"{name}.{results}={s.results_out}",
                 f"{name}.{actions}={s.anomalies}", f"{name}.dlq={s.dlq}", f"{name}.produced={produced}",
@@ -221,7 +238,7 @@ async def _run_site(options: DemoOptions, edge: EdgeSettings, topics: SiteTopics
         # One client serves every pipeline here; the first one audits the accelerators it refuses.
         runtimes = [
             PipelineRuntime(
-                build_pipeline(name, edge, accel, settings), edge, settings,
+                _demo_pipeline(name, options, edge, accel, settings), edge, settings,
                 accelerator_notices=None if i else accel.notices,
             )
             for i, name in enumerate(options.pipelines)
@@ -247,6 +264,16 @@ async def _run_site(options: DemoOptions, edge: EdgeSettings, topics: SiteTopics
             for runtime in reversed(started):
                 await runtime.stop()
             await producer.stop()
+
+
+def _demo_pipeline(
+    name: str, options: DemoOptions, edge: EdgeSettings, accel: AcceleratorClient, settings: PipelineSettings
+) -> Pipeline[Any]:
+    """A pipeline as `edge pipeline run` builds it; with VES traffic, the KPI pipelines read it."""
+    pipeline = build_pipeline(name, edge, accel, settings)
+    if options.kpi_format == "ves" and name in ("kpi-anomaly", "energy-saving"):
+        read_ves(pipeline, VesSettings(kpi_topics=SiteTopics(options.region).ves_measurements))
+    return pipeline
 
 
 async def _run_until_drained(

@@ -32,6 +32,9 @@ async def run_until_stopped(runtime: PipelineRuntime, stop: asyncio.Event, grace
             loop_task.cancel()
     finally:
         stop_task.cancel()
+        if not loop_task.done():  # cancelled from outside (its task group failed): the loop goes too
+            runtime.request_stop()
+            loop_task.cancel()
         await asyncio.gather(loop_task, stop_task, return_exceptions=True)
     if loop_task.done() and not loop_task.cancelled() and loop_task.exception() is not None:
         raise loop_task.exception()  # type: ignore[misc]

@@ -42,12 +42,17 @@ def _site(edge: EdgeSettings, settings: PipelineSettings) -> dict[str, Any]:
 
 
 def _reading_ves(pipeline: KpiAnomalyPipeline | EnergySavingPipeline) -> AnyPipeline:
-    """A KPI pipeline that also reads the VES topics of `VES_KPI_TOPICS`, if any.
+    """A KPI pipeline that also reads the VES topics of `VES_KPI_TOPICS`, if any."""
+    return read_ves(pipeline, VesSettings())
+
+
+def read_ves(pipeline: AnyPipeline, ves: VesSettings) -> AnyPipeline:
+    """Have a KPI pipeline (kpi-anomaly, energy-saving) also read the VES topics `ves` names.
 
     Raises:
         StartupRefused: the cell inventory file cannot be read.
     """
-    ves = VesSettings()
+    assert isinstance(pipeline, KpiAnomalyPipeline | EnergySavingPipeline), "only the KPI pipelines read VES"
     topics = ves.topics()
     if topics:
         try:

@@ -123,6 +123,21 @@ def test_demo_runs_the_whole_site_and_prints_a_summary_line() -> None:
 
 
 @pytest.mark.integration
+def test_the_demo_runs_its_kpi_pipelines_on_ves_traffic() -> None:
+    """With `--kpi-format ves` the cell KPIs go out as perf3gpp events of three cells each; both
+    KPI pipelines read every one and score each cell it carries."""
+    result = _run("demo", "--seconds", "5", "--rate", "600", "--cells", "30", "--kpi-format", "ves",
+                  "--pipelines", "kpi-anomaly,energy-saving", timeout=150)
+    assert result.returncode == 0, result.stderr
+    values = dict(pair.split("=") for pair in result.stdout.strip().splitlines()[-1].removeprefix("summary: ").split())
+    records, scores, dlq = int(values["events_in"]), int(values["scores_out"]), int(values["dlq"])
+    assert records == int(values["produced"]) >= 500, "the demo drains what it produced"
+    assert dlq >= 1 and scores == 3 * (records - dlq), "three cells in each good VES record"
+    assert int(values["energy-saving.forecasts_out"]) == scores
+    assert "cell KPIs as VES perf3gpp" in result.stderr
+
+
+@pytest.mark.integration
 def test_accel_serve_stops_cleanly_on_sigterm(tmp_path) -> None:  # type: ignore[no-untyped-def]
     ready = tmp_path / "port"
     env = os.environ | {"EDGE_REGION": "kr-seoul", "EDGE_SITE_ID": "S1", "ACCEL_PORT": "0", "ACCEL_GRACE_PERIOD_S": "2"}
