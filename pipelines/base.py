@@ -13,6 +13,8 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import Any, Generic, Protocol, TypedDict, TypeVar, Unpack
 
+import numpy as np
+
 from edge.topics import SiteTopics
 from inference_protocol.tensors import Tensor
 from pipelines.accel_client import AcceleratorClient, InferResult
@@ -137,6 +139,10 @@ class Pipeline(ABC, Generic[B]):
     meanwhile cannot be brought back by `emit`, or is handled where it could."""
     entity_limits: EntityLimits | None = None
     """Bounds on the per-entity state this pipeline keeps; None: it keeps none."""
+    max_request_rows: int | None = None
+    """Most rows one inference request carries: a batch whose records expand to more (VES
+    events of many cells) is inferred in several requests. None: one request per batch, the
+    batch size keeping it within the model's `max_batch_size`."""
 
     input_topics: list[str]
     output_topics: list[str]
@@ -304,8 +310,21 @@ class Pipeline(ABC, Generic[B]):
     async def call_model(
         self, model: str, inputs: Mapping[str, Tensor], outputs: list[str], stopping: asyncio.Event
     ) -> InferResult:
-        """One inference, sent again with backoff for as long as no accelerator answers."""
-        return await self.accel.infer_until_answered(model, inputs, outputs, stopping, self.retry_backoff_s)
+        """One inference (rows split over several requests past `max_request_rows`, their outputs
+        joined in order), sent again with backoff for as long as no accelerator answers."""
+        rows = len(next(iter(inputs.values())))
+        limit = self.max_request_rows
+        if limit is None or rows <= limit:
+            return await self.accel.infer_until_answered(model, inputs, outputs, stopping, self.retry_backoff_s)
+        parts = [
+            await self.accel.infer_until_answered(
+                model, {name: tensor[start : start + limit] for name, tensor in inputs.items()}, outputs, stopping,
+                self.retry_backoff_s,
+            )
+            for start in range(0, rows, limit)
+        ]
+        joined = {name: np.concatenate([part.outputs[name] for part in parts]) for name in outputs}
+        return InferResult(parts[-1].model_name, parts[-1].model_version, joined)
 
     def refuse(self, outcome: BatchOutcome, records: Sequence[InboundRecord], error: InferenceRejected) -> None:
         """Send every record of a batch the accelerator refused to the DLQ, with the refusal."""

@@ -69,6 +69,8 @@ class EnergySavingPipeline(Pipeline[_PreparedLoads]):
 
     name = NAME
     batch_records = 1_000
+    max_request_rows = 4_000
+    """Read from VES, a batch holds a sample per cell of each event: more than one request takes."""
     # Not overlapping: `emit` makes and changes plans, and a later batch's `prepare` could evict
     # their cells meanwhile. One batch at a time, each batch's changelog takes its cells' plans as
     # `emit` leaves them (`settle_state`), with nothing of a later batch mixed in.

@@ -65,6 +65,8 @@ class KpiAnomalyPipeline(Pipeline[_PreparedKpis]):
     batch_records = 4_000
     """Per-batch costs (one request, one commit, a produce request per partition) take a fifth of
     the CPU at 1,000 events a batch; 4,000 makes them small and still fits the model's 4,096."""
+    max_request_rows = 4_000
+    """Read from VES, a batch holds a sample per cell of each event: more than one request takes."""
     overlapping = True
     """The windows are read and written in `prepare`, the incidents only in `emit`; a cell that a
     later batch evicts while this one's inference is out is handled where its alarm is raised."""

@@ -30,3 +30,12 @@ def _max_batch_size(model: str) -> int:
 def test_a_full_default_batch_of_one_row_per_event_fits_one_request(pipeline: type[BatchPipeline], model: str) -> None:
     assert pipeline.batch_records <= _max_batch_size(model)
 
+
+
+@pytest.mark.parametrize(
+    ("pipeline", "model"),
+    [(kpi_anomaly.KpiAnomalyPipeline, kpi_anomaly.MODEL), (energy_saving.EnergySavingPipeline, energy_saving.MODEL)],
+)
+def test_the_requests_a_batch_read_from_ves_is_split_into_each_fit_the_model(pipeline: type, model: str) -> None:
+    assert pipeline.max_request_rows is not None and pipeline.batch_records <= pipeline.max_request_rows
+    assert pipeline.max_request_rows <= _max_batch_size(model)

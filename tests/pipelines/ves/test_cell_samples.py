@@ -145,3 +145,25 @@ async def test_cells_outside_the_inventory_are_refused_for_residency_and_the_oth
     assert [d["reason"] for d in dlq] == ["residency"] and "4 measured cell(s)" in dlq[0]["detail"]
     audit = [orjson.loads(o.value) for o in outcome.outputs if o.topic == f"{REGION}.audit"]
     assert len(audit) == 1 and audit[0]["action"] == "refused-event"
+
+
+async def test_a_batch_that_expands_past_one_request_is_inferred_in_several_and_scored_alike(
+    client: AcceleratorClient,
+) -> None:
+    """A 1 MiB VES event may hold thousands of cells: a batch of such events is more rows than
+    the model takes in one request, so it is sent in several, its scores as if in one."""
+    rounds = _rounds(10)
+    whole = KpiAnomalyPipeline(REGION, SITE, client)
+    _reading_ves(whole)
+    split = KpiAnomalyPipeline(REGION, SITE, client)
+    split.max_request_rows = 7  # 120 samples, 12 cells an event: 18 requests, the last one short
+    _reading_ves(split)
+    records = _ves(rounds, "perf3gpp", cells_per_event=12)
+    expected = await whole.process(records, asyncio.Event())
+    got = await split.process(records, asyncio.Event())
+    scores = _results([got], f"{REGION}.ran.kpi-scores")
+    assert len(scores) == 120 and got.dlq == 0
+    assert [s["cell_id"] for s in scores] == [s["cell_id"] for s in _results([expected], f"{REGION}.ran.kpi-scores")]
+    assert [s["score"] for s in scores] == pytest.approx(
+        [s["score"] for s in _results([expected], f"{REGION}.ran.kpi-scores")], rel=1e-5
+    )
