@@ -28,6 +28,7 @@ from pipelines.ves.cell_readings import READERS
 from pipelines.ves.events import decode_ves
 from tests.integration.kafka_io import read_topic
 from tests.integration.pipeline_run import run_until_consumed
+from tests.pipelines.ves.ves_schemas import VES as VES_SCHEMA
 
 pytestmark = pytest.mark.integration
 REGION, SITE = "kr-seoul", "SEL-GN-0042"
@@ -107,6 +108,7 @@ def test_pm_files_replayed_as_ves_are_perf3gpp_events_the_pipelines_read(broker:
     assert f"samples={written}" in result.stdout and f"topic={TOPICS.ves_measurements}" in result.stdout
     cells = 0
     for record in asyncio.run(read_topic(broker, TOPICS.ves_measurements)):
+        VES_SCHEMA.validate(orjson.loads(record.value))
         header, event = decode_ves(record.value)
         cells += len(READERS[header.domain](event, COUNTERS).counters)
     assert cells == written
