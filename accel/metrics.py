@@ -40,6 +40,10 @@ class AccelMetrics:
             description="Requests refused or failed, by model and reason (status code)",
         )
         meter.create_observable_counter(
+            "edge_accel_model_load_failures", [self._observe_load_failures], unit="1",
+            description="Model loads and reloads that failed, by model (0 for every model of the repository)",
+        )
+        meter.create_observable_counter(
             "edge_accel_executions_by_batch_size", [self._observe_batch_sizes], unit="1",
             description="Computations with at most `le` rows (cumulative, like a histogram's buckets)",
         )
@@ -68,6 +72,12 @@ class AccelMetrics:
 
     def _observe_failures(self, options: CallbackOptions) -> Iterable[Observation]:
         return [Observation(n, {"model": m, "reason": r}) for (m, r), n in list(self._failures.items())]
+
+    def _observe_load_failures(self, options: CallbackOptions) -> Iterable[Observation]:
+        # Every model directory reports, failed or not, so an alert on the increase sees a series.
+        failures = self._repository.load_failures
+        names = sorted({*self._repository.names(), *self._repository.model_directories(), *failures})
+        return [Observation(failures[name], {"model": name}) for name in names]
 
     def _observe_batch_sizes(self, options: CallbackOptions) -> Iterable[Observation]:
         out = []

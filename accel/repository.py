@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -72,6 +72,8 @@ class ModelRepository:
         self._unavailable: dict[str, str] = {}
         """Models refused because their runtime is missing here: requests get UNAVAILABLE with this."""
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self.load_failures: Counter[str] = Counter()
+        """Loads and reloads that failed, by model (`edge_accel_model_load_failures`)."""
 
     async def load_all(self) -> None:
         """Load every model directory; a broken model is logged and skipped, never fatal."""
@@ -94,8 +96,9 @@ class ModelRepository:
         async with self._locks[name]:
             try:
                 served = await self._load_versions(name, model_dir)
-            except ModelConfigError as exc:
-                if name not in self._models:
+            except Exception as exc:
+                self.load_failures[name] += 1
+                if isinstance(exc, ModelConfigError) and name not in self._models:
                     self._not_served[name] = str(exc)
                     if exc.retriable:
                         self._unavailable[name] = str(exc)
@@ -164,8 +167,9 @@ class ModelRepository:
         check_model_name(name)
         model_dir = self.root / name
         if not model_dir.is_dir():
-            on_disk = sorted(p.name for p in self.root.iterdir() if p.is_dir() and not p.name.startswith("."))
-            raise ModelNotFound(f"no model directory {preview(name)} in the repository; models there: {on_disk}")
+            raise ModelNotFound(
+                f"no model directory {preview(name)} in the repository; models there: {self.model_directories()}"
+            )
         return model_dir
 
     def index(self, ready_only: bool = False) -> list[ModelState]:
@@ -176,10 +180,9 @@ class ModelRepository:
             for version in self.versions(name)
         ]
         if not ready_only:
-            for model_dir in sorted(p for p in self.root.iterdir() if p.is_dir() and not p.name.startswith(".")):
-                if model_dir.name not in self._models:
-                    reason = self._not_served.get(model_dir.name, "not loaded")
-                    states.append(ModelState(model_dir.name, "", "UNAVAILABLE", reason))
+            for name in self.model_directories():
+                if name not in self._models:
+                    states.append(ModelState(name, "", "UNAVAILABLE", self._not_served.get(name, "not loaded")))
         return sorted(states, key=lambda s: (s.name, s.version))
 
     def statistics(self, name: str = "", version: str = "") -> list[ModelStatistics]:
@@ -197,6 +200,12 @@ class ModelRepository:
 
     def names(self) -> list[str]:
         return sorted(self._models)
+
+    def model_directories(self) -> list[str]:
+        """The model directories of the repository by name, served or not (hidden ones left out)."""
+        if not self.root.is_dir():
+            return []
+        return sorted(p.name for p in self.root.iterdir() if p.is_dir() and not p.name.startswith("."))
 
     def versions(self, name: str) -> list[str]:
         if name not in self._models:

@@ -4,6 +4,8 @@ executions by batch size, queue and compute time, pending requests."""
 from __future__ import annotations
 
 import os
+import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -16,6 +18,7 @@ import grpc
 import numpy as np
 import pytest
 
+from accel.settings import DEFAULT_MODEL_REPOSITORY
 from edgectl.broker import free_port
 from inference_protocol.generated import grpc_predict_v2_pb2 as pb
 from inference_protocol.generated import grpc_predict_v2_pb2_grpc as pb_grpc
@@ -33,8 +36,13 @@ def _sample(exposition: str, name: str, *labels: str) -> float:
 def test_accelerator_metrics_count_requests_rows_failures_and_batch_sizes(tmp_path: Path) -> None:
     grpc_port, metrics_port = free_port(), free_port()
     ready = tmp_path / "ready"
+    repository = tmp_path / "models"
+    shutil.copytree(DEFAULT_MODEL_REPOSITORY / "kpi-anomaly", repository / "kpi-anomaly")
+    (repository / "broken" / "1").mkdir(parents=True)
+    (repository / "broken" / "config.json").write_text("{", encoding="utf-8")
     env = os.environ | {"EDGE_REGION": "kr-seoul", "EDGE_SITE_ID": "S1", "ACCEL_PORT": str(grpc_port),
-                        "ACCEL_METRICS_PORT": str(metrics_port), "ACCEL_METRICS_HOST": "127.0.0.1"}
+                        "ACCEL_METRICS_PORT": str(metrics_port), "ACCEL_METRICS_HOST": "127.0.0.1",
+                        "ACCEL_MODEL_REPOSITORY": str(repository)}
     with subprocess.Popen([sys.executable, "-m", "edgectl", "accel", "serve", "--ready-file", str(ready)], env=env,
                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) as process:
         try:
@@ -72,3 +80,6 @@ def test_accelerator_metrics_count_requests_rows_failures_and_batch_sizes(tmp_pa
     assert _sample(text, "edge_accel_executions_by_batch_size_total", model, 'le="+Inf"') == 2
     assert "edge_accel_pending_requests" in text and "edge_accel_queue_seconds_total" in text
     assert _sample(text, "edge_accel_compute_seconds_total", model) > 0
+    # A model that fails to load is counted, and every model reports, so an alert sees a series.
+    assert _sample(text, "edge_accel_model_load_failures_total", 'model="broken"') == 1
+    assert re.search(r'^edge_accel_model_load_failures_total\{[^}]*model="kpi-anomaly"[^}]*\} 0(\.0)?$', text, re.M)
