@@ -10,7 +10,10 @@ if TYPE_CHECKING:
     from conftest import Chart
 
 # Kinds from CRDs that kubernetes-validate has no schema for, with the API version the chart uses.
-CUSTOM_KINDS = {"ServiceMonitor": "monitoring.coreos.com/v1", "PrometheusRule": "monitoring.coreos.com/v1"}
+CUSTOM_KINDS = {
+    "ServiceMonitor": "monitoring.coreos.com/v1", "PrometheusRule": "monitoring.coreos.com/v1",
+    "ScaledObject": "keda.sh/v1alpha1", "TriggerAuthentication": "keda.sh/v1alpha1",
+}
 
 
 def test_every_scenario_passes_helm_lint_strict(chart: Chart, scenario: str) -> None:

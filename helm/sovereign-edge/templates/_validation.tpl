@@ -51,6 +51,9 @@ Included once, from configmap.yaml, which every install renders.
 {{- end -}}
 {{- end -}}
 {{- range $name, $p := $v.pipelines -}}
+{{- if and $p.enabled $p.lagScaling.enabled (gt (int $p.lagScaling.minReplicas) (int $p.lagScaling.maxReplicas)) -}}
+{{- fail (printf "pipelines.%s.lagScaling.minReplicas must not exceed maxReplicas" $name) -}}
+{{- end -}}
 {{- if and $p.enabled $p.autoscaling.enabled -}}
 {{- if gt (int $p.autoscaling.minReplicas) (int $p.autoscaling.maxReplicas) -}}
 {{- fail (printf "pipelines.%s.autoscaling.minReplicas must not exceed maxReplicas" $name) -}}
