@@ -20,6 +20,7 @@ import yaml
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CHART_DIR = REPO_ROOT / "helm" / "sovereign-edge"
 HELM_TOOLS_SCRIPT = REPO_ROOT / "scripts" / "helm-tools.sh"
+PROMETHEUS_TOOLS_SCRIPT = REPO_ROOT / "scripts" / "prometheus-tools.sh"
 SCENARIOS = sorted(
     p.name.removesuffix("-values.yaml") for p in (CHART_DIR / "ci").glob("*-values.yaml")
 )
@@ -64,8 +65,8 @@ class Manifests(list[Manifest]):
                 yield workload, container
 
     def config(self) -> dict[str, str]:
-        """The settings in the chart's one ConfigMap, which every container loads."""
-        (config_map,) = self.of_kind("ConfigMap")
+        """The settings in the chart's ConfigMap, which every container loads (not the dashboard's)."""
+        (config_map,) = [m for m in self.of_kind("ConfigMap") if "sovereign-edge-site.json" not in m.get("data", {})]
         data: dict[str, str] = config_map["data"]
         return data
 
@@ -199,3 +200,25 @@ def helm(tmp_path_factory: pytest.TempPathFactory) -> Helm:
 def chart(helm: Helm) -> Chart:
     """The chart, with every scenario's render shared by all tests of the session."""
     return Chart(helm)
+
+
+def _promtool_runs(binary: Path) -> bool:
+    try:
+        return subprocess.run([str(binary), "--version"], capture_output=True, timeout=30, check=False).returncode == 0
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def promtool() -> Path:
+    """promtool from $PROMTOOL_BIN, else .tools/bin/promtool, installed from Debian's prometheus
+    package by scripts/prometheus-tools.sh if missing."""
+    if env_binary := os.environ.get("PROMTOOL_BIN"):
+        binary = Path(env_binary)
+        assert _promtool_runs(binary), f"PROMTOOL_BIN={env_binary} does not run"
+        return binary
+    binary = REPO_ROOT / ".tools" / "bin" / "promtool"
+    if not _promtool_runs(binary):
+        subprocess.run([shutil.which("bash") or "bash", str(PROMETHEUS_TOOLS_SCRIPT)], check=True, timeout=600)
+    assert _promtool_runs(binary), f"{PROMETHEUS_TOOLS_SCRIPT} did not install a working {binary}"
+    return binary

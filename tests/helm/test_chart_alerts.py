@@ -5,7 +5,6 @@ synthetic series (tests/helm/alerts/alert-rules-test.yaml)."""
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
@@ -21,29 +20,6 @@ if TYPE_CHECKING:
     from conftest import Chart
 
 ALERT_TESTS = Path(__file__).parent / "alerts" / "alert-rules-test.yaml"
-PROMETHEUS_TOOLS_SCRIPT = REPO_ROOT / "scripts" / "prometheus-tools.sh"
-
-
-def _runs(binary: Path) -> bool:
-    try:
-        return subprocess.run([str(binary), "--version"], capture_output=True, timeout=30, check=False).returncode == 0
-    except OSError:
-        return False
-
-
-@pytest.fixture(scope="session")
-def promtool() -> Path:
-    """promtool from $PROMTOOL_BIN, else .tools/bin/promtool, installed from Debian's prometheus
-    package by scripts/prometheus-tools.sh if missing."""
-    if env_binary := os.environ.get("PROMTOOL_BIN"):
-        binary = Path(env_binary)
-        assert _runs(binary), f"PROMTOOL_BIN={env_binary} does not run"
-        return binary
-    binary = REPO_ROOT / ".tools" / "bin" / "promtool"
-    if not _runs(binary):
-        subprocess.run([shutil.which("bash") or "bash", str(PROMETHEUS_TOOLS_SCRIPT)], check=True, timeout=600)
-    assert _runs(binary), f"{PROMETHEUS_TOOLS_SCRIPT} did not install a working {binary}"
-    return binary
 
 
 def rule_groups(chart: Chart, *args: str) -> list[dict[str, Any]]:

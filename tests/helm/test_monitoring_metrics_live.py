@@ -1,6 +1,7 @@
-"""Every metric an alert rule reads is one the real processes export: an accelerator and a KPI
-pipeline run against the real broker, are sent good, malformed and foreign events, and their
-`/metrics` are scraped; each `edge_*` name in the rules' expressions must be among what they serve."""
+"""Every metric an alert rule or a dashboard panel reads is one the real processes export: an
+accelerator and a KPI pipeline run against the real broker, are sent good, malformed and foreign
+events (and the accelerator a request it refuses), and their `/metrics` are scraped; each `edge_*`
+name in the rules' and the panels' expressions must be among what they serve."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import urllib.request
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import grpc
 import orjson
 import pytest
 
@@ -22,7 +24,10 @@ from edgectl.broker import create_topics, free_port
 from edgectl.synthetic.cell_kpi import CellKpiGenerator
 from edgectl.traffic import encode
 from tests.conftest import Broker, start_accel_process
+from inference_protocol.generated import grpc_predict_v2_pb2 as pb
+from inference_protocol.generated import grpc_predict_v2_pb2_grpc as pb_grpc
 from tests.helm.test_chart_alerts import alerts, rule_groups
+from tests.helm.test_chart_dashboard import dashboard_metric_names
 from tests.integration.kafka_io import produce
 
 if TYPE_CHECKING:
@@ -54,11 +59,12 @@ def _served(port: int, wanted: set[str], timeout_s: float) -> set[str]:
     return names
 
 
-def test_every_metric_an_alert_reads_is_exported_by_the_live_processes(
+def test_every_metric_an_alert_or_a_panel_reads_is_exported_by_the_live_processes(
     chart: Chart, broker: Broker, tmp_path: Path
 ) -> None:
     used = {name for alert in alerts(rule_groups(chart)) for name in re.findall(r"\b(edge_[a-z0-9_]+)", alert["expr"])}
-    assert len(used) >= 9
+    used |= dashboard_metric_names(chart)
+    assert len(used) >= 15
     asyncio.run(create_topics(broker, TOPICS.all(), partitions=2))
     generator = CellKpiGenerator(REGION, SITE, cells=10, seed=4)
     records = [encode(e) for _ in range(5) for e in generator.next_round()]
@@ -70,6 +76,8 @@ def test_every_metric_an_alert_reads_is_exported_by_the_live_processes(
     accel, accel_port = start_accel_process(
         tmp_path, ACCEL_METRICS_PORT=str(accel_metrics), ACCEL_METRICS_HOST="127.0.0.1"
     )
+    with grpc.insecure_channel(f"127.0.0.1:{accel_port}") as channel, pytest.raises(grpc.RpcError):
+        pb_grpc.GRPCInferenceServiceStub(channel).ModelInfer(pb.ModelInferRequest(model_name="kpi-anomaly"))
     env = os.environ | {
         "EDGE_REGION": REGION, "EDGE_SITE_ID": SITE, "EDGE_KAFKA_BOOTSTRAP_SERVERS": broker,
         "EDGE_KAFKA_ENABLE_IDEMPOTENCE": str(broker.idempotent).lower(), "EDGE_ACCEL_TARGETS": f"127.0.0.1:{accel_port}",
