@@ -23,9 +23,9 @@ from edge.topics import SiteTopics
 from edgectl.broker import create_topics, free_port
 from edgectl.synthetic.cell_kpi import CellKpiGenerator
 from edgectl.traffic import encode
-from tests.conftest import Broker, start_accel_process
 from inference_protocol.generated import grpc_predict_v2_pb2 as pb
 from inference_protocol.generated import grpc_predict_v2_pb2_grpc as pb_grpc
+from tests.conftest import Broker, start_accel_process
 from tests.helm.test_chart_alerts import alerts, rule_groups
 from tests.helm.test_chart_dashboard import dashboard_metric_names
 from tests.integration.kafka_io import produce
