@@ -60,6 +60,10 @@ def _parser() -> argparse.ArgumentParser:
         "--kpi-format", choices=("native", "ves"), default="native",
         help="cell KPIs as ran.cell_kpi.v1 (default), or as VES perf3gpp events that the KPI pipelines read",
     )
+    demo.add_argument(
+        "--metrics-port", type=int, default=0,
+        help="serve the pipelines' Prometheus metrics on 127.0.0.1:PORT/metrics for a Prometheus to scrape (default off)",
+    )
     demo.add_argument("--region", default="kr-seoul", help="region of the demo site (default kr-seoul)")
     demo.add_argument("--site-id", default="SEL-GN-0042", help="id of the demo site (default SEL-GN-0042)")
 
@@ -191,7 +195,7 @@ def _demo(args: argparse.Namespace) -> None:
         options = DemoOptions(
             seconds=args.seconds, rate_per_s=args.rate, cells=args.cells, utterance_rate_per_s=args.utterance_rate,
             sessions=args.sessions, fibers=args.fibers, pipelines=tuple(args.pipelines.split(",")),
-            region=args.region, site_id=args.site_id, kpi_format=args.kpi_format,
+            region=args.region, site_id=args.site_id, kpi_format=args.kpi_format, metrics_port=args.metrics_port,
         )
     except ValueError as exc:
         raise SystemExit(f"edge demo: {exc}") from None

@@ -20,6 +20,7 @@ from aiokafka import AIOKafkaProducer
 from edge.kafka import producer_options
 from edge.lifecycle import install_stop_signals
 from edge.settings import EdgeSettings
+from edge.telemetry import configure_metrics
 from edge.topics import SiteTopics
 from edgectl.accel_process import AccelProcess
 from edgectl.broker import EmbeddedBroker, create_topics, free_port
@@ -68,6 +69,8 @@ class DemoOptions:
     """One deliberately broken record in this many, in the cell KPI and utterance traffic."""
     region: str = "kr-seoul"
     site_id: str = "SEL-GN-0042"
+    metrics_port: int = 0
+    """Serve the pipelines' Prometheus metrics at 127.0.0.1:`metrics_port`/metrics (0: off)."""
     kpi_format: Literal["native", "ves"] = "native"
     """`ves`: the cell KPIs go out as VES perf3gpp events (one per gNB and period) to
     `{region}.ves.measurements`, which the KPI pipelines read instead of `{region}.ran.kpi`."""
@@ -81,6 +84,8 @@ class DemoOptions:
         for name, value in (("rate_per_s", self.rate_per_s), ("utterance_rate_per_s", self.utterance_rate_per_s)):
             if value <= 0:
                 raise ValueError(f"{name} must be > 0 events/s, got {value}")
+        if not 0 <= self.metrics_port <= 65535:
+            raise ValueError(f"metrics_port must be a TCP port from 0 (off) to 65535, got {self.metrics_port}")
         for name, count in (("cells", self.cells), ("sessions", self.sessions), ("fibers", self.fibers)):
             if count < 1:
                 raise ValueError(f"{name} must be >= 1, got {count}")
@@ -221,6 +226,9 @@ async def run_demo(options: DemoOptions) -> str:
                 kafka_enable_idempotence=False,
                 accel_targets=f"127.0.0.1:{accel_port}",
             )
+            if options.metrics_port:
+                configure_metrics(edge, "sovereign-edge-demo", options.metrics_port, "127.0.0.1")
+                sys.stderr.write(f"pipeline metrics on http://127.0.0.1:{options.metrics_port}/metrics\n")
             accel_process = AccelProcess(env, workdir)
             sys.stderr.write(f"broker on {broker.bootstrap_servers}; starting accelerator on 127.0.0.1:{accel_port} ...\n")
             await accel_process.start(options.accel_start_timeout_s)
