@@ -31,8 +31,8 @@ from edgectl.synthetic.utterances import UtteranceGenerator
 from edgectl.synthetic.ves import VesTraffic
 from edgectl.traffic import produce_traffic
 from pipelines.accel_client import AcceleratorClient
-from pipelines.main import run_until_stopped
 from pipelines.base import Pipeline
+from pipelines.main import run_until_stopped
 from pipelines.registry import PIPELINES, build_pipeline, read_ves
 from pipelines.runtime import PipelineRuntime
 from pipelines.settings import PipelineSettings
