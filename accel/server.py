@@ -4,10 +4,11 @@ graceful stop."""
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
+from grpc_reflection.v1alpha import reflection, reflection_pb2
 
 from accel.admission import RequestLimits
 from accel.grpc.request_sizes import RequestSizeObserver
@@ -18,6 +19,7 @@ from accel.metrics import AccelMetrics
 from accel.repository import ModelRepository
 from accel.repository_poller import RepositoryPoller
 from accel.settings import AccelSettings
+from inference_protocol.generated import grpc_predict_v2_pb2 as pb
 from inference_protocol.generated import grpc_predict_v2_pb2_grpc as pb_grpc
 from inference_protocol.service import INFERENCE_SERVICE, SiteIdentity
 
@@ -78,7 +80,7 @@ class AccelServer:
         health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
         reflection.enable_server_reflection(
             [INFERENCE_SERVICE, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME],
-            server,
+            server, pool=_reflected_pool(),
         )
         address = f"{self.settings.host}:{self.settings.port}"
         self.port = (
@@ -139,3 +141,15 @@ class AccelServer:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.stop()
+
+
+def _reflected_pool() -> Any:
+    """What reflection describes: the inference protocol lives in a descriptor pool of its own
+    (so that tritonclient's copy loads beside it), with health checking and reflection added."""
+    pool = pb.DESCRIPTOR.pool  # a google.protobuf DescriptorPool
+    for other in (health_pb2.DESCRIPTOR, reflection_pb2.DESCRIPTOR):
+        try:
+            pool.FindFileByName(other.name)
+        except KeyError:
+            pool.AddSerializedFile(other.serialized_pb)
+    return pool

@@ -34,7 +34,23 @@ def generate(out_root: Path) -> list[Path]:
         ]
         if protoc.main(args) != 0:
             raise SystemExit(f"protoc failed for {proto.name}")
+        _own_pool(target / f"{proto.stem}_pb2.py")
     return sorted(p for p in target.iterdir() if p.name.endswith((".py", ".pyi")) and "_pb2" in p.name)
+
+
+_DEFAULT_POOL = "DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile("
+_OWN_POOL = """# A descriptor pool of its own (not protobuf's default one): tritonclient registers the same
+# KServe v2 protocol (package `inference`) in the default pool, and both load in one process.
+_POOL = _descriptor_pool.DescriptorPool()
+DESCRIPTOR = _POOL.AddSerializedFile("""
+
+
+def _own_pool(module: Path) -> None:
+    """Register the module's messages in a pool of their own; the wire format is unchanged."""
+    text = module.read_text(encoding="utf-8")
+    if text.count(_DEFAULT_POOL) != 1:
+        raise SystemExit(f"{module}: protoc's output changed shape; cannot give it a pool of its own")
+    module.write_text(text.replace(_DEFAULT_POOL, _OWN_POOL), encoding="utf-8")
 
 
 def main() -> None:

@@ -14,6 +14,7 @@ from pathlib import Path
 import grpc
 import numpy as np
 import pytest
+from google.protobuf import descriptor_pool
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from accel.server import AccelServer
@@ -230,3 +231,23 @@ async def test_a_version_added_on_disk_is_served_while_requests_flow_and_none_fa
     assert failures == []
     assert list(meta.versions) == ["2", "3"]
     assert answered["3"] > 0 and answered["2"] > 0
+
+
+async def test_reflection_describes_the_inference_protocol_from_its_own_descriptor_pool(
+    stub: pb_grpc.GRPCInferenceServiceStub, doubler_repository: Path
+) -> None:
+    """The protocol's messages live in a pool of their own (tritonclient registers the same
+    `inference` package in protobuf's default one); reflection still describes every service."""
+    from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
+        ProtoReflectionDescriptorDatabase,
+    )
+
+    settings = AccelSettings(port=0, model_repository=doubler_repository)
+    async with AccelServer(settings, SiteIdentity("kr-seoul", "SEL-GN-0042")) as server:
+        with grpc.insecure_channel(server.address) as channel:
+            database = ProtoReflectionDescriptorDatabase(channel)
+            services = await asyncio.to_thread(lambda: set(database.get_services()))
+            described = await asyncio.to_thread(database.FindFileContainingSymbol, "inference.GRPCInferenceService")
+    assert {"inference.GRPCInferenceService", "grpc.health.v1.Health"} <= services
+    assert any(s.name == "GRPCInferenceService" for s in described.service)
+    assert pb.DESCRIPTOR.pool is not descriptor_pool.Default()
