@@ -23,12 +23,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import BinaryIO
 
-from pipelines.ves.cell_readings import cell_of
+from pipelines.ves.cell_readings import COUNTER_NUMBER, cell_of
 
 MAX_FILE_BYTES = 512 * 1024 * 1024
 """Largest PM file read, uncompressed."""
 _DURATION = re.compile(r"P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?")
-_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 _CHUNK = 1 << 20
 
 
@@ -251,7 +250,7 @@ class _MeasCollecReader:
                 raise self._fail(f"r p=\"{position}\" (measValue line {value.line}) names no counter of its measInfo")
             if counter not in self.modelled:
                 self.file.skipped["counter"] += 1
-            elif _NUMBER.fullmatch(text):
+            elif COUNTER_NUMBER.fullmatch(text):
                 if counter in counters:
                     raise self._fail(f"counter {counter!r} of cell {value.cell[:80]!r} is given twice for one period")
                 counters[counter] = float(text)

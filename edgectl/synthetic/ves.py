@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any, Literal
 
 from edgectl.synthetic import LabelledEvent, TrafficGenerator
 from pipelines.cell_kpi import managed_object
+from pipelines.ves.events import epoch_us
 
 VesDomain = Literal["perf3gpp", "measurement"]
 
@@ -20,10 +20,6 @@ def network_function(cell_id: str) -> str:
     """The gNB a synthetic cell belongs to: its id less the last part (`450-05-1193046-3` is
     cell 3 of gNB `450-05-1193046`)."""
     return cell_id.rsplit("-", 1)[0]
-
-
-def _epoch_us(ts: str) -> int:
-    return int(datetime.fromisoformat(ts).timestamp() * 1_000_000)
 
 
 def common_header(
@@ -58,7 +54,7 @@ def perf3gpp_event(samples: Sequence[dict[str, Any]], event_id: str, sequence: i
     ]
     return {"event": {
         "commonEventHeader": common_header(
-            "perf3gpp", event_id, first["site_id"], _source(first), _epoch_us(first["ts"]), period, sequence
+            "perf3gpp", event_id, first["site_id"], _source(first), epoch_us(first["ts"]), period, sequence
         ),
         "perf3gppFields": {
             "perf3gppFieldsVersion": "1.0",
@@ -81,7 +77,7 @@ def measurement_event(samples: Sequence[dict[str, Any]], event_id: str, sequence
     period = first["granularity_s"]
     return {"event": {
         "commonEventHeader": common_header(
-            "measurement", event_id, first["site_id"], _source(first), _epoch_us(first["ts"]), period, sequence
+            "measurement", event_id, first["site_id"], _source(first), epoch_us(first["ts"]), period, sequence
         ),
         "measurementFields": {
             "measurementFieldsVersion": "4.0",

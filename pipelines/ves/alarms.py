@@ -9,12 +9,12 @@ as fault consumers correlate by it. Field names and values are those of VES 7.2 
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, Literal
 
 import orjson
 
 from pipelines.records import Headers, OutboundRecord
+from pipelines.ves.events import epoch_us
 
 VesAlarmDomain = Literal["stndDefined", "fault"]
 NAMESPACE = "3GPP-FaultSupervision"
@@ -40,12 +40,8 @@ class VesAlarms:
         return OutboundRecord(self.topic, alarm["alarmId"].encode(), orjson.dumps(event), headers)
 
 
-def _epoch_us(ts: str) -> int:
-    return int(datetime.fromisoformat(ts).timestamp() * 1_000_000)
-
-
 def _header(alarm: dict[str, Any], pipeline: str, domain: str, event_id: str, source: str) -> dict[str, Any]:
-    at = _epoch_us(alarm["ts"])
+    at = epoch_us(alarm["ts"])
     return {
         "domain": domain, "eventId": event_id,
         "eventName": f"{domain[0].upper()}{domain[1:]}_{_PUBLISHER}_cellAnomaly", "eventType": "cellAnomaly",

@@ -31,7 +31,7 @@ from pipelines.ves.events import json_kind
 CELL_CLASSES = frozenset({"NRCellDU", "NRCellCU", "EUtranCellFDD", "EUtranCellTDD"})
 PERF3GPP_VERSIONS = frozenset({"1.0", "1.0.1"})
 MEASUREMENT_VERSIONS = frozenset({"4.0"})
-_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+COUNTER_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 """A counter value written as text: a decimal number, nothing else ("NIL", "", words, NaN are no value)."""
 
 
@@ -121,7 +121,7 @@ def measurement_readings(event: dict[str, Any], modelled: Collection[str]) -> Ce
                 raise SchemaViolation(f"field '{at}.hashMap' values must be strings, got {json_kind(text)}")
             if name not in modelled:
                 readings.skipped["counter"] += 1
-            elif _NUMBER.fullmatch(text.strip()):
+            elif COUNTER_NUMBER.fullmatch(text.strip()):
                 readings.add(cell, name, float(text), at)
             else:
                 readings.skipped["no_value"] += 1
@@ -185,7 +185,7 @@ def _result(result: object, types: int, at: str) -> tuple[int, float | None]:
         return position, float(value)
     if kind == "sValue" and isinstance(value, str):
         text = value.strip()
-        return position, float(text) if _NUMBER.fullmatch(text) else None
+        return position, float(text) if COUNTER_NUMBER.fullmatch(text) else None
     if kind == "isNull" and value in ("true", "false"):
         return position, None
     expected = {"iValue": "an integer", "rValue": "a number", "sValue": "a string", "isNull": '"true" or "false"'}[kind]

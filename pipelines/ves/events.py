@@ -121,6 +121,11 @@ def _epoch_us(header: dict[str, Any], name: str) -> int:
     return int(value)
 
 
+def epoch_us(ts: str) -> int:
+    """An RFC 3339 time as microseconds since the epoch (what VES headers carry); `utc_text` reversed."""
+    return int(datetime.fromisoformat(ts).timestamp() * 1_000_000)
+
+
 def utc_text(epoch_us: int) -> str:
     """An epoch time in microseconds as RFC 3339 UTC, e.g. `2026-11-22T09:00:00Z`."""
     ts = datetime.fromtimestamp(epoch_us / 1e6, UTC)
