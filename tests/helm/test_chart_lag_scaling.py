@@ -18,7 +18,11 @@ KAFKA_AUTH_PARAMETERS = {"username", "password", "ca", "cert", "key"}
 
 
 def _scaled(chart: Chart, scenario: str = "lag-scaling") -> dict[str, Manifest]:
-    return {o["spec"]["scaleTargetRef"]["name"]: o for o in chart.render(scenario).of_kind("ScaledObject")}
+    """The pipelines' ScaledObjects by the Deployment each scales."""
+    return {
+        o["spec"]["scaleTargetRef"]["name"]: o for o in chart.render(scenario).of_kind("ScaledObject")
+        if o["metadata"]["labels"]["app.kubernetes.io/component"] == "pipeline"
+    }
 
 
 def _trigger(scaled: Manifest) -> dict[str, Any]:
@@ -96,3 +100,24 @@ def test_the_chart_refuses_both_autoscalers_and_bounds_that_make_no_sense(
     args = [arg for override in overrides for arg in ("--set", override)]
     result = chart.template("--values", str(chart.values_file("lag-scaling")), *args)
     assert result.returncode != 0 and message in result.stderr, result.stderr
+
+
+def test_the_accelerator_scales_on_its_own_queued_requests_through_keda_and_prometheus(chart: Chart) -> None:
+    manifests = chart.render("lag-scaling")
+    (scaled,) = [o for o in manifests.of_kind("ScaledObject") if o["spec"]["scaleTargetRef"]["name"] == chart.accel_name]
+    assert (scaled["spec"]["minReplicaCount"], scaled["spec"]["maxReplicaCount"]) == (1, 3)
+    (trigger,) = scaled["spec"]["triggers"]
+    assert trigger["type"] == "prometheus"
+    metadata = trigger["metadata"]
+    assert {"serverAddress", "query", "threshold"} <= set(metadata), "what KEDA's prometheus scaler requires"
+    assert metadata["serverAddress"] == "http://prometheus-operated.monitoring.svc:9090"
+    assert metadata["query"] == f'sum(edge_accel_pending_requests{{namespace="{chart.namespace}"}})'
+    assert metadata["threshold"] == "8"
+    (deployment,) = [d for d in manifests.of_kind("Deployment") if d["metadata"]["name"] == chart.accel_name]
+    assert "replicas" not in deployment["spec"], "KEDA owns the server count"
+    assert not [o for o in chart.render("cpu-small").of_kind("ScaledObject")], "off by default"
+
+
+def test_queue_scaling_without_a_prometheus_to_ask_is_refused(chart: Chart) -> None:
+    result = chart.template("--values", str(chart.values_file("cpu-small")), "--set", "accel.queueScaling.enabled=true")
+    assert result.returncode != 0 and "/accel/queueScaling/prometheusUrl" in result.stderr
