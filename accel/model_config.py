@@ -212,6 +212,11 @@ class ModelConfig(BaseModel):
     """Shorthand for `version_policy: {"latest": {"num_versions": N}}`."""
     version_policy: VersionPolicy | None = None
     """Which versions are served: `latest`, `all` or `specific`; default the newest one."""
+    warmup_batch_sizes: list[int] = []
+    """Row counts of the warm-up computations run on every load and reload of a version before
+    it is served (zero-filled inputs of the model's input shapes, any other -1 dimension taken as
+    1): the first requests at each size then find the runtime's allocations made. A warm-up that
+    fails fails the load, and the versions served before stay served. Empty: no warm-up."""
     inputs: list[TensorConfig] | None = None
     """The model's inputs: required for `rebel` (a compiled model cannot be read here); for the
     other backends, checked against what the model declares when loaded."""
@@ -238,6 +243,9 @@ class ModelConfig(BaseModel):
             raise ValueError(
                 f"default_priority_level {self.default_priority_level} is above priority_levels {self.priority_levels}"
             )
+        for rows in self.warmup_batch_sizes:
+            if not 1 <= rows <= self.max_batch_size:
+                raise ValueError(f"warmup_batch_sizes: {rows} rows is outside 1 to max_batch_size ({self.max_batch_size})")
         if self.latest_versions is not None and self.version_policy is not None:
             raise ValueError("set latest_versions or version_policy, not both (latest_versions is its shorthand)")
         for field in ("inputs", "outputs"):

@@ -6,12 +6,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+import numpy as np
+
+from accel.backends import Backend
 from accel.backends.loading import open_backend
 from accel.batching import DynamicBatcher
 from accel.errors import InvalidInput, ModelConfigError, ModelNotFound, ModelNotReady
@@ -19,6 +23,7 @@ from accel.model import TensorSpec
 from accel.model_config import CONFIG_FILE, ModelConfig, read_config
 from accel.names import check_model_name, preview
 from accel.statistics import ModelStatistics
+from inference_protocol.tensors import FIXED_DTYPES, Tensor
 
 __all__ = ["ModelConfig", "ModelRepository", "ModelState", "ServedVersion", "read_config"]
 
@@ -150,6 +155,7 @@ class ModelRepository:
                 # Building a session can take seconds; keep the event loop serving meanwhile.
                 backend = await asyncio.to_thread(open_backend, config, model_dir / version, config_path)
                 statistics = self._statistics.setdefault((name, version), ModelStatistics(name, version))
+                await _warm_up(backend, config.warmup_batch_sizes, f"{config_path} version {version}")
                 batcher = DynamicBatcher(backend, config.batch_policy(), f"{name}:{version}", statistics)
                 await batcher.start()
                 served[version] = ServedVersion(name, version, config, batcher)
@@ -242,3 +248,28 @@ def version_numbers(model_dir: Path) -> list[int]:
         for p in model_dir.iterdir()
         if p.is_dir() and p.name.isascii() and p.name.isdigit() and p.name == str(int(p.name))
     )
+
+
+async def _warm_up(backend: Backend, batch_sizes: list[int], where: str) -> None:
+    """Run one zero-filled computation per batch size on a version not yet served.
+
+    Raises:
+        ModelConfigError: a computation failed (the version is not served).
+    """
+    for rows in batch_sizes:
+        inputs = {spec.name: warm_up_tensor(spec, rows) for spec in backend.inputs}
+        started = time.monotonic()
+        try:
+            await asyncio.to_thread(backend.run, inputs)
+        except Exception as exc:  # whatever the runtime raises, the load fails with it named
+            raise ModelConfigError(f"{where}: warm-up with {rows} rows failed: {exc}") from exc
+        log.info("%s warmed up with %d rows in %.1f ms", where, rows, (time.monotonic() - started) * 1000)
+
+
+def warm_up_tensor(spec: TensorSpec, rows: int) -> Tensor:
+    """A zero-filled input of `rows` rows for `spec` (any other -1 dimension taken as 1)."""
+    shape = (rows, *(1 if d < 0 else d for d in spec.shape[1:]))
+    if spec.datatype == "BYTES":
+        return np.full(shape, b"", dtype=object)
+    # BF16 travels as its 16 raw bits.
+    return np.zeros(shape, dtype=FIXED_DTYPES.get(spec.datatype, np.dtype("<u2")))

@@ -136,6 +136,24 @@ def _run_kernels(args: argparse.Namespace, parser: argparse.ArgumentParser) -> N
         args.json.write_bytes(orjson.dumps(results, option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY) + b"\n")
 
 
+def _warmup_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--trials", type=int, default=3, help="loads of each model with and without warm-up (default 3)")
+    _json_argument(parser)
+
+
+def _run_warmup(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
+    import orjson
+
+    from edgectl.bench.warmup import format_table, run_warmup_bench
+
+    if args.trials < 1:
+        parser.error(f"--trials must be >= 1, got {args.trials}")
+    results = asyncio.run(run_warmup_bench(args.trials))
+    print(format_table(results))
+    if args.json is not None:
+        args.json.write_bytes(orjson.dumps(results, option=orjson.OPT_INDENT_2) + b"\n")
+
+
 def _accel_soak_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seconds", type=float, default=30.0, help="how long the load runs (default 30)")
     _json_argument(parser)
@@ -196,6 +214,10 @@ BENCHES: dict[str, Bench] = {
     "cs-insights": Bench(
         "utterances per second through redaction alone and the customer-service pipeline's batch step",
         _cs_insights_arguments, _run_cs_insights,
+    ),
+    "warmup": Bench(
+        "the first request after each shipped model is loaded, with and without warm-up (warmup_batch_sizes)",
+        _warmup_arguments, _run_warmup,
     ),
     "state": Bench(
         "the KPI anomaly pipeline's memory under a flood of new and hostile cell ids, through its real intake,"
