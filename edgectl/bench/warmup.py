@@ -7,7 +7,6 @@ second's are taken in milliseconds, and their medians reported."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import shutil
 import tempfile
