@@ -216,7 +216,8 @@ class ModelConfig(BaseModel):
     """Row counts of the warm-up computations run on every load and reload of a version before
     it is served (zero-filled inputs of the model's input shapes, any other -1 dimension taken as
     1): the first requests at each size then find the runtime's allocations made. A warm-up that
-    fails fails the load, and the versions served before stay served. Empty: no warm-up."""
+    fails fails the load, and the versions served before stay served. Empty: no warm-up, except
+    for an NPU (`rebel`) model, warmed up at its compiled batch size."""
     inputs: list[TensorConfig] | None = None
     """The model's inputs: required for `rebel` (a compiled model cannot be read here); for the
     other backends, checked against what the model declares when loaded."""
@@ -283,6 +284,13 @@ class ModelConfig(BaseModel):
         if self.version_policy is not None:
             return self.version_policy
         return VersionPolicy(latest=LatestVersions(num_versions=self.latest_versions or 1))
+
+    def warm_up_sizes(self) -> list[int]:
+        """The row counts warmed up on load: `warmup_batch_sizes`, or, for an NPU model that
+        declares none, its one compiled batch size (its graph's only shape)."""
+        if self.warmup_batch_sizes or self.backend != "rebel":
+            return list(self.warmup_batch_sizes)
+        return [self.rebel.compiled_batch_size if self.rebel is not None else 1]
 
     def batch_policy(self) -> BatchPolicy:
         return BatchPolicy(

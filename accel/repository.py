@@ -155,7 +155,7 @@ class ModelRepository:
                 # Building a session can take seconds; keep the event loop serving meanwhile.
                 backend = await asyncio.to_thread(open_backend, config, model_dir / version, config_path)
                 statistics = self._statistics.setdefault((name, version), ModelStatistics(name, version))
-                await _warm_up(backend, config.warmup_batch_sizes, f"{config_path} version {version}")
+                await _warm_up(backend, config.warm_up_sizes(), f"{config_path} version {version}")
                 batcher = DynamicBatcher(backend, config.batch_policy(), f"{name}:{version}", statistics)
                 await batcher.start()
                 served[version] = ServedVersion(name, version, config, batcher)

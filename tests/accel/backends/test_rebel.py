@@ -144,7 +144,7 @@ async def test_an_npu_model_is_served_through_the_adapter(
     x = np.arange(24, dtype=np.float32).reshape(6, 4)
     np.testing.assert_array_equal(np.frombuffer(response.raw_output_contents[0], "<f4").reshape(6, 4), 2 * x)
     np.testing.assert_array_equal(np.frombuffer(response.raw_output_contents[1], "<f4"), x.sum(axis=1))
-    assert fake_rebel.runs == [[(4, 4)], [(4, 4)]]  # 6 rows: one full chunk, one padded
+    assert fake_rebel.runs == [[(4, 4)], [(4, 4)], [(4, 4)]]  # the warm-up at load; 6 rows: one full chunk, one padded
     assert [(Path(o.path).name, o.tensor_type) for o in fake_rebel.opened] == [("model.rbln", "np")]
 
 
@@ -191,3 +191,15 @@ def test_a_missing_or_unreadable_compiled_model_names_the_file(fake_rebel: Modul
     (tmp_path / "model.rbln").write_bytes(b"not compiled")
     with pytest.raises(ModelConfigError, match="model.rbln: the rebel runtime cannot load the model"):
         RebelBackend(tmp_path / "model.rbln", [X], [Y])
+
+
+async def test_an_npu_model_is_warmed_up_at_its_compiled_batch_size_before_it_is_served(
+    fake_rebel: ModuleType, npu_repository: Path
+) -> None:
+    from accel.repository import ModelRepository
+
+    repository = ModelRepository(npu_repository)
+    await repository.load("npu-doubler")
+    assert fake_rebel.runs, "a computation ran at load, before any request"
+    assert fake_rebel.runs == [[(4, 4)]], "one computation at the one compiled shape"
+    await repository.unload("npu-doubler")
