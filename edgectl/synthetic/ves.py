@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from edgectl.synthetic import LabelledEvent, TrafficGenerator
 from pipelines.cell_kpi import managed_object
-from pipelines.ves.events import epoch_us
+from pipelines.ves.events import epoch_us, write_header
 
 VesDomain = Literal["perf3gpp", "measurement"]
 
@@ -25,15 +25,11 @@ def network_function(cell_id: str) -> str:
 def common_header(
     domain: str, event_id: str, site_id: str, source: str, start_us: int, period_s: int, sequence: int = 0
 ) -> dict[str, Any]:
-    """A `commonEventHeader` with every field VES 7.2 requires; `source` is the reporting network function."""
-    publisher = "SovereignEdge"
-    return {
-        "domain": domain, "eventId": event_id, "eventName": f"{domain[0].upper()}{domain[1:]}_{publisher}_cellKpi",
-        "sourceName": source, "reportingEntityName": f"ves-collector-{site_id}",
-        "priority": "Normal", "sequence": sequence, "startEpochMicrosec": start_us,
-        "lastEpochMicrosec": start_us + period_s * 1_000_000, "version": "4.1", "vesEventListenerVersion": "7.2.1",
-        "timeZoneOffset": "UTC+00.00",
-    }
+    """A cell-KPI event's `commonEventHeader`; `source` is the reporting network function."""
+    return write_header(
+        domain, event_id, "cellKpi", source=source, reporting_entity=f"ves-collector-{site_id}", start_us=start_us,
+        last_us=start_us + period_s * 1_000_000, sequence=sequence,
+    )
 
 
 def perf3gpp_event(samples: Sequence[dict[str, Any]], event_id: str, sequence: int = 0) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from typing import Any, Literal
 import orjson
 
 from pipelines.records import Headers, OutboundRecord
-from pipelines.ves.events import epoch_us
+from pipelines.ves.events import epoch_us, write_header
 
 VesAlarmDomain = Literal["stndDefined", "fault"]
 NAMESPACE = "3GPP-FaultSupervision"
@@ -24,7 +24,6 @@ _SCHEMA_NAMES = {"notifyNewAlarm": "NotifyNewAlarm", "notifyChangedAlarm": "Noti
 _FAULT_SEVERITY = {"CRITICAL": "CRITICAL", "MAJOR": "MAJOR", "MINOR": "MINOR", "WARNING": "WARNING",
                    "INDETERMINATE": "WARNING", "CLEARED": "NORMAL"}
 _PRIORITY = {"CRITICAL": "High", "MAJOR": "High", "MINOR": "Medium", "WARNING": "Low"}
-_PUBLISHER = "SovereignEdge"
 
 
 class VesAlarms:
@@ -42,14 +41,11 @@ class VesAlarms:
 
 def _header(alarm: dict[str, Any], pipeline: str, domain: str, event_id: str, source: str) -> dict[str, Any]:
     at = epoch_us(alarm["ts"])
-    return {
-        "domain": domain, "eventId": event_id,
-        "eventName": f"{domain[0].upper()}{domain[1:]}_{_PUBLISHER}_cellAnomaly", "eventType": "cellAnomaly",
-        "sourceName": source, "reportingEntityName": f"sovereign-edge-{pipeline}-{alarm['site_id']}",
-        "priority": _PRIORITY.get(alarm["perceivedSeverity"], "Normal"), "sequence": at // 1000,
-        "startEpochMicrosec": at, "lastEpochMicrosec": at, "version": "4.1", "vesEventListenerVersion": "7.2.1",
-        "timeZoneOffset": "UTC+00.00",
-    }
+    return write_header(
+        domain, event_id, "cellAnomaly", source=source, reporting_entity=f"sovereign-edge-{pipeline}-{alarm['site_id']}",
+        start_us=at, last_us=at, sequence=at // 1000, priority=_PRIORITY.get(alarm["perceivedSeverity"], "Normal"),
+        event_type="cellAnomaly",
+    )
 
 
 def notification(alarm: dict[str, Any], pipeline: str) -> dict[str, Any]:

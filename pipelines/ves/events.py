@@ -26,6 +26,8 @@ HEADER_VERSIONS = frozenset({"4.0", "4.0.1", "4.1"})
 LISTENER_VERSIONS = frozenset({"7.0", "7.0.1", "7.1", "7.1.1", "7.2", "7.2.1"})
 _HEADER_STRINGS = ("domain", "eventId", "eventName", "priority", "reportingEntityName", "sourceName", "version",
                    "vesEventListenerVersion")
+PUBLISHER = "SovereignEdge"
+"""The publisher part of the names of the VES events this product writes."""
 _EARLIEST_US, _LATEST_US = 946_684_800_000_000, 4_102_444_800_000_000
 """Event times accepted: from 2000-01-01 up to 2100-01-01 (microseconds since the epoch)."""
 
@@ -119,6 +121,23 @@ def _epoch_us(header: dict[str, Any], name: str) -> int:
             "2100 expected (a value in milliseconds or seconds is refused)"
         )
     return int(value)
+
+
+def write_header(
+    domain: str, event_id: str, description: str, *, source: str, reporting_entity: str, start_us: int, last_us: int,
+    sequence: int, priority: str = "Normal", event_type: str | None = None,
+) -> dict[str, Any]:
+    """A `commonEventHeader` as this product writes one: every field VES 7.2 requires, the event
+    named `{Domain}_{publisher}_{description}` (the 7.2 naming convention), times in UTC."""
+    header: dict[str, Any] = {
+        "domain": domain, "eventId": event_id, "eventName": f"{domain[0].upper()}{domain[1:]}_{PUBLISHER}_{description}",
+        "sourceName": source, "reportingEntityName": reporting_entity, "priority": priority, "sequence": sequence,
+        "startEpochMicrosec": start_us, "lastEpochMicrosec": last_us, "version": "4.1",
+        "vesEventListenerVersion": "7.2.1", "timeZoneOffset": "UTC+00.00",
+    }
+    if event_type is not None:
+        header["eventType"] = event_type
+    return header
 
 
 def epoch_us(ts: str) -> int:
