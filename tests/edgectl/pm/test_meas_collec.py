@@ -142,3 +142,17 @@ def test_what_is_not_a_pm_file_is_refused(tmp_path: Path, text: str, message: st
         read_pm_file(path, COUNTERS)
     with pytest.raises(PmFileError):
         file_begin(path)
+
+
+def test_a_file_that_unpacks_past_the_size_limit_is_refused_before_it_is_read_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from edgectl.pm import meas_collec
+
+    monkeypatch.setattr(meas_collec, "MAX_FILE_BYTES", 3 * 1024 * 1024)
+    bomb = tmp_path / "bomb.xml.gz"
+    padding = b"<!-- " + b"x" * (8 * 1024 * 1024) + b" -->"
+    bomb.write_bytes(gzip.compress((HEADER.encode() + padding + FOOTER.encode())))
+    assert bomb.stat().st_size < 100 * 1024, "small on disk"
+    with pytest.raises(PmFileError, match=r"bomb.xml.gz: larger than 3145728 bytes uncompressed"):
+        read_pm_file(bomb, COUNTERS)
