@@ -152,7 +152,7 @@ def test_a_file_that_unpacks_past_the_size_limit_is_refused_before_it_is_read_wh
     monkeypatch.setattr(meas_collec, "MAX_FILE_BYTES", 3 * 1024 * 1024)
     bomb = tmp_path / "bomb.xml.gz"
     padding = b"<!-- " + b"x" * (8 * 1024 * 1024) + b" -->"
-    bomb.write_bytes(gzip.compress((HEADER.encode() + padding + FOOTER.encode())))
+    bomb.write_bytes(gzip.compress(HEADER.encode() + padding + FOOTER.encode()))
     assert bomb.stat().st_size < 100 * 1024, "small on disk"
     with pytest.raises(PmFileError, match=r"bomb.xml.gz: larger than 3145728 bytes uncompressed"):
         read_pm_file(bomb, COUNTERS)
