@@ -121,7 +121,7 @@ class AccelServer:
             return
         if self.poller is not None:
             await self.poller.stop()
-        self._servicer.ready = False
+        self._servicer.drain()
         await self._health.enter_graceful_shutdown()
         await server.stop(self.settings.grace_period_s if grace_s is None else grace_s)
         health_server, self._health_server = self._health_server, None

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from opentelemetry import metrics, trace
 from opentelemetry.context import Context
@@ -113,8 +113,17 @@ def grpc_metadata_context(metadata: Iterable[tuple[str, str | bytes]] | None) ->
     return _PROPAGATOR.extract(carrier)
 
 
-def context_grpc_metadata(context: Context | None = None) -> list[tuple[str, str]]:
-    """gRPC metadata that carries the given (or current) trace context."""
+TRACE_FIELDS = frozenset(_PROPAGATOR.fields)
+"""The names that carry a trace context (W3C `traceparent`, `tracestate`)."""
+
+
+def context_fields(context: Context | None = None) -> dict[str, str]:
+    """The fields that carry the given (or current) trace context: none when there is none."""
     carrier: dict[str, str] = {}
     _PROPAGATOR.inject(carrier, context=context)
-    return list(carrier.items())
+    return carrier
+
+
+def fields_context(fields: Mapping[str, str]) -> Context:
+    """The trace context `context_fields` gave (a malformed one reads as none)."""
+    return _PROPAGATOR.extract({k: v for k, v in fields.items() if k in TRACE_FIELDS})

@@ -2,15 +2,17 @@
 round robin over those in rotation, deadlines, retries of UNAVAILABLE on another accelerator,
 and a residency check on the very connection every batch is sent over.
 
-Each batch goes out on its own `ModelStreamInfer` stream. The accelerator opens every stream
-with its declared region (`edge-region` initial metadata) before it reads anything; the client
-reads it and writes the batch on the same stream, so on the same connection, only when it
-names this site's region. An accelerator that declares another region, or none, gets nothing:
-it is taken out of rotation, logged, counted (`edge_pipeline_accelerator_refusals`) and
-audited, and checked again every `EDGE_ACCEL_RECHECK_S`. A pod restarted in another region or
-a DNS name that now points elsewhere is caught on the first batch, before it is sent. Batches
-wait, as in an outage, for an accelerator in region. A DNS target is resolved again every
-`EDGE_ACCEL_RESOLVE_S`, so accelerators that come and go are followed.
+Batches go to an accelerator on one long-lived `ModelStreamInfer` stream (`InferenceStream`).
+The accelerator opens every stream with its declared region (`edge-region` initial metadata)
+before it reads anything; the client reads it, and writes batches on that stream, so on that
+connection, only when it names this site's region. A stream lasts as long as its connection: a
+new connection is a new stream, verified again before its first batch. An accelerator that
+declares another region, or none, gets nothing: it is taken out of rotation, logged, counted
+(`edge_pipeline_accelerator_refusals`) and audited, and checked again every
+`EDGE_ACCEL_RECHECK_S`. A pod restarted in another region or a DNS name that now points
+elsewhere is caught on the first batch, before it is sent. Batches wait, as in an outage, for
+an accelerator in region. A DNS target is resolved again every `EDGE_ACCEL_RESOLVE_S`, so
+accelerators that come and go are followed.
 """
 
 from __future__ import annotations
@@ -21,18 +23,17 @@ import logging
 import socket
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import grpc
 from opentelemetry import metrics
 from opentelemetry.metrics import CallbackOptions, Observation
 
 from edge.settings import EdgeSettings
-from edge.telemetry import context_grpc_metadata
+from edge.telemetry import context_fields
 from inference_protocol.errors import MalformedTensor
 from inference_protocol.generated import grpc_predict_v2_pb2 as pb
 from inference_protocol.generated import grpc_predict_v2_pb2_grpc as pb_grpc
-from inference_protocol.service import REGION_METADATA
 from inference_protocol.tensors import Tensor, array_from_raw, array_to_raw
 from pipelines.errors import (
     AcceleratorUnavailable,
@@ -41,6 +42,7 @@ from pipelines.errors import (
     PipelineError,
     StartupRefused,
 )
+from pipelines.inference_stream import InferenceStream, RegionRefused, declared_region
 
 log = logging.getLogger(__name__)
 _meter = metrics.get_meter("sovereign_edge.pipelines")
@@ -73,14 +75,6 @@ class AcceleratorNotice:
     reason: str
 
 
-class _Refused(Exception):
-    """The accelerator's stream declared another region, or none."""
-
-    def __init__(self, declared: str | None) -> None:
-        super().__init__(declared)
-        self.declared = declared
-
-
 @dataclass
 class _Accelerator:
     """One accelerator address, its channel, and where it stands."""
@@ -97,6 +91,15 @@ class _Accelerator:
     in_flight: int = 0
     gone: bool = False
     """No longer among the target's addresses; closed once nothing is in flight on it."""
+    stream: InferenceStream | None = None
+    """The stream its batches go out on, once one is open."""
+    opening: asyncio.Lock = field(default_factory=asyncio.Lock)
+    """Held while a stream is opened: batches that find none wait for the one being opened."""
+
+    async def close(self) -> None:
+        if self.stream is not None:
+            await self.stream.close()
+        await self.channel.close()
 
 
 def channel_target(targets: str) -> str:
@@ -225,7 +228,7 @@ class AcceleratorClient:
         """Close every channel (calls still on them end as cancelled). Safe to call twice."""
         members, self._members = list(self._members.values()), {}
         for member in members:
-            await member.channel.close()
+            await member.close()
 
     async def __aenter__(self) -> AcceleratorClient:
         await self.start()
@@ -270,14 +273,14 @@ class AcceleratorClient:
                 member.gone = True
                 if member.in_flight == 0:
                     del self._members[address]
-                    await member.channel.close()
+                    await member.close()
                     log.info("accelerator %s left %s", address, self._target)
 
     async def _declared_region(self, member: _Accelerator, timeout_s: float, *, wait_for_ready: bool = False) -> str | None:
         """The region an accelerator declares on a stream of its own (opened and cancelled)."""
         call = member.stub.ModelStreamInfer(timeout=timeout_s, metadata=self._metadata, wait_for_ready=wait_for_ready)
         try:
-            return await _declared(call)
+            return await declared_region(call)
         finally:
             call.cancel()
 
@@ -365,6 +368,11 @@ class AcceleratorClient:
             request.raw_input_contents.append(raw)
         for name in outputs:
             request.outputs.add(name=name)
+        # On a shared stream the call's metadata is the stream's: the batch's trace context, and
+        # how long it may wait in the accelerator's queue, travel in the request.
+        for key, value in context_fields().items():
+            request.parameters[key].string_param = value
+        request.parameters["timeout"].int64_param = int(self._timeout_s * 1_000_000)
         now = time.monotonic()
         await self._follow_addresses(now)
         await self._check_refused_again(now)
@@ -372,7 +380,7 @@ class AcceleratorClient:
         for member in self._rotation(now)[: self._attempts]:
             try:
                 response = await self._infer_on(member, model, request)
-            except _Refused as exc:
+            except RegionRefused as exc:
                 self._refuse(member, exc.declared)
                 continue
             except PipelineError as exc:
@@ -385,27 +393,31 @@ class AcceleratorClient:
         why = "; ".join(unavailable) if unavailable else "no accelerator in region is in rotation"
         raise AcceleratorUnavailable(f"{model}: {why}")
 
+    async def _stream_to(self, member: _Accelerator) -> InferenceStream:
+        """The member's open stream, or a new one once it has declared this site's region."""
+        stream = member.stream
+        if stream is not None and stream.ended is None:
+            return stream
+        async with member.opening:
+            stream = member.stream
+            if stream is not None and stream.ended is None:
+                return stream
+            member.stream = None
+            if stream is not None:
+                await stream.close()
+            member.stream = await InferenceStream.open(member.stub, self._metadata, self._region, self._timeout_s)
+            return member.stream
+
     async def _infer_on(self, member: _Accelerator, model: str, request: pb.ModelInferRequest) -> pb.ModelInferResponse:
-        """The request on a stream of its own to one accelerator, written only once the stream's
-        initial metadata has declared this site's region."""
+        """The request on the member's stream, which has declared this site's region."""
         started = time.monotonic()
         if member.gone:
             raise AcceleratorUnavailable(f"{model}: {member.address} left {self._target}")
         member.in_flight += 1
-        call: grpc.aio.StreamStreamCall | None = None
         outcome = "OK"
         try:
-            call = member.stub.ModelStreamInfer(timeout=self._timeout_s, metadata=self._metadata + context_grpc_metadata())
-            declared = await _declared(call)
-            if declared != self._region:
-                outcome = "REFUSED"
-                raise _Refused(declared)
-            await call.write(request)
-            await call.done_writing()
-            reply = await call.read()
-            if reply is grpc.aio.EOF:
-                outcome = "UNAVAILABLE"
-                raise AcceleratorUnavailable(f"{model}: {member.address} closed the stream without an answer")
+            stream = await self._stream_to(member)
+            reply = await stream.answer(request, self._timeout_s)
             if reply.error_message:
                 code = reply.infer_response.parameters["error_code"].string_param
                 code = code if code in grpc.StatusCode.__members__ else "UNKNOWN"
@@ -413,6 +425,9 @@ class AcceleratorClient:
                 raise _status_error(code, f"{model}: {code}: {reply.error_message}")
             answer: pb.ModelInferResponse = reply.infer_response
             return answer
+        except RegionRefused:
+            outcome = "REFUSED"
+            raise
         except grpc.aio.AioRpcError as exc:
             outcome = exc.code().name
             raise _status_error(outcome, f"{model}: {member.address}: {outcome}: {exc.details()}") from exc
@@ -420,13 +435,11 @@ class AcceleratorClient:
             outcome = "UNAVAILABLE"
             raise AcceleratorUnavailable(f"{model}: {member.address}: {exc}") from exc
         finally:
-            if call is not None:
-                call.cancel()
             member.in_flight -= 1
             _inference_latency.record(time.monotonic() - started, {"model": model, "outcome": outcome})
             if member.gone and member.in_flight == 0 and self._members.get(member.address) is member:
                 del self._members[member.address]
-                await member.channel.close()
+                await member.close()
 
 
 def _status_error(code: str, message: str) -> PipelineError:
@@ -450,22 +463,6 @@ def _decoded(model: str, address: str, response: pb.ModelInferResponse) -> Infer
     except (MalformedTensor, ValueError) as exc:  # ValueError: fewer raw contents than outputs
         raise InferenceRejected(f"{model}: {address} answered outputs this client cannot read: {exc}") from exc
     return InferResult(response.model_name, response.model_version, outputs)
-
-
-async def _declared(call: grpc.aio.StreamStreamCall) -> str | None:
-    """The region a stream's initial metadata declares, or None when it declares none.
-
-    Raises:
-        grpc.aio.AioRpcError: the stream ended before it began (the accelerator is unreachable).
-    """
-    metadata = await call.initial_metadata()
-    for key, value in metadata or ():
-        if key == REGION_METADATA:
-            return value if isinstance(value, str) else bytes(value).decode(errors="replace")
-    if call.done() and (code := await call.code()) != grpc.StatusCode.OK:
-        raise grpc.aio.AioRpcError(code, metadata, metadata, await call.details())
-    return None
-
 
 
 def _is_ip(host: str) -> bool:

@@ -29,12 +29,12 @@ from accel.grpc.repository_convert import (
     statistics_to_proto,
 )
 from accel.grpc.status import classify, translate_errors
-from accel.grpc.streaming import answer_concurrently
+from accel.grpc.streaming import answer_concurrently, requests_until
 from accel.model import InferenceRequest, InferenceResponse
 from accel.names import check_model_name, check_model_version
 from accel.repository import ModelRepository, ServedVersion
 from edge import __version__
-from edge.telemetry import grpc_metadata_context
+from edge.telemetry import TRACE_FIELDS, fields_context, grpc_metadata_context
 from inference_protocol.generated import grpc_predict_v2_pb2 as pb
 from inference_protocol.generated import grpc_predict_v2_pb2_grpc as pb_grpc
 from inference_protocol.service import SiteIdentity
@@ -68,6 +68,12 @@ class InferenceServicer(pb_grpc.GRPCInferenceServiceServicer):
         self._identity = identity
         self._stream_max_in_flight = stream_max_in_flight
         self.ready = False
+        self._draining = asyncio.Event()
+
+    def drain(self) -> None:
+        """The server is stopping: every stream answers the requests it has read and ends."""
+        self.ready = False
+        self._draining.set()
 
     async def ServerLive(self, request: pb.ServerLiveRequest, context: grpc.aio.ServicerContext) -> pb.ServerLiveResponse:
         return pb.ServerLiveResponse(live=True)
@@ -154,12 +160,18 @@ class InferenceServicer(pb_grpc.GRPCInferenceServiceServicer):
         return await self._traced_infer(request, context)
 
     async def _traced_infer(self, request: pb.ModelInferRequest, context: grpc.aio.ServicerContext) -> pb.ModelInferResponse:
-        """One inference in an `accel.ModelInfer` span that continues the caller's trace (read from
-        the call's metadata), whether it came alone or on a stream."""
+        """One inference in an `accel.ModelInfer` span that continues the caller's trace, whether
+        it came alone or on a stream: read from the request's `traceparent`/`tracestate` string
+        parameters (a stream shared by many requests has one call metadata for them all), else
+        from the call's metadata."""
         if isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider):
             # Tracing is off in this process: no span to make, no caller context to read.
             return await self._infer(request, context)
-        parent = grpc_metadata_context(context.invocation_metadata())
+        carried = {
+            key: value.string_param for key, value in request.parameters.items()
+            if key in TRACE_FIELDS and value.WhichOneof("parameter_choice") == "string_param"
+        }
+        parent = fields_context(carried) if carried else grpc_metadata_context(context.invocation_metadata())
         with _tracer.start_as_current_span(
             "accel.ModelInfer", context=parent, kind=trace.SpanKind.SERVER,
             attributes={"model.name": request.model_name, "model.version": request.model_version},
@@ -226,7 +238,8 @@ class InferenceServicer(pb_grpc.GRPCInferenceServiceServicer):
         fails gets its error in band (`error_message`, and its status name in the response's
         `error_code` parameter) and the stream goes on with the requests behind it.
 
-        The server's identity goes out as initial metadata before any request is read."""
+        The server's identity goes out as initial metadata before any request is read. Once the
+        server is stopping, a stream reads no further request: it answers those it has and ends."""
         await context.send_initial_metadata(self._identity.stream_metadata())
 
         async def answer(request: pb.ModelInferRequest) -> pb.ModelStreamInferResponse:
@@ -242,5 +255,6 @@ class InferenceServicer(pb_grpc.GRPCInferenceServiceServicer):
                 refused.parameters["error_code"].string_param = code.name
                 return pb.ModelStreamInferResponse(error_message=details, infer_response=refused)
 
-        async for response in answer_concurrently(request_iterator, answer, self._stream_max_in_flight):
+        requests = requests_until(request_iterator, self._draining)
+        async for response in answer_concurrently(requests, answer, self._stream_max_in_flight):
             yield response

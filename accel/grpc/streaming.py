@@ -51,3 +51,37 @@ async def answer_concurrently(
     finally:
         pumping.cancel()
         await asyncio.gather(pumping, return_exceptions=True)
+
+
+_END = object()
+
+
+async def requests_until(requests: AsyncIterator[Request], draining: asyncio.Event) -> AsyncIterator[Request]:
+    """`requests` until `draining` is set, then no further one: a server that is stopping ends
+    its streams once their requests in flight are answered, instead of holding its shutdown for
+    the whole grace period on streams that clients keep open between batches. A request a
+    client writes after that is never read; its stream's end tells the client to send it again."""
+    iterator = aiter(requests)
+
+    async def next_request() -> object:
+        try:
+            return await anext(iterator)
+        except StopAsyncIteration:
+            return _END
+
+    stopped = asyncio.ensure_future(draining.wait())
+    try:
+        while True:
+            reading = asyncio.ensure_future(next_request())
+            await asyncio.wait({reading, stopped}, return_when=asyncio.FIRST_COMPLETED)
+            if not reading.done():
+                reading.cancel()
+                await asyncio.gather(reading, return_exceptions=True)
+                return
+            request = reading.result()
+            if request is _END:
+                return
+            yield request  # type: ignore[misc]
+    finally:
+        stopped.cancel()
+        await asyncio.gather(stopped, return_exceptions=True)

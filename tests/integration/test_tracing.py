@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 
+import grpc
+import numpy as np
 import pytest
 from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
@@ -14,12 +16,15 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from accel.server import AccelServer
 from accel.settings import AccelSettings
 from edge.settings import EdgeSettings
-from edge.telemetry import context_kafka_headers, kafka_headers_context
+from edge.telemetry import context_fields, context_kafka_headers, kafka_headers_context
 from edge.topics import SiteTopics
 from edgectl.broker import create_topics
 from edgectl.synthetic.cell_kpi import CellKpiGenerator
 from edgectl.traffic import encode
+from inference_protocol.generated import grpc_predict_v2_pb2 as pb
+from inference_protocol.generated import grpc_predict_v2_pb2_grpc as pb_grpc
 from inference_protocol.service import SiteIdentity
+from inference_protocol.tensors import array_to_raw
 from pipelines.accel_client import AcceleratorClient
 from pipelines.kpi_anomaly.pipeline import KpiAnomalyPipeline
 from pipelines.main import run_until_stopped
@@ -79,3 +84,36 @@ async def test_an_events_trace_continues_through_inference_onto_its_score(broker
     assert traced_ctx.trace_id == producer_span.get_span_context().trace_id, "the score continues the event's trace"
     untraced_ctx = trace.get_current_span(kafka_headers_context(scores[key2].headers)).get_span_context()
     assert untraced_ctx.trace_id == batch.context.trace_id, "an untraced event's score joins the batch trace"
+
+
+async def test_the_accelerator_continues_a_trace_from_request_parameters_else_from_call_metadata() -> None:
+    """Requests on a shared stream carry their trace context as parameters; other clients' calls
+    carry it as metadata. A malformed one is read as none, and the request is still answered."""
+    EXPORTER.clear()
+    tracer = trace.get_tracer("test")
+    with tracer.start_as_current_span("sent in parameters") as in_parameters:
+        parameters = context_fields()
+    with tracer.start_as_current_span("sent in metadata") as in_metadata:
+        metadata = list(context_fields().items())
+
+    def request(**carried: str) -> pb.ModelInferRequest:
+        datatype, shape, raw = array_to_raw(np.zeros((1, 22), dtype=np.float32))
+        built = pb.ModelInferRequest(model_name="kpi-anomaly")
+        built.inputs.add(name="features", datatype=datatype, shape=shape)
+        built.raw_input_contents.append(raw)
+        for key, value in carried.items():
+            built.parameters[key].string_param = value
+        return built
+
+    async with (
+        AccelServer(AccelSettings(port=0), SiteIdentity("kr-seoul", "S1")) as server,
+        grpc.aio.insecure_channel(server.address) as channel,
+    ):
+        stub = pb_grpc.GRPCInferenceServiceStub(channel)
+        await stub.ModelInfer(request(**parameters))
+        await stub.ModelInfer(request(), metadata=metadata)
+        await stub.ModelInfer(request(traceparent="00-" + "z" * 32 + "-" + "1" * 16 + "-01"))
+    first, second, malformed = [s for s in EXPORTER.get_finished_spans() if s.name == "accel.ModelInfer"]
+    assert first.parent is not None and first.parent.span_id == in_parameters.get_span_context().span_id
+    assert second.parent is not None and second.parent.span_id == in_metadata.get_span_context().span_id
+    assert malformed.parent is None, "a malformed trace context starts a trace of its own"

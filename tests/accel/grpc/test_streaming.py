@@ -4,6 +4,7 @@ limit at once, and the stream waits for the consumer instead of queueing without
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import grpc
 import numpy as np
 import pytest
 
-from accel.grpc.streaming import answer_concurrently
+from accel.grpc.streaming import answer_concurrently, requests_until
 from accel.server import AccelServer
 from accel.settings import AccelSettings
 from inference_protocol.generated import grpc_predict_v2_pb2 as pb
@@ -171,3 +172,45 @@ async def test_a_stream_declares_the_servers_region_and_site_before_any_request_
         assert response.infer_response.id == "after" and not response.error_message
         await call.done_writing()
         assert await call.read() is grpc.aio.EOF
+
+
+async def test_a_draining_stream_reads_no_further_request_and_answers_those_it_read() -> None:
+    draining = asyncio.Event()
+    read: list[int] = []
+
+    async def requests() -> AsyncIterator[int]:
+        yield 1
+        yield 2
+        await asyncio.sleep(60)  # a client that keeps its stream open between batches
+        yield 3
+
+    async def answer(number: int) -> int:
+        read.append(number)
+        if number == 2:
+            draining.set()
+            await asyncio.sleep(0.05)  # still computing when the drain begins
+        return number
+
+    answers = [a async for a in answer_concurrently(requests_until(requests(), draining), answer, max_in_flight=4)]
+    assert sorted(answers) == [1, 2] and read == [1, 2]
+
+
+async def test_a_stopping_server_ends_idle_client_streams_instead_of_waiting_out_its_grace_period() -> None:
+    from edge.settings import EdgeSettings
+    from pipelines.accel_client import AcceleratorClient
+
+    server = AccelServer(AccelSettings(port=0, grace_period_s=30), SiteIdentity("kr-seoul", "S1"))
+    await server.start()
+    edge = EdgeSettings(region="kr-seoul", site_id="S1", accel_targets=server.address)
+    async with AcceleratorClient(edge, timeout_s=5, attempts=1) as client:
+        await client.infer("kpi-anomaly", {"features": np.zeros((1, 22), dtype=np.float32)}, ["score"])
+        (member,) = client._members.values()
+        assert member.stream is not None and member.stream.ended is None, "the stream stays open between batches"
+        started = time.monotonic()
+        await server.stop()
+        assert time.monotonic() - started < 5, "the open stream did not hold the stop for its 30 s grace period"
+        for _ in range(50):
+            if member.stream.ended is not None:
+                break
+            await asyncio.sleep(0.02)
+        assert member.stream.ended is not None, "the client saw its stream end"
