@@ -12,9 +12,10 @@ dropped (evicted by the replica's limits), so that a restore does not bring it b
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -24,13 +25,32 @@ from pipelines.records import OutboundRecord
 Partition = tuple[str, int]
 
 
-@dataclass(frozen=True)
-class EntityChange:
-    """The state an entity has after a batch (None: dropped), and the input partition it belongs to."""
+class EntityChange(NamedTuple):
+    """The state an entity has after a batch (None: dropped), and the input partition it belongs to.
+
+    A tuple: thousands are made a batch, and one in an interval is written (`PendingCommit`)."""
 
     partition: Partition
     state: dict[str, Any] | None
     clock_s: float = -math.inf
+
+
+class DeferredState(ABC):
+    """Part of an entity's state as it stood after a batch, kept as it is held and made JSON only
+    when written: a batch changes thousands of entities, and the commit interval writes each one's
+    latest state once however many batches changed it."""
+
+    __slots__ = ()
+
+    @abstractmethod
+    def fragment(self) -> orjson.Fragment:
+        """The part as JSON."""
+
+
+def _deferred(value: object) -> orjson.Fragment:
+    if isinstance(value, DeferredState):
+        return value.fragment()
+    raise TypeError(f"{type(value).__name__} is not changelog data")
 
 
 @dataclass(frozen=True)
@@ -61,7 +81,7 @@ def changelog_records(
                 clock = change.clock_s if math.isfinite(change.clock_s) else None
                 head = heads[(source, change.clock_s)] = b'{"pipeline":%b,"version":%d,"topic":%b,"clock_s":%b,"state":' % (
                     dumps(pipeline), version, dumps(source), dumps(clock))
-            value = head + dumps(change.state, option=numpy) + b"}"
+            value = head + dumps(change.state, option=numpy, default=_deferred) + b"}"
         records.append(OutboundRecord(topic, key.encode(), value, [], partition))
     return records
 

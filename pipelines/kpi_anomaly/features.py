@@ -5,10 +5,10 @@ The same code builds training data and live features, so the model sees what it 
 
 from __future__ import annotations
 
-import base64
 import math
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
+from itertools import repeat
 from typing import Any
 
 import numpy as np
@@ -17,6 +17,7 @@ import orjson
 
 import kernels
 from kernels import WindowFeaturesKernel
+from pipelines.changelog import DeferredState
 from pipelines.entity_limits import grown_rows
 from pipelines.state_data import packed, read_count, unpacked
 
@@ -165,6 +166,21 @@ def _batch_array(name: str, given: npt.ArrayLike, rows: int, width: int) -> npt.
     return array
 
 
+class WindowRows(DeferredState):
+    """A cell's window as it stood after a batch, in the form `CellWindows.snapshot` gives."""
+
+    __slots__ = ("rows", "samples", "window")
+
+    def __init__(self, samples: int, rows: npt.NDArray[np.float64], window: int) -> None:
+        self.samples = samples
+        self.rows = rows
+        self.window = window
+
+    def fragment(self) -> orjson.Fragment:
+        filled = packed(self.rows[: min(self.samples, self.window)], "<f8")
+        return orjson.Fragment(b'{"samples":%d,"rows":"%s"}' % (self.samples, filled.encode()))
+
+
 class CellWindows:
     """A ring buffer of recent KPI vectors per cell.
 
@@ -205,21 +221,12 @@ class CellWindows:
         idx = self._index.get(cell_id)
         return 0 if idx is None else int(min(self._counts[idx], self.window))
 
-    def snapshots(self, cell_ids: Sequence[str]) -> list[orjson.Fragment]:
-        """`snapshot` of many held cells as JSON already made (for the changelog of a batch of
-        thousands): every ring row, the unfilled ones NaN as they lie, so that one base64 pass
-        over the gathered rows splits into whole cells (`load` reads both forms)."""
-        if (self.window * N_KPIS * 8) % 3:
-            return [orjson.Fragment(orjson.dumps(self.snapshot(cell))) for cell in cell_ids]
-        slots = np.array([self._index[cell] for cell in cell_ids], dtype=np.intp)
-        counts = self._counts[slots].tolist()
-        encoded = base64.b64encode(np.ascontiguousarray(self._values[slots], dtype="<f8").tobytes())
-        width = self.window * N_KPIS * 8 * 4 // 3  # a ring's bytes are a multiple of 3: no padding between cells
-        fragment = orjson.Fragment
-        return [
-            fragment(b'{"samples":%d,"rows":"%b"}' % (count, encoded[i * width : (i + 1) * width]))
-            for i, count in enumerate(counts)
-        ]
+    def snapshots(self, cell_ids: Sequence[str]) -> list[WindowRows]:
+        """`snapshot` of many held cells (the changelog of a batch of thousands): their rows are
+        copied at once, and each made JSON only if its state is written."""
+        slots = np.fromiter(map(self._index.__getitem__, cell_ids), dtype=np.intp, count=len(cell_ids))
+        rows = self._values[slots]
+        return list(map(WindowRows, self._counts[slots].tolist(), rows, repeat(self.window)))
 
     def snapshot(self, cell_id: str) -> dict[str, Any] | None:
         """A cell's window as changelog data: the samples it has taken (`samples`) and its ring
@@ -240,7 +247,7 @@ class CellWindows:
         count = read_count(snapshot, "samples")
         held = min(count, self.window)
         encoded = snapshot.get("rows")
-        # Only the filled rows (`snapshot`), or every ring row (`snapshots`).
+        # Only the filled rows, or every ring row: the form earlier releases wrote for a batch.
         whole = isinstance(encoded, str) and len(encoded) == self.window * N_KPIS * 8 * 4 // 3
         rows = unpacked(snapshot, "rows", "<f8", (self.window if whole else held, N_KPIS))
         idx = self._slot(cell_id)

@@ -20,6 +20,7 @@ from pipelines.kpi_anomaly.pipeline import KpiAnomalyPipeline
 from pipelines.outcome import BatchOutcome
 from pipelines.records import ConsumedRecord
 from pipelines.restore import hold_restored
+from pipelines.state_data import packed
 from tests.pipelines.changelog_replay import latest_changelog
 
 from .test_cell_state import NORMAL, OUTAGE
@@ -139,16 +140,18 @@ async def test_state_of_a_newer_version_is_refused_naming_where_and_what_to_do(c
 
 
 @pytest.mark.parametrize("samples", [1, 5, 12, 30])
-def test_a_window_reads_back_bit_for_bit_from_either_snapshot_form(samples: int) -> None:
-    """`snapshot` writes the filled rows, `snapshots` (a batch's changelog) every ring row: `load`
-    reads both into the same ring, NaN included, so the features that follow are the same."""
+def test_a_window_reads_back_bit_for_bit_from_every_snapshot_form(samples: int) -> None:
+    """`snapshot` and a batch's `snapshots` write the filled rows, and earlier releases wrote a
+    batch's windows as every ring row: `load` reads them all into the same ring, NaN included, so
+    the features that follow are the same."""
     rng = np.random.default_rng(samples)
     windows = CellWindows()
     for _ in range(samples):
         kpis = rng.normal(size=(1, N_KPIS))
         kpis[0, rng.integers(N_KPIS)] = np.nan  # a missing counter
         windows.features(["cell-0"], kpis, np.zeros((1, 2)))
-    forms = [windows.snapshot("cell-0"), orjson.loads(orjson.dumps(windows.snapshots(["cell-0"])[0]))]
+    whole_ring = {"samples": samples, "rows": packed(windows._values[windows._index["cell-0"]], "<f8")}
+    forms = [windows.snapshot("cell-0"), orjson.loads(orjson.dumps(windows.snapshots(["cell-0"])[0].fragment())), whole_ring]
     probe = rng.normal(size=(1, N_KPIS))
     expected, expected_history = windows.features(["cell-0"], probe, np.zeros((1, 2)))
     assert expected_history.tolist() == [min(samples, 12)]
@@ -159,3 +162,18 @@ def test_a_window_reads_back_bit_for_bit_from_either_snapshot_form(samples: int)
         got, history = restored.features(["cell-0"], probe, np.zeros((1, 2)))
         assert history.tolist() == expected_history.tolist()
         assert got.tobytes() == expected.tobytes()
+
+
+def test_a_batchs_snapshot_keeps_the_window_as_it_stood_after_that_batch() -> None:
+    """The changelog of a batch is written after later batches have moved the windows on (the
+    commit interval): what it writes is the window as that batch left it."""
+    windows = CellWindows()
+    rng = np.random.default_rng(3)
+    for _ in range(4):
+        windows.features(["cell-0", "cell-1"], rng.normal(size=(2, N_KPIS)), np.zeros((2, 2)))
+    then = [windows.snapshot("cell-0"), windows.snapshot("cell-1")]
+    kept = windows.snapshots(["cell-0", "cell-1"])
+    for _ in range(20):
+        windows.features(["cell-0", "cell-1"], rng.normal(size=(2, N_KPIS)), np.zeros((2, 2)))
+    assert [orjson.loads(orjson.dumps(k.fragment())) for k in kept] == then
+    assert windows.snapshot("cell-0") != then[0]
