@@ -4,10 +4,12 @@ the batch's offsets (at-least-once).
 Three stages, each in batch order: the fetch loop takes a batch and, for an overlapping pipeline,
 begins it at once (decode, state, inference sent); the finisher begins any other pipeline's batch
 once the batch before it is finished, awaits each batch's inference, finishes it and hands its
-outputs to the producer; the committer awaits each batch's acknowledgements and, every commit
-interval, writes the changelog of the state the acknowledged batches changed and commits their
-offsets (`PendingCommit`; exactly-once, each batch's transaction commits all three). Every
-pipeline goes through the same `begin` and `finish`; only when `begin` is called differs. At most `inference_overlap` batches are fetched and not finished, and at most
+outputs to the producer; the acknowledger awaits each batch's acknowledgements. Beside them, the
+committer, every commit interval, writes the changelog of the state the acknowledged batches
+changed and commits their offsets (`PendingCommit`), without holding up the batches behind
+them; exactly-once, each batch's transaction commits all three. Every pipeline goes through the
+same `begin` and `finish`; only when `begin` is called differs. At most `inference_overlap`
+batches are fetched and not finished, and at most
 `max_in_flight_batches` wait for acknowledgements; when either bound is reached, fetching waits
 too. Anything that keeps fetching waiting longer than `pause_after_s` (accelerators down) pauses
 every assigned partition until it is done, so the consumer does not keep prefetching behind it."""
@@ -165,6 +167,7 @@ class PipelineRuntime:
         # good only if nobody has committed after it.
         self._committed_here: dict[TopicPartition, int] = {}
         self._pending = PendingCommit(settings.commit_interval_ms / 1000)
+        self._acknowledged = asyncio.Event()  # a batch joined what is pending
         # The committer and a drain both commit what is pending: one at a time, in order.
         self._committing = asyncio.Lock()
 
@@ -326,7 +329,8 @@ class PipelineRuntime:
         consumer = self._consumer
         try:
             async with asyncio.TaskGroup() as tasks:
-                committer = tasks.create_task(self._commit_in_order(), name=f"{self.pipeline.name}-committer")
+                acknowledger = tasks.create_task(self._acknowledge_in_order(), name=f"{self.pipeline.name}-acknowledger")
+                committer = tasks.create_task(self._commit_on_interval(), name=f"{self.pipeline.name}-committer")
                 finisher = tasks.create_task(self._finish_in_order(), name=f"{self.pipeline.name}-finisher")
                 auditor = tasks.create_task(self._audit_accelerators(), name=f"{self.pipeline.name}-auditor")
                 try:
@@ -349,6 +353,7 @@ class PipelineRuntime:
                         await self._begin_all(consumer, fetched)
                     await self.drain()
                 finally:
+                    acknowledger.cancel()
                     committer.cancel()
                     finisher.cancel()
                     auditor.cancel()
@@ -593,16 +598,12 @@ class PipelineRuntime:
                 self._giving_up.clear()
                 self._abandoning = False
 
-    async def _commit_in_order(self) -> None:
+    async def _acknowledge_in_order(self) -> None:
         """Await each batch's acknowledgements (exactly-once: its committed transaction), in
-        order; at-least-once, commit when the interval is up, or when no batch has come to
-        fill it by then."""
+        order; at-least-once, leave its offsets and state changes to the committer. It never
+        waits for a commit: a changelog being written must not hold up the batches behind it."""
         while True:
-            try:
-                batch = await asyncio.wait_for(self._in_flight.get(), self._pending.wait_s())
-            except TimeoutError:
-                await self._commit_pending()
-                continue
+            batch = await self._in_flight.get()
             try:
                 try:
                     await asyncio.gather(*batch.deliveries)
@@ -610,8 +611,7 @@ class PipelineRuntime:
                     raise self._fenced(exc) from exc
                 if batch.transaction is None:
                     self._pending.add(batch.outcome.changes, batch.offsets)
-                    if self._pending.due():
-                        await self._commit_pending()
+                    self._acknowledged.set()
                 else:
                     self._committed_here.update(batch.offsets)
             finally:
@@ -624,6 +624,20 @@ class PipelineRuntime:
             self.stats.dlq += outcome.dlq
             # Wall-clock on purpose: record timestamps are epoch milliseconds set by other processes.
             self.metrics.batch_delivered(batch.records, outcome, int(time.time() * 1000))
+
+    async def _commit_on_interval(self) -> None:
+        """At-least-once: commit what is acknowledged once the interval since the first batch
+        pending is up (at once with an interval of 0; batches acknowledged meanwhile join the
+        next commit)."""
+        while True:
+            wait_s = self._pending.wait_s()
+            if wait_s is None:
+                await self._acknowledged.wait()
+                self._acknowledged.clear()
+            elif wait_s > 0:
+                await asyncio.sleep(wait_s)
+            else:
+                await self._commit_pending()
 
     async def _commit_pending(self) -> None:
         """At-least-once: write the changelog of the acknowledged batches not yet committed,
