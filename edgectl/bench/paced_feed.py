@@ -28,11 +28,12 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 ID_PREFIX = "lat-"
+_ID_FORMAT = ID_PREFIX.encode() + b"%013d-%018d"
 
 
 def paced_event_id(sent_ms: int, sequence: int) -> str:
     """An event id that says when its event was produced, e.g. `lat-1764403200123-000000000000000042`."""
-    return f"{ID_PREFIX}{sent_ms:013d}-{sequence:018d}"
+    return (_ID_FORMAT % (sent_ms, sequence)).decode()
 
 
 def sent_ms_of(event_id: str) -> int | None:
@@ -42,10 +43,29 @@ def sent_ms_of(event_id: str) -> int | None:
     return int(event_id[len(ID_PREFIX) : len(ID_PREFIX) + 13])
 
 
+def split_templates(templates: Sequence[bytes]) -> list[tuple[bytes, bytes, bytes]]:
+    """Each event template as the bytes before and after its event id, and its key (the cell):
+    an event is then three byte strings joined (`head + id + tail`), which keeps the feed's
+    own CPU off the cores the pipeline it measures runs on."""
+    placeholder = paced_event_id(0, 0)
+    split = []
+    for template in templates:
+        event = orjson.loads(template)
+        event["event_id"] = placeholder
+        head, _, tail = orjson.dumps(event).partition(placeholder.encode())
+        split.append((head, tail, event["cell_id"].encode()))
+    return split
+
+
+def paced_event(head: bytes, tail: bytes, sent_ms: int, sequence: int) -> bytes:
+    """A split template made whole again, with the `paced_event_id` of `sent_ms` and `sequence`."""
+    return head + _ID_FORMAT % (sent_ms, sequence) + tail
+
+
 async def _feed(
     bootstrap: str, topic: str, partitions: int, templates: Sequence[bytes], rate: float, seconds: float, interval_s: float
 ) -> None:
-    events = [orjson.loads(t) for t in templates]
+    events = split_templates(templates)
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=0, max_batch_size=512 * 1024)
     await producer.start()
     try:
@@ -58,9 +78,9 @@ async def _feed(
                 now_ms = int(time.time() * 1000)
                 batches = [producer.create_batch() for _ in range(partitions)]
                 for seq in range(sent, sent + due):
-                    event = events[seq % len(events)]
-                    event["event_id"] = paced_event_id(now_ms, seq)
-                    if batches[seq % partitions].append(key=event["cell_id"].encode(), value=orjson.dumps(event), timestamp=now_ms) is None:
+                    head, tail, key = events[seq % len(events)]
+                    value = paced_event(head, tail, now_ms, seq)
+                    if batches[seq % partitions].append(key=key, value=value, timestamp=now_ms) is None:
                         raise ValueError("a tick's batch outgrew the producer's batch size; lower the rate")
                 for p, batch in enumerate(batches):
                     if batch.record_count():
