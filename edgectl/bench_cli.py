@@ -85,7 +85,9 @@ def _run_accel(args: argparse.Namespace, parser: argparse.ArgumentParser) -> Non
 
 
 def _pipeline_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--events", type=int, default=50_000, help="backlog size (default 50000)")
+    parser.add_argument("--events", type=int, default=200_000,
+                        help="backlog size, over which the sustained rate is measured (default 200000, about 2 s of "
+                        "pipeline work on two cores)")
     parser.add_argument("--latency-seconds", type=float, default=10.0, help="paced phase length (default 10)")
     parser.add_argument("--feed-interval-ms", type=float, default=10.0,
                         help="the paced producer sends one record batch per partition this often (default 10)")

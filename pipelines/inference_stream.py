@@ -90,7 +90,7 @@ class InferenceStream:
         try:
             async with asyncio.timeout(timeout_s):
                 async with self._writing:
-                    await self._call.write(request)
+                    await self._write(request)
                 return await waiter
         except TimeoutError:
             late = _error(grpc.StatusCode.DEADLINE_EXCEEDED, f"no answer within {timeout_s:g} s")
@@ -104,6 +104,23 @@ class InferenceStream:
             self._waiting.pop(request_id, None)
             if waiter.done() and not waiter.cancelled():
                 waiter.exception()  # raised here already, or moot: not to be reported as never retrieved
+
+    async def _write(self, request: pb.ModelInferRequest) -> None:
+        """Write on the stream, which may have ended while this request waited for its turn:
+        then its end is raised, never gRPC's word for a call that is over (InvalidStateError, or
+        the CancelledError of a call cancelled under the write), which a batch would take for
+        its own cancellation."""
+        if self.ended is not None:
+            raise self.ended
+        try:
+            await self._call.write(request)
+        except asyncio.InvalidStateError:
+            raise self._end(_error(grpc.StatusCode.UNAVAILABLE, "the stream ended")) from None
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if self.ended is None or (task is not None and task.cancelling()):
+                raise  # this request itself is cancelled (its deadline, or its batch abandoned)
+            raise self.ended from None
 
     async def close(self) -> None:
         """End the stream; requests still waiting fail as UNAVAILABLE. Safe to call twice."""
@@ -129,13 +146,15 @@ class InferenceStream:
         except grpc.aio.UsageError:
             self._end(_error(grpc.StatusCode.UNAVAILABLE, "the channel was closed"))
 
-    def _end(self, why: grpc.aio.AioRpcError) -> None:
+    def _end(self, why: grpc.aio.AioRpcError) -> grpc.aio.AioRpcError:
+        """Take no more requests and fail those waiting; the reason the stream ended, the first given."""
         if self.ended is None:
             self.ended = why
         waiting, self._waiting = self._waiting, {}
         for waiter in waiting.values():
             if not waiter.done():
                 waiter.set_exception(self.ended)
+        return self.ended
 
 
 async def declared_region(call: grpc.aio.StreamStreamCall) -> str | None:

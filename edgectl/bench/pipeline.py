@@ -62,9 +62,11 @@ Delivery = Literal["at-least-once", "exactly-once"]
 
 @dataclass(frozen=True)
 class PipelineBenchOptions:
-    """Sizes of one run, e.g. `PipelineBenchOptions(events=50_000, latency_s=10)`."""
+    """Sizes of one run, e.g. `PipelineBenchOptions(events=200_000, latency_s=10)`."""
 
-    events: int = 50_000
+    events: int = 200_000
+    """The backlog: the sustained rate, half of which paces the latency phase, is measured over
+    it (50,000 events were half a second of work, too little to call sustained)."""
     partitions: int = 6
     cells: int = 500
     latency_s: float = 10.0

@@ -163,3 +163,19 @@ async def test_batches_share_one_stream_and_a_new_connection_is_verified_again()
             assert "'jp-tokyo'" in client.notices.get_nowait().reason
             served = foreign.repository.statistics("kpi-anomaly")
             assert sum(s.success.count + s.fail.count for s in served) == 0, "not one request reached it"
+
+
+async def test_a_request_waiting_to_write_on_a_stream_that_ends_gets_the_streams_end() -> None:
+    """Another request's missed deadline ends the stream while this one waits for its turn to
+    write: it fails as an outage, never as gRPC's error for a finished call or a cancellation."""
+
+    async def check(stream: InferenceStream, servicer: ScriptedAccelerator) -> None:
+        async with stream._writing:  # another request is writing
+            waiting = asyncio.ensure_future(stream.answer(pb.ModelInferRequest(), 5.0))
+            await asyncio.sleep(0.05)
+            await stream.close()
+        with pytest.raises(grpc.aio.AioRpcError) as ended:
+            await waiting
+        assert ended.value.code() == grpc.StatusCode.UNAVAILABLE
+
+    await _with_stream(ScriptedAccelerator("kr-seoul", lambda seen: []), check)
