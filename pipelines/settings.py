@@ -33,7 +33,8 @@ class PipelineSettings(BaseSettings):
     """At-least-once: how often the input offsets of acknowledged batches are committed, the
     changelog of the state those batches changed written just before (one record per entity per
     interval, however many batches changed it). A crash repeats at most this much of the stream
-    (more duplicates downstream, nothing lost); 0 commits every batch. Exactly-once commits each
+    (more duplicates downstream, nothing lost); 0 commits each batch once acknowledged (those
+    acknowledged while a commit is under way, together in the next). Exactly-once commits each
     batch in its transaction and ignores it."""
     state_topic: str | None = Field(None, min_length=1, max_length=249, pattern=r"^[A-Za-z0-9._-]+$")
     """The compacted topic of the pipeline's per-entity state. Unset: `{region}.state.{pipeline}`,
