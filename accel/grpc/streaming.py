@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 Request = TypeVar("Request")
 Response = TypeVar("Response")
@@ -70,18 +70,20 @@ async def requests_until(requests: AsyncIterator[Request], draining: asyncio.Eve
             return _END
 
     stopped = asyncio.ensure_future(draining.wait())
+    waits: list[asyncio.Future[Any]] = [stopped]
     try:
         while True:
             reading = asyncio.ensure_future(next_request())
-            await asyncio.wait({reading, stopped}, return_when=asyncio.FIRST_COMPLETED)
+            waits = [stopped, reading]
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
             if not reading.done():
-                reading.cancel()
-                await asyncio.gather(reading, return_exceptions=True)
                 return
             request = reading.result()
             if request is _END:
                 return
             yield request  # type: ignore[misc]
     finally:
-        stopped.cancel()
-        await asyncio.gather(stopped, return_exceptions=True)
+        # Also when the stream is cancelled while it waits: neither wait outlives it.
+        for wait in waits:
+            wait.cancel()
+        await asyncio.gather(*waits, return_exceptions=True)

@@ -214,3 +214,24 @@ async def test_a_stopping_server_ends_idle_client_streams_instead_of_waiting_out
                 break
             await asyncio.sleep(0.02)
         assert member.stream.ended is not None, "the client saw its stream end"
+
+
+async def test_a_stream_cancelled_while_it_waits_for_a_request_leaves_no_read_behind() -> None:
+    reads_cancelled = asyncio.Event()
+
+    async def requests() -> AsyncIterator[int]:
+        try:
+            await asyncio.sleep(60)  # a client that sends nothing for now
+            yield 1
+        finally:
+            reads_cancelled.set()
+
+    async def consume() -> None:
+        async for _ in requests_until(requests(), asyncio.Event()):
+            pass
+
+    consumer = asyncio.ensure_future(consume())
+    await asyncio.sleep(0.05)
+    consumer.cancel()
+    await asyncio.gather(consumer, return_exceptions=True)
+    await asyncio.wait_for(reads_cancelled.wait(), 1.0)
