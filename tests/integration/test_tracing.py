@@ -113,7 +113,12 @@ async def test_the_accelerator_continues_a_trace_from_request_parameters_else_fr
         await stub.ModelInfer(request(**parameters))
         await stub.ModelInfer(request(), metadata=metadata)
         await stub.ModelInfer(request(traceparent="00-" + "z" * 32 + "-" + "1" * 16 + "-01"))
-    first, second, malformed = [s for s in EXPORTER.get_finished_spans() if s.name == "accel.ModelInfer"]
+        await stub.ModelInfer(request(traceparent="00-" + "a" * 32 + "-" + "1" * 16 + "-01" + " " * 100_000))
+        not_text = request()
+        not_text.parameters["traceparent"].int64_param = 7  # not a string: ignored, the metadata read instead
+        await stub.ModelInfer(not_text, metadata=metadata)
+    first, second, malformed, padded, typed = [s for s in EXPORTER.get_finished_spans() if s.name == "accel.ModelInfer"]
     assert first.parent is not None and first.parent.span_id == in_parameters.get_span_context().span_id
     assert second.parent is not None and second.parent.span_id == in_metadata.get_span_context().span_id
-    assert malformed.parent is None, "a malformed trace context starts a trace of its own"
+    assert malformed.parent is None and padded.parent is None, "a malformed trace context starts a trace of its own"
+    assert typed.parent is not None and typed.parent.span_id == in_metadata.get_span_context().span_id
