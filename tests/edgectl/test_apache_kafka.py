@@ -66,3 +66,13 @@ def test_a_cluster_id_that_starts_with_a_dash_is_formatted_and_served(tmp_path: 
         assert f"cluster.id={cluster.cluster_id}" in found
     finally:
         cluster.stop()
+
+
+def test_each_jvm_runs_in_a_bounded_heap_with_the_serial_collector_and_the_client_compiler(tmp_path: Path) -> None:
+    """A test broker lives for minutes on two cores: C2 compilation took a sixth of a core through
+    the whole of the pipeline bench's latency phase."""
+    cluster = KafkaCluster(tmp_path, heap_mb=256)
+    cluster._lib = tmp_path
+    command = cluster._java(cluster.node(1), "kafka.Kafka", "server.properties")
+    assert command[0] == "java" and command[-2:] == ["kafka.Kafka", "server.properties"]
+    assert {"-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"} <= set(command)
