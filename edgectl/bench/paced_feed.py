@@ -17,6 +17,7 @@ flat. Apache Kafka indexes its log, so this is a property of the test broker.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import multiprocessing
 import time
 from collections.abc import Sequence
@@ -114,14 +115,22 @@ async def run_paced_feed(
     process = multiprocessing.get_context("spawn").Process(
         target=_feed_process, args=(bootstrap, topic, partitions, templates, rate, seconds, interval_s), name="paced-feed"
     )
-    process.start()
+    # Starting a spawned child writes its arguments (the templates, megabytes) into a pipe that
+    # the child reads only once its interpreter is up: off the event loop, which in the bench
+    # is also the pipeline's.
+    starting = asyncio.get_running_loop().run_in_executor(None, process.start)
     try:
+        await asyncio.shield(starting)
         while process.is_alive():
             await asyncio.sleep(0.05)
     finally:
+        # Cancelled while it starts: wait for the start, so that what it started is stopped here.
+        with contextlib.suppress(Exception):
+            await starting
         if process.is_alive():
             process.kill()
-        process.join()
+        if process.pid is not None:
+            process.join()
     if process.exitcode != 0:
         raise RuntimeError(f"the paced producer exited with status {process.exitcode}")
 
