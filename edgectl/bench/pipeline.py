@@ -183,8 +183,10 @@ async def _pipeline_phase(edge: EdgeSettings, settings: PipelineSettings, until_
                 tasks.create_task(run_until_stopped(runtime, stop, settings.grace_period_s))
                 deadline = time.monotonic() + timeout_s
                 if feed is not None:
-                    # Events produced while the group still forms would measure the join, not the pipeline.
-                    await asyncio.wait_for(runtime.assigned.wait(), timeout_s)
+                    # Events produced while the group still forms, or while the state of its
+                    # partitions is restored, would measure the start, not the pipeline.
+                    while not runtime.ready and time.monotonic() < deadline:
+                        await asyncio.sleep(0.005)
                     tasks.create_task(feed)
                 while runtime.stats.fetched == 0 and time.monotonic() < deadline:
                     await asyncio.sleep(0.005)
