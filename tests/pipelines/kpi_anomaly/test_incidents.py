@@ -51,3 +51,21 @@ def test_nonsense_policies_are_refused() -> None:
         AlarmPolicy(major_score=5, critical_score=2)
     with pytest.raises(ValueError, match="clear_after_normal must be >= 1"):
         AlarmPolicy(clear_after_normal=0)
+
+
+def test_a_snapshot_keeps_the_incident_as_it_stood_and_loads_back_equal() -> None:
+    """A batch's changelog holds the snapshot while later batches move the incident on."""
+    tracker = IncidentTracker()
+    tracker.observe("c", "e1", "t1", 1.0, True)
+    tracker.observe("c", "e2", "t2", 0.1, False)
+    then = tracker.open_incident("c")
+    assert then is not None
+    snapshot = tracker.snapshot("c")
+    assert snapshot == {"alarm_id": then.alarm_id, "cell_id": "c", "raised_time": "t1", "severity": "MINOR",
+                        "changed_time": None, "normal_streak": 1}
+    tracker.observe("c", "e3", "t3", 7.0, True)  # escalates: severity, changed time and streak move
+    assert snapshot["severity"] == "MINOR" and snapshot["normal_streak"] == 1 and snapshot["changed_time"] is None
+    restored = IncidentTracker()
+    restored.load("c", snapshot)
+    assert restored.open_incident("c") == type(then)(**snapshot) and restored.snapshot("c") == snapshot
+    assert tracker.snapshot("absent") is None
