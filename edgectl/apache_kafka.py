@@ -168,9 +168,9 @@ class KafkaCluster:
             # The serial collector: a heap this small on two cores gave the pipeline bench 10-20 %
             # more events/s and a steadier p99 than G1 (README "Benchmarks"). The client compiler
             # only: a broker that lives for minutes spent a sixth of a core in C2 compilation for
-            # the whole of the bench's latency phase, 40 s after it started, for code it ran
-            # little faster; without it the broker took 27 % of a core there instead of 38 %,
-            # and three nodes start in 8 s instead of 11.
+            # the whole of the bench's latency phase, 40 s after it started; without it the
+            # broker took 27 % of a core there instead of 38 %, and three nodes start in 8 s
+            # instead of 11.
             "java", f"-Xmx{self.heap_mb}m", f"-Xms{min(self.heap_mb, 128)}m", "-XX:+UseSerialGC",
             "-XX:TieredStopAtLevel=1",
             "-Djava.awt.headless=true", f"-Dlog4j2.configurationFile={node.directory / 'log4j2.properties'}",

@@ -185,7 +185,10 @@ async def _pipeline_phase(edge: EdgeSettings, settings: PipelineSettings, until_
                 if feed is not None:
                     # Events produced while the group still forms, or while the state of its
                     # partitions is restored, would measure the start, not the pipeline.
-                    while not runtime.ready and time.monotonic() < deadline:
+                    while not runtime.ready:
+                        if time.monotonic() > deadline:
+                            feed.close()  # never started
+                            raise RuntimeError(f"the pipeline was not ready to be fed within {timeout_s:g} s")
                         await asyncio.sleep(0.005)
                     tasks.create_task(feed)
                 while runtime.stats.fetched == 0 and time.monotonic() < deadline:
@@ -327,8 +330,8 @@ def format_report(result: dict[str, Any]) -> str:
         (f"kpi-anomaly pipeline, {result['kernels']} kernels", f"{result['pipeline_events_per_s']:,} events/s"),
         ("kpi-anomaly pipeline, reference kernels and codec", f"{result['pipeline_reference_kernels_events_per_s']:,} events/s"),
         ("pipeline / raw ceiling", f"{result['pipeline_vs_raw']:.2f}x"),
-        (f"end-to-end latency at {result['latency_rate_events_per_s']:,} events/s "
-         f"(fed every {result['latency_feed_interval_ms']:g} ms)",
+        ((f"end-to-end latency at {result['latency_rate_events_per_s']:,} events/s "
+          f"(fed every {result['latency_feed_interval_ms']:g} ms)"),
          f"p50 {result['latency_p50_ms']:.0f} ms, p99 {result['latency_p99_ms']:.0f} ms" if result["latency_events"] else "n/a"),
     ]
     for mode, figures in result.get("delivery", {}).items():
