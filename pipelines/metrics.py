@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import threading
 import weakref
-from collections.abc import Iterable, Sequence, Sized
+from collections.abc import Iterable, Mapping, Sequence, Sized
 from typing import Literal
 
 from opentelemetry import metrics
@@ -17,8 +17,10 @@ from pipelines.outcome import BatchOutcome
 from pipelines.records import InboundRecord
 
 _meter = metrics.get_meter("sovereign_edge.pipelines")
-LATENCY_SAMPLES_PER_BATCH = 32
-"""End-to-end latency is sampled evenly across a batch: percentiles stay honest, cost stays flat."""
+LATENCY_SAMPLE_EVERY = 64
+"""End-to-end latency is sampled once every this many records, counted on across batches: every
+record weighs the same in the percentiles whatever the batch sizes, and a histogram measurement
+(about 10 µs in the SDK) costs a fraction of a microsecond per record."""
 
 _events_in = _meter.create_counter("edge_pipeline_events_in", unit="1", description="Records consumed and committed")
 _results_out = _meter.create_counter("edge_pipeline_results_out", unit="1", description="Results produced and acknowledged")
@@ -98,6 +100,8 @@ class PipelineMetrics:
         )
 
         self.restoring_partitions = 0
+        self._next_latency_sample = 0
+        """Where in the next batch the next latency sample is."""
         _meter.create_observable_gauge(
             "edge_pipeline_state_restoring_partitions", callbacks=[self._observe_restoring], unit="1",
             description="Partitions whose state is being restored; none of their records is processed meanwhile",
@@ -128,19 +132,21 @@ class PipelineMetrics:
             for (topic, partition), lag in list(self._lag.items())
         ]
 
-    def batch_delivered(self, records: Sequence[InboundRecord], outcome: BatchOutcome, now_ms: int) -> None:
-        """Count a batch whose outputs the broker has acknowledged and sample its end-to-end latency."""
-        per_partition: dict[tuple[str, int], int] = {}
-        for r in records:
-            per_partition[(r.topic, r.partition)] = per_partition.get((r.topic, r.partition), 0) + 1
-        for (topic, partition), count in per_partition.items():
+    def batch_delivered(
+        self, consumed: Mapping[tuple[str, int], int], records: Sequence[InboundRecord], outcome: BatchOutcome,
+        now_ms: int,
+    ) -> None:
+        """Count a batch whose outputs the broker has acknowledged (`consumed`: its records by
+        topic and partition) and sample its end-to-end latency."""
+        for (topic, partition), count in consumed.items():
             _events_in.add(count, {**self._attrs, "topic": topic, "partition": str(partition)})
         _results_out.add(outcome.results, self._attrs)
         _anomalies.add(outcome.anomalies, self._attrs)
         for reason, count in outcome.dlq_by_reason.items():
             _dlq.add(count, {**self._attrs, "reason": reason})
         _batch_size.record(len(records), self._attrs)
-        step = max(1, len(records) // LATENCY_SAMPLES_PER_BATCH)
-        for r in records[::step]:
+        first = self._next_latency_sample
+        for r in records[first::LATENCY_SAMPLE_EVERY]:
             if r.timestamp > 0:
                 _e2e.record(max(now_ms - r.timestamp, 0) / 1000.0, self._attrs)
+        self._next_latency_sample = (first - len(records)) % LATENCY_SAMPLE_EVERY

@@ -95,6 +95,8 @@ class _Begun:
 
     records: list[InboundRecord]
     offsets: dict[TopicPartition, int]
+    consumed: dict[TopicPartition, int]
+    """Records of the batch by partition (for the metrics)."""
     span: Span
     started: StartedBatch | None = None
     inference: asyncio.Task[Any] | None = None
@@ -111,6 +113,7 @@ class _InFlight:
     offsets: dict[TopicPartition, int]
     outcome: BatchOutcome
     records: Sequence[InboundRecord]
+    consumed: dict[TopicPartition, int]
     transaction: PartitionTransaction | None = None
 
 
@@ -436,6 +439,7 @@ class PipelineRuntime:
             r for tp in sorted(fetched, key=lambda t: (t.topic, t.partition)) for r in fetched[tp]
         ]
         offsets = {tp: recs[-1].offset + 1 for tp, recs in fetched.items()}
+        consumed = {tp: len(recs) for tp, recs in fetched.items()}
         links = [
             trace.Link(ctx)
             for r in records[:_MAX_SPAN_LINKS]
@@ -444,7 +448,7 @@ class PipelineRuntime:
         span = _tracer.start_span(
             f"{self.pipeline.name} batch", links=links, attributes={"messaging.batch.message_count": len(records)}
         )
-        begun = _Begun(records, offsets, span)
+        begun = _Begun(records, offsets, consumed, span)
         if self.pipeline.overlapping:
             try:
                 self._start(begun)
@@ -491,7 +495,9 @@ class PipelineRuntime:
                     deliveries = await self._publish(outcome, begun.transaction, begun.offsets)
                 try:
                     await self._pausing_if_slow(
-                        self._in_flight.put(_InFlight(deliveries, begun.offsets, outcome, begun.records, begun.transaction)),
+                        self._in_flight.put(_InFlight(
+                            deliveries, begun.offsets, outcome, begun.records, begun.consumed, begun.transaction
+                        )),
                         f"{self.settings.max_in_flight_batches} batches wait for their acknowledgements",
                     )
                 except BaseException:
@@ -623,7 +629,7 @@ class PipelineRuntime:
             self.stats.anomalies += outcome.anomalies
             self.stats.dlq += outcome.dlq
             # Wall-clock on purpose: record timestamps are epoch milliseconds set by other processes.
-            self.metrics.batch_delivered(batch.records, outcome, int(time.time() * 1000))
+            self.metrics.batch_delivered(batch.consumed, batch.records, outcome, int(time.time() * 1000))
 
     async def _commit_on_interval(self) -> None:
         """At-least-once: commit what is acknowledged once the interval since the first batch
