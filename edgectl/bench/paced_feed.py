@@ -81,8 +81,13 @@ async def _feed(
                 for seq in range(sent, sent + due):
                     head, tail, key = events[seq % len(events)]
                     value = paced_event(head, tail, now_ms, seq)
-                    if batches[seq % partitions].append(key=key, value=value, timestamp=now_ms) is None:
-                        raise ValueError("a tick's batch outgrew the producer's batch size; lower the rate")
+                    p = seq % partitions
+                    if batches[p].append(key=key, value=value, timestamp=now_ms) is None:
+                        # A tick after a stall carries more than one batch holds: send it full.
+                        pending.append(await producer.send_batch(batches[p], topic, partition=p))
+                        batches[p] = producer.create_batch()
+                        if batches[p].append(key=key, value=value, timestamp=now_ms) is None:
+                            raise ValueError(f"an event of {len(value)} bytes is larger than the producer's batch size")
                 for p, batch in enumerate(batches):
                     if batch.record_count():
                         pending.append(await producer.send_batch(batch, topic, partition=p))

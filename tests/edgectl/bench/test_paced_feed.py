@@ -1,6 +1,6 @@
 """The paced feed's events: each template made whole again with an event id that carries its
-production time, the rest of the event as the template had it; and its process, started off the
-event loop."""
+production time, the rest of the event as the template had it; its process, started off the
+event loop; and a tick that carries more than one record batch holds, sent whole."""
 
 from __future__ import annotations
 
@@ -9,10 +9,12 @@ import time
 
 import orjson
 import pytest
+from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from edgectl.bench.paced_feed import paced_event, run_paced_feed, sent_ms_of, split_templates
-from edgectl.broker import free_port
+from edgectl.broker import create_topics, free_port
 from edgectl.synthetic.cell_kpi import CellKpiGenerator
+from tests.conftest import Broker
 
 
 def test_a_paced_event_is_its_template_with_an_id_that_carries_the_production_time() -> None:
@@ -52,3 +54,32 @@ async def test_starting_the_feed_process_leaves_the_event_loop_free() -> None:
         await ticking
     assert max(gaps) < 0.15, f"the event loop stalled {max(gaps):.2f} s while the feed started"
     assert len(gaps) > 10  # the child lived long enough for the loop to tick meanwhile
+
+
+@pytest.mark.tansu_only
+async def test_a_tick_after_a_stall_sends_more_than_one_batch_holds_and_loses_nothing(broker: Broker) -> None:
+    """A feed that falls behind (its process starved of a core) sends what is due at its next
+    tick: at 4,000 events/s every half second, 2,000 events of 1 KB, four times what one record
+    batch of the producer holds. It once died there (a tick's batch outgrew the batch size)."""
+    topic, partitions = "bench.paced", 2
+    await create_topics(broker, [topic], partitions)
+    templates = [b'{"event_id":"' + b"x" * 36 + b'","cell_id":"C%03d","pad":"' % i + b"p" * 1000 + b'"}' for i in range(50)]
+    await run_paced_feed(broker, topic, partitions, templates, rate=4000.0, seconds=1.5, interval_s=0.5)
+
+    consumer = AIOKafkaConsumer(bootstrap_servers=broker, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        tps = [TopicPartition(topic, p) for p in range(partitions)]
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        end = await consumer.end_offsets(tps)
+        sequences: dict[int, list[int]] = {p: [] for p in range(partitions)}
+        deadline = time.monotonic() + 60
+        while [tp for tp in tps if await consumer.position(tp) < end[tp]] and time.monotonic() < deadline:
+            for tp, records in (await consumer.getmany(timeout_ms=500)).items():
+                sequences[tp.partition] += [int(orjson.loads(r.value)["event_id"][-18:]) for r in records]
+    finally:
+        await consumer.stop()
+    assert sorted(sequences[0] + sequences[1]) == list(range(6000))
+    for p, seen in sequences.items():  # each partition in the order sent
+        assert seen == sorted(seen) and all(seq % partitions == p for seq in seen)
