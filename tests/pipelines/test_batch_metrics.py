@@ -6,33 +6,16 @@ own: a meter provider is installed once per process."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
+
+from tests.pipelines.metric_points import run_with_reader
 
 SCRIPT = """
-import json
 from collections import Counter
-from opentelemetry import metrics
-from opentelemetry.sdk.metrics import MeterProvider
-from opentelemetry.sdk.metrics.export import InMemoryMetricReader
-reader = InMemoryMetricReader()
-metrics.set_meter_provider(MeterProvider(metric_readers=[reader]))
-
 from pipelines.metrics import LATENCY_SAMPLE_EVERY, PipelineMetrics
 from pipelines.outcome import BatchOutcome
 from pipelines.records import ConsumedRecord
 
 NOW_MS = 1_764_403_200_000
-
-def points():
-    found = {}
-    for rm in reader.get_metrics_data().resource_metrics:
-        for sm in rm.scope_metrics:
-            for metric in sm.metrics:
-                for point in metric.data.data_points:
-                    key = metric.name + json.dumps(dict(point.attributes), sort_keys=True)
-                    found[key] = point.count if hasattr(point, "count") else point.value
-    return found
 
 replica = PipelineMetrics("kpi-anomaly")
 offset = 0
@@ -59,8 +42,7 @@ print(json.dumps({"points": points(), "every": LATENCY_SAMPLE_EVERY, "sizes": si
 
 
 def test_events_are_counted_per_partition_and_latency_sampled_evenly_across_batches() -> None:
-    result = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, timeout=120, check=True)
-    seen = json.loads(result.stdout)
+    seen = run_with_reader(SCRIPT)
     points, every = seen["points"], seen["every"]
     events = "edge_pipeline_events_in"
 

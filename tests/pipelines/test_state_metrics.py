@@ -4,33 +4,16 @@ installed once per process."""
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
+from tests.pipelines.metric_points import run_with_reader
 
 SCRIPT = """
-import gc, json
-from opentelemetry import metrics
-from opentelemetry.sdk.metrics import MeterProvider
-from opentelemetry.sdk.metrics.export import InMemoryMetricReader
-reader = InMemoryMetricReader()
-metrics.set_meter_provider(MeterProvider(metric_readers=[reader]))
+import gc
 
 from pipelines.cs_insights.churn import ChurnPolicy, ChurnTracker
 from pipelines.entity_limits import EntityLimits
 from pipelines.partition_keys import PartitionKeys
 from pipelines.records import ConsumedRecord
 import numpy as np
-
-def points():
-    found = {}
-    for rm in reader.get_metrics_data().resource_metrics:
-        for sm in rm.scope_metrics:
-            for metric in sm.metrics:
-                for point in metric.data.data_points:
-                    key = metric.name + json.dumps(dict(point.attributes), sort_keys=True)
-                    found[key] = point.value
-    return found
 
 records = [ConsumedRecord("kr-seoul.ran.kpi", 0, i, None, b"{}") for i in range(5)]
 kpi = PartitionKeys(EntityLimits(max_entities=2), pipeline="kpi-anomaly")
@@ -50,8 +33,7 @@ print(json.dumps({"first": first, "second": second}))
 
 
 def test_evictions_are_counted_and_the_entities_held_reported_per_pipeline() -> None:
-    result = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, timeout=120, check=True)
-    seen = json.loads(result.stdout)
+    seen = run_with_reader(SCRIPT)
     first, second = seen["first"], seen["second"]
     evictions = "edge_pipeline_state_evictions"
     assert first[evictions + '{"pipeline": "kpi-anomaly", "reason": "capacity"}'] == 3
