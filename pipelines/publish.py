@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.partitioner import DefaultPartitioner
@@ -45,6 +45,28 @@ class ResultPublisher:
         """
         await asyncio.gather(*await self.send(records))
         return len(records)
+
+    async def publish_slices(self, slices: Iterable[Sequence[OutboundRecord]]) -> int:
+        """`publish` records made a slice at a time (a changelog of thousands of entities): each
+        slice is handed to the producer, in order, before the next is made, and the event loop is
+        let go between slices, so that the batches in flight go on meanwhile.
+
+        Raises:
+            aiokafka.errors.KafkaError: when any record is not acknowledged.
+        """
+        deliveries: list[asyncio.Future[object]] = []
+        count = 0
+        try:
+            for records in slices:
+                deliveries += await self.send(records)
+                count += len(records)
+                await asyncio.sleep(0)
+        except BaseException:
+            for delivery in deliveries:  # handed over, never to be awaited: read here
+                delivery.add_done_callback(_read_outcome)
+            raise
+        await asyncio.gather(*deliveries)
+        return count
 
     async def send(self, records: Sequence[OutboundRecord]) -> list[asyncio.Future[object]]:
         """Hand every record to the producer, keeping per-key order, and return the delivery

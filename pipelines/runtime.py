@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Collection, Sequence
+from collections.abc import Awaitable, Collection, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -41,13 +41,14 @@ from edge.settings import EdgeSettings
 from edge.telemetry import context_kafka_headers, kafka_headers_context
 from edge.topics import SiteTopics
 from pipelines.base import BatchPipeline
+from pipelines.changelog import EntityChange
 from pipelines.dlq import accelerator_audit_record
 from pipelines.errors import BatchAbandoned, ReplicaFenced, StartupRefused
 from pipelines.metrics import PipelineMetrics
 from pipelines.outcome import BatchOutcome, StartedBatch
 from pipelines.pending_commit import PendingCommit
 from pipelines.publish import ResultPublisher
-from pipelines.records import InboundRecord
+from pipelines.records import InboundRecord, OutboundRecord
 from pipelines.restore import restore_state
 from pipelines.settings import PipelineSettings
 from pipelines.state_topics import provision_compacted_topics
@@ -62,6 +63,8 @@ T = TypeVar("T")
 _tracer = trace.get_tracer(__name__)
 _MAX_SPAN_LINKS = 32
 _MOST_PARTITION_BATCHES_PER_POLL = 16
+CHANGELOG_SLICE_ENTITIES = 256
+"""Entities whose changelog records a commit makes at once (about 1.3 ms of the event loop)."""
 
 
 class _RebalanceHandler(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -654,12 +657,21 @@ class PipelineRuntime:
             assert self._consumer is not None and self._publisher is not None
             changes, offsets = self._pending.take()
             if changes:
-                await self._publisher.publish(self.pipeline.changelog(changes))
+                await self._publisher.publish_slices(self._changelog_slices(changes))
             try:
                 await self._consumer.commit(offsets)
             except CommitFailedError as exc:
                 raise self._fenced(exc) from exc
             self._committed_here.update(offsets)
+
+    def _changelog_slices(self, changes: dict[str, EntityChange]) -> Iterator[list[OutboundRecord]]:
+        """The changelog records of `changes`, `CHANGELOG_SLICE_ENTITIES` entities at a time: made
+        whole, the changelog of a commit in a catch-up or at a large site (40,000 cells took 0.2 s)
+        would hold the event loop, and every batch in flight, that long."""
+        keys = list(changes)
+        for start in range(0, len(keys), CHANGELOG_SLICE_ENTITIES):
+            part = keys[start : start + CHANGELOG_SLICE_ENTITIES]
+            yield self.pipeline.changelog({key: changes[key] for key in part})
 
     async def _commit_acknowledged(self) -> None:
         """After a run cut short (the grace period ran out, a stage failed): commit the batches
