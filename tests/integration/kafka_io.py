@@ -60,3 +60,15 @@ async def committed(bootstrap: str, group: str, topic: str) -> dict[int, int]:
         return {tp.partition: (await consumer.committed(tp)) or 0 for tp in partitions}
     finally:
         await consumer.stop()
+
+
+async def records_written(bootstrap: str, topic: str) -> int:
+    """How many records a topic holds, across its partitions (the sum of their end offsets)."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        await consumer._client.force_metadata_update()
+        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
+        return sum((await consumer.end_offsets(partitions)).values())
+    finally:
+        await consumer.stop()
