@@ -4,14 +4,12 @@ event loop let go between slices: made whole, the changelog of 40,000 changed ce
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Iterator, Mapping
 from types import SimpleNamespace
-from typing import Any, cast
+from typing import cast
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.structs import TopicPartition as ConsumedPartition
 
 from edge.kafka import start_producer
 from edge.settings import EdgeSettings
@@ -23,32 +21,10 @@ from pipelines.records import OutboundRecord
 from pipelines.runtime import CHANGELOG_SLICE_ENTITIES, PipelineRuntime
 from pipelines.settings import PipelineSettings
 from tests.conftest import Broker
+from tests.loop_gaps import loop_gaps
 
 TOPIC = "kr-seoul.state.slices"
 SLICES, PER_SLICE, SLICE_S = 10, 50, 0.05
-
-
-async def _longest_gap_while(work: Any) -> tuple[float, Any]:
-    """Run `work` while a ticker measures the event loop's longest gap."""
-    gaps: list[float] = []
-    done = asyncio.Event()
-
-    async def ticker() -> None:
-        last = time.monotonic()
-        while not done.is_set():
-            await asyncio.sleep(0.002)
-            now = time.monotonic()
-            gaps.append(now - last)
-            last = now
-
-    ticking = asyncio.create_task(ticker())
-    await asyncio.sleep(0.01)
-    try:
-        result = await work
-    finally:
-        done.set()
-        await ticking
-    return max(gaps), result
 
 
 async def test_a_changelog_published_in_slices_lets_the_loop_go_and_arrives_whole(broker: Broker) -> None:
@@ -64,12 +40,13 @@ async def test_a_changelog_published_in_slices_lets_the_loop_go_and_arrives_whol
         kafka_enable_idempotence=broker.idempotent,
     ))
     try:
-        longest, count = await _longest_gap_while(ResultPublisher(producer).publish_slices(slices()))
+        async with loop_gaps(0.002) as gaps:
+            count = await ResultPublisher(producer).publish_slices(slices())
     finally:
         await producer.stop()
     assert count == SLICES * PER_SLICE
     # One slice at a time: the loop waits one slice's making, not all ten (0.5 s).
-    assert longest < 3 * SLICE_S, f"the event loop waited {longest:.2f} s"
+    assert max(gaps) < 3 * SLICE_S, f"the event loop waited {max(gaps):.2f} s"
 
     consumer = AIOKafkaConsumer(bootstrap_servers=broker, enable_auto_commit=False)
     await consumer.start()
@@ -106,7 +83,7 @@ class _Consumer:
     def __init__(self, log: list[str]) -> None:
         self.log = log
 
-    async def commit(self, offsets: Mapping[ConsumedPartition, int]) -> None:
+    async def commit(self, offsets: Mapping[TopicPartition, int]) -> None:
         self.log.append(f"committed {dict(offsets)}")
 
 
