@@ -62,8 +62,7 @@ class ResultPublisher:
                 count += len(records)
                 await asyncio.sleep(0)
         except BaseException:
-            for delivery in deliveries:  # handed over, never to be awaited: read here
-                delivery.add_done_callback(_read_outcome)
+            _read_when_done(deliveries)
             raise
         await asyncio.gather(*deliveries)
         return count
@@ -103,12 +102,16 @@ class ResultPublisher:
                 if batch.record_count():
                     deliveries.append(await self._producer.send_batch(batch, topic, partition=partition))
         except BaseException:
-            # Nobody will await the batches already handed over: their failures are read here,
-            # not reported at exit as never retrieved.
-            for delivery in deliveries:
-                delivery.add_done_callback(_read_outcome)
+            _read_when_done(deliveries)
             raise
         return deliveries
+
+
+def _read_when_done(deliveries: list[asyncio.Future[object]]) -> None:
+    """Nobody will await these batches, already handed over: their failures are read when they
+    are done, not reported at exit as never retrieved."""
+    for delivery in deliveries:
+        delivery.add_done_callback(_read_outcome)
 
 
 def _read_outcome(delivery: asyncio.Future[object]) -> None:
