@@ -55,9 +55,7 @@ async def committed(bootstrap: str, group: str, topic: str) -> dict[int, int]:
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
     await consumer.start()
     try:
-        await consumer._client.force_metadata_update()
-        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
-        return {tp.partition: (await consumer.committed(tp)) or 0 for tp in partitions}
+        return {tp.partition: (await consumer.committed(tp)) or 0 for tp in await _partitions(consumer, topic)}
     finally:
         await consumer.stop()
 
@@ -67,8 +65,12 @@ async def records_written(bootstrap: str, topic: str) -> int:
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     await consumer.start()
     try:
-        await consumer._client.force_metadata_update()
-        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
-        return sum((await consumer.end_offsets(partitions)).values())
+        return sum((await consumer.end_offsets(await _partitions(consumer, topic))).values())
     finally:
         await consumer.stop()
+
+
+async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> list[TopicPartition]:
+    """A topic's partitions as the brokers know them now (metadata asked for afresh)."""
+    await consumer._client.force_metadata_update()
+    return [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]

@@ -23,6 +23,8 @@ from pipelines.settings import PipelineSettings
 from tests.conftest import Broker
 from tests.loop_gaps import loop_gaps
 
+from .kafka_io import read_topic
+
 TOPIC = "kr-seoul.state.slices"
 SLICES, PER_SLICE, SLICE_S = 10, 50, 0.05
 
@@ -48,22 +50,10 @@ async def test_a_changelog_published_in_slices_lets_the_loop_go_and_arrives_whol
     # One slice at a time: the loop waits one slice's making, not all ten (0.5 s).
     assert max(gaps) < 3 * SLICE_S, f"the event loop waited {max(gaps):.2f} s"
 
-    consumer = AIOKafkaConsumer(bootstrap_servers=broker, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        tps = [TopicPartition(TOPIC, p) for p in range(3)]
-        consumer.assign(tps)
-        await consumer.seek_to_beginning(*tps)
-        end = await consumer.end_offsets(tps)
-        values: dict[bytes, list[int]] = {}
-        deadline = time.monotonic() + 60
-        while [tp for tp in tps if await consumer.position(tp) < end[tp]] and time.monotonic() < deadline:
-            for records in (await consumer.getmany(timeout_ms=500)).values():
-                for r in records:
-                    assert r.key is not None and r.value is not None
-                    values.setdefault(r.key, []).append(int(r.value))
-    finally:
-        await consumer.stop()
+    values: dict[bytes, list[int]] = {}
+    for r in await read_topic(broker, TOPIC, timeout_s=60):
+        assert r.key is not None and r.value is not None
+        values.setdefault(r.key, []).append(int(r.value))
     assert len(values) == PER_SLICE and all(seen == list(range(SLICES)) for seen in values.values())
 
 

@@ -4,16 +4,14 @@ event loop; and a tick that carries more than one record batch holds, sent whole
 
 from __future__ import annotations
 
-import time
-
 import orjson
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from edgectl.bench.paced_feed import paced_event, run_paced_feed, sent_ms_of, split_templates
 from edgectl.broker import create_topics, free_port
 from edgectl.synthetic.cell_kpi import CellKpiGenerator
 from tests.conftest import Broker
+from tests.integration.kafka_io import read_topic
 from tests.loop_gaps import loop_gaps
 
 
@@ -50,20 +48,9 @@ async def test_a_tick_after_a_stall_sends_more_than_one_batch_holds_and_loses_no
     templates = [b'{"event_id":"' + b"x" * 36 + b'","cell_id":"C%03d","pad":"' % i + b"p" * 1000 + b'"}' for i in range(50)]
     await run_paced_feed(broker, topic, partitions, templates, rate=4000.0, seconds=1.5, interval_s=0.5)
 
-    consumer = AIOKafkaConsumer(bootstrap_servers=broker, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        tps = [TopicPartition(topic, p) for p in range(partitions)]
-        consumer.assign(tps)
-        await consumer.seek_to_beginning(*tps)
-        end = await consumer.end_offsets(tps)
-        sequences: dict[int, list[int]] = {p: [] for p in range(partitions)}
-        deadline = time.monotonic() + 60
-        while [tp for tp in tps if await consumer.position(tp) < end[tp]] and time.monotonic() < deadline:
-            for tp, records in (await consumer.getmany(timeout_ms=500)).items():
-                sequences[tp.partition] += [int(orjson.loads(r.value)["event_id"][-18:]) for r in records]
-    finally:
-        await consumer.stop()
+    sequences: dict[int, list[int]] = {p: [] for p in range(partitions)}
+    for r in await read_topic(broker, topic, timeout_s=60):
+        sequences[r.partition].append(int(orjson.loads(r.value)["event_id"][-18:]))
     assert sorted(sequences[0] + sequences[1]) == list(range(6000))
     for p, seen in sequences.items():  # each partition in the order sent
         assert seen == sorted(seen) and all(seq % partitions == p for seq in seen)
